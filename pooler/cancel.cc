@@ -1,0 +1,45 @@
+// CancelLink: a one-shot connection that carries a CancelRequest to the server (cancel.h).
+#include "pooler/cancel.h"
+
+#include "pooler/log.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+
+void CancelLink::send(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
+                      uint32_t pid, uint32_t key) {
+  auto* link = new CancelLink(loop, address == nullptr ? Transport::kUnix : Transport::kTcp);
+  link->pid_ = pid;
+  link->key_ = key;
+  link->connect_req_.data = link;
+  if (address == nullptr) {
+    uv_pipe_connect(&link->connect_req_, reinterpret_cast<uv_pipe_t*>(link->stream()),
+                    unix_path.c_str(), connectCb);
+    return;
+  }
+  int rc = uv_tcp_connect(&link->connect_req_, reinterpret_cast<uv_tcp_t*>(link->stream()),
+                          address, connectCb);
+  if (rc != 0) {
+    LOG_WARNING("cancel: cannot connect: %s", uv_strerror(rc));
+    link->close();
+  }
+}
+
+void CancelLink::connectCb(uv_connect_t* req, int status) {
+  auto* link = static_cast<CancelLink*>(req->data);
+  if (link->closing()) return;
+  if (status != 0) {
+    LOG_WARNING("cancel: connect failed: %s", uv_strerror(status));
+    link->close();
+    return;
+  }
+  std::string packet = wire::cancelRequest(link->pid_, link->key_);
+  if (!link->Connection::send(packet)) return;
+  if (link->queuedBytes() == 0) {
+    // The server closes the connection after reading the request; wait for that EOF so the
+    // request is surely delivered before our socket goes away.
+    link->startReading();
+  }
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,445 @@
+// ClientSession: login, waiting for a link, and relaying (see client.h).
+#include "pooler/client.h"
+
+#include <strings.h>
+
+#include <cstring>
+
+#include "pooler/log.h"
+#include "pooler/pool.h"
+#include "pooler/pooler.h"
+#include "pooler/server.h"
+#include "pooler/wire/backend.h"
+#include "pooler/wire/frontend.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+namespace {
+
+// Parameters a client may set at startup that the pooler keeps and applies to its link
+// (PgBouncer's varcache), with the spelling the server reports them in.
+constexpr const char* kTrackedParams[] = {"client_encoding", "DateStyle", "TimeZone",
+                                          "standard_conforming_strings", "application_name",
+                                          "IntervalStyle"};
+// Bytes a client may send before its link is ready; more means it is not waiting for us.
+constexpr size_t kMaxEarlyBytes = 1 << 20;
+
+const char* canonicalTrackedName(std::string_view name) {
+  for (const char* p : kTrackedParams)
+    if (name.size() == strlen(p) && strncasecmp(name.data(), p, name.size()) == 0) return p;
+  return nullptr;
+}
+
+bool listContains(std::string_view list, std::string_view item) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    std::string_view part = list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (part.size() == item.size() && strncasecmp(part.data(), item.data(), item.size()) == 0)
+      return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+std::string quoteLiteral(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+// Sees each client message type as it streams past: counts the ReadyForQuery each one will
+// earn and stops at Terminate, which ends the session instead of reaching the server.
+struct ClientSession::RelayVisitor {
+  int expected_ready = 0;
+  MessageScanner::Action onType(char type) {
+    if (type == wire::fe::kTerminate) return MessageScanner::Action::kStop;
+    if (type == wire::fe::kQuery || type == wire::fe::kSync || type == wire::fe::kFunctionCall)
+      ++expected_ready;
+    return MessageScanner::Action::kSkip;
+  }
+  void onMessage(char, std::span<const uint8_t>) {}
+};
+
+ClientSession::ClientSession(Pooler& pooler, Transport transport)
+    : Connection(pooler.loop(), transport), pooler_(pooler) {
+  scanner_.setMaxMessageSize(static_cast<uint32_t>(pooler.settings().max_packet_size));
+}
+
+ClientSession::~ClientSession() = default;
+
+void ClientSession::start(const std::string& peer) {
+  peer_ = peer;
+  connected_at_ms_ = last_activity_ms_ = uv_now(loop());
+  startReading();
+}
+
+void ClientSession::setState(State state) { state_ = state; }
+
+void ClientSession::onRead(std::span<const uint8_t> data) {
+  last_activity_ms_ = uv_now(loop());
+  switch (state_) {
+    case State::kStartup:
+    case State::kAuth:
+      inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+      processLoginBuffer();
+      return;
+    case State::kWaitingLink:
+    case State::kLinking:
+      inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+      if (inbuf_.size() > kMaxEarlyBytes) stopReading();
+      return;
+    case State::kActive:
+      relayToServer(data);
+      return;
+    case State::kClosing:
+      return;
+  }
+}
+
+void ClientSession::processLoginBuffer() {
+  while (!closing() && (state_ == State::kStartup || state_ == State::kAuth)) {
+    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()),
+                                          inbuf_.size());
+    if (state_ == State::kStartup) {
+      if (!handleStartupPacket()) return;
+      continue;
+    }
+    wire::Message msg;
+    auto status = wire::nextMessage(bytes, wire::kMaxStartupPacketSize, msg);
+    if (status == wire::DecodeStatus::kNeedMore) return;
+    if (status != wire::DecodeStatus::kOk) {
+      fail(wire::sqlstate::kProtocolViolation, "invalid packet during login", "bad login packet");
+      return;
+    }
+    std::string body(reinterpret_cast<const char*>(msg.body.data()), msg.body.size());
+    char type = msg.header.type;
+    inbuf_.erase(0, msg.header.totalSize());
+    if (type == wire::fe::kTerminate) {
+      disconnect("client left during login");
+      return;
+    }
+    if (type != wire::fe::kPassword) {
+      fail(wire::sqlstate::kProtocolViolation, "expected a password message", "bad login packet");
+      return;
+    }
+    handleAuthMessage(type, std::span<const uint8_t>(
+                                reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  }
+}
+
+// Returns true if a packet was consumed and login should continue.
+bool ClientSession::handleStartupPacket() {
+  wire::StartupPacket packet;
+  std::string error;
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()),
+                                        inbuf_.size());
+  auto status = wire::decodeStartup(bytes, packet, error);
+  if (status == wire::DecodeStatus::kNeedMore) return false;
+  if (status != wire::DecodeStatus::kOk) {
+    LOG_WARNING("C-%llu %s: bad startup packet: %s", (unsigned long long)id(), peer_.c_str(),
+                error.c_str());
+    fail(wire::sqlstate::kProtocolViolation, error.empty() ? "bad startup packet" : error,
+         "bad startup packet");
+    return false;
+  }
+  inbuf_.erase(0, packet.consumed);
+  switch (packet.kind) {
+    case wire::StartupPacket::Kind::kSslRequest:
+    case wire::StartupPacket::Kind::kGssEncRequest:
+      send(std::string_view("N", 1));  // TLS and GSS encryption are not offered
+      return true;
+    case wire::StartupPacket::Kind::kCancelRequest:
+      pooler_.forwardCancel(packet.cancel_pid, packet.cancel_key);
+      disconnect("cancel request handled");
+      return false;
+    case wire::StartupPacket::Kind::kStartup:
+      break;
+  }
+  if (!inbuf_.empty()) {
+    fail(wire::sqlstate::kProtocolViolation, "unexpected data after startup packet",
+         "data after startup packet");
+    return false;
+  }
+  user_ = std::string(packet.param("user"));
+  database_ = std::string(packet.param("database"));
+  if (database_.empty()) database_ = user_;
+  if (packet.minorVersion() > 0 || !packet.protocol_options.empty()) {
+    send(wire::negotiateProtocolVersion(0, packet.protocol_options));
+    protocol_negotiated_ = true;
+  }
+  if (!acceptStartupParameters(packet.params) || !checkLimits()) return false;
+  beginAuth();
+  return true;
+}
+
+bool ClientSession::acceptStartupParameters(
+    const std::vector<std::pair<std::string, std::string>>& params) {
+  const auto& ignored = pooler_.settings().ignore_startup_parameters;
+  for (const auto& [name, value] : params) {
+    if (name == "user" || name == "database") continue;
+    if (const char* canonical = canonicalTrackedName(name)) {
+      tracked_params_.emplace_back(canonical, value);
+      continue;
+    }
+    if (listContains(ignored, name)) continue;
+    fail(wire::sqlstate::kProtocolViolation, "unsupported startup parameter: " + name,
+         "unsupported startup parameter");
+    return false;
+  }
+  return true;
+}
+
+bool ClientSession::checkLimits() {
+  const auto& s = pooler_.settings();
+  if (pooler_.shutdownMode() != ShutdownMode::kNone) {
+    fail(wire::sqlstate::kCannotConnectNow, "pooler is shutting down", "shutting down");
+    return false;
+  }
+  if (s.max_client_conn > 0 && pooler_.clientCount() > static_cast<size_t>(s.max_client_conn)) {
+    fail(wire::sqlstate::kTooManyConnections, "no more connections allowed (max_client_conn)",
+         "max_client_conn reached");
+    return false;
+  }
+  db_ = pooler_.config().findDatabase(database_);
+  if (!db_) {
+    fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_,
+         "no such database");
+    return false;
+  }
+  int max_db = db_->max_db_client_connections >= 0 ? db_->max_db_client_connections
+                                                   : s.max_db_client_connections;
+  const config::UserConfig* user_cfg = pooler_.config().findUser(user_);
+  int max_user = user_cfg && user_cfg->max_user_client_connections >= 0
+                     ? user_cfg->max_user_client_connections
+                     : s.max_user_client_connections;
+  if (max_db > 0 && pooler_.dbCounts(database_).clients >= max_db) {
+    fail(wire::sqlstate::kTooManyConnections,
+         "no more connections allowed (max_db_client_connections)", "max_db_client_connections");
+    return false;
+  }
+  if (max_user > 0 && pooler_.userCounts(user_).clients >= max_user) {
+    fail(wire::sqlstate::kTooManyConnections,
+         "no more connections allowed (max_user_client_connections)",
+         "max_user_client_connections");
+    return false;
+  }
+  pooler_.dbCounts(database_).clients++;
+  pooler_.userCounts(user_).clients++;
+  counted_ = true;
+  return true;
+}
+
+void ClientSession::beginAuth() {
+  const auto& auth_file = pooler_.authFile();
+  const auth::Secret* secret = auth_file.find(user_);
+  bool have_auth_file = !pooler_.settings().auth_file.empty();
+  auth_ = std::make_unique<ClientAuth>(pooler_.settings().auth_type, user_, secret,
+                                       have_auth_file);
+  setState(State::kAuth);
+  ClientAuth::Step step = auth_->start();
+  if (step.kind == ClientAuth::Step::Kind::kSend) {
+    send(step.bytes);
+    return;
+  }
+  if (step.kind == ClientAuth::Step::Kind::kFailure) {
+    LOG_WARNING("C-%llu %s/%s@%s: login failed: %s", (unsigned long long)id(), database_.c_str(),
+                user_.c_str(), peer_.c_str(), step.reason.c_str());
+    fail(step.sqlstate, "password authentication failed for user \"" + user_ + "\"",
+         "login failed");
+    return;
+  }
+  authSucceeded();
+}
+
+void ClientSession::handleAuthMessage(char, std::span<const uint8_t> body) {
+  ClientAuth::Step step = auth_->onPasswordMessage(body);
+  switch (step.kind) {
+    case ClientAuth::Step::Kind::kSend:
+      send(step.bytes);
+      return;
+    case ClientAuth::Step::Kind::kFailure:
+      LOG_WARNING("C-%llu %s/%s@%s: login failed: %s", (unsigned long long)id(),
+                  database_.c_str(), user_.c_str(), peer_.c_str(), step.reason.c_str());
+      fail(step.sqlstate, "password authentication failed for user \"" + user_ + "\"",
+           "login failed");
+      return;
+    case ClientAuth::Step::Kind::kSuccess:
+      send(step.bytes);
+      authSucceeded();
+      return;
+  }
+}
+
+void ClientSession::authSucceeded() {
+  auth_.reset();
+  if (pooler_.settings().log_connections)
+    LOG_INFO("C-%llu %s/%s@%s login attempt: db=%s user=%s", (unsigned long long)id(),
+             database_.c_str(), user_.c_str(), peer_.c_str(), database_.c_str(), user_.c_str());
+  send(wire::authenticationOk());
+  cancel_key_ = pooler_.registerCancelKey(this);
+  std::string server_user = db_->user.empty() ? user_ : db_->user;
+  pool_ = &pooler_.poolFor(*db_, server_user, user_);
+  setState(State::kWaitingLink);
+  wait_start_ms_ = uv_now(loop());
+  pool_->requestServer(this);
+}
+
+std::string ClientSession::setStatementsFor(const ServerLink& server) const {
+  std::string sql;
+  const auto& have = server.parameters();
+  for (const auto& [name, value] : tracked_params_) {
+    auto it = have.find(name);
+    if (it != have.end() && it->second == value) continue;
+    sql += "SET " + name + " = " + quoteLiteral(value) + ";";
+  }
+  return sql;
+}
+
+void ClientSession::onServerAssigned(ServerLink* server) {
+  server_ = server;
+  server->linkTo(this);
+  setState(State::kLinking);
+  std::string sql = setStatementsFor(*server);
+  if (sql.empty()) {
+    finishLinking();
+    return;
+  }
+  server->runInternalQuery(sql, [this](bool ok, const std::string& error) {
+    if (!ok) {
+      releaseServer(false);
+      fail(wire::sqlstate::kProtocolViolation, error, "setting startup parameters failed");
+      return;
+    }
+    finishLinking();
+  });
+}
+
+void ClientSession::finishLinking() {
+  server_->linkTo(this);
+  setState(State::kActive);
+  if (!welcome_sent_) sendWelcome();
+  startReading();
+  if (!inbuf_.empty()) {
+    std::string early = std::move(inbuf_);
+    inbuf_.clear();
+    relayToServer(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()),
+                                           early.size()));
+  }
+}
+
+void ClientSession::sendWelcome() {
+  std::string out;
+  for (const auto& [name, value] : server_->parameters()) out += wire::parameterStatus(name, value);
+  out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
+                              static_cast<uint32_t>(cancel_key_));
+  out += wire::readyForQuery('I');
+  send(out);
+  welcome_sent_ = true;
+}
+
+void ClientSession::relayToServer(std::span<const uint8_t> data) {
+  RelayVisitor visitor;
+  auto result = scanner_.feed(data, visitor);
+  using Status = MessageScanner::Result::Status;
+  size_t forward = result.status == Status::kStopped ? result.offset : data.size();
+  if (result.status == Status::kTooLarge || result.status == Status::kMalformed) {
+    // Part of the bad packet may have reached the server: the link cannot be trusted.
+    releaseServer(false);
+    fail(result.status == Status::kTooLarge ? wire::sqlstate::kProgramLimitExceeded
+                                            : wire::sqlstate::kProtocolViolation,
+         result.status == Status::kTooLarge ? "packet exceeds max_packet_size"
+                                            : "invalid packet length",
+         "bad packet from client");
+    return;
+  }
+  if (forward > 0) server_->forwardFromClient(data.first(forward), visitor.expected_ready);
+  if (result.status == Status::kStopped) {
+    disconnect("client close request");
+    return;
+  }
+  if (server_ != nullptr && server_->queuedBytes() > 0) stopReading();
+}
+
+void ClientSession::relayFromServer(std::span<const uint8_t> bytes) {
+  if (!send(bytes)) return;
+  if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
+}
+
+void ClientSession::onDrained() {
+  if (server_ != nullptr && state_ == State::kActive) server_->startReading();
+}
+
+void ClientSession::onServerDrained() {
+  if (state_ == State::kActive) startReading();
+}
+
+void ClientSession::onRelayDrained() {}
+
+void ClientSession::onServerLost(const char* reason) {
+  server_ = nullptr;
+  fail(wire::sqlstate::kConnectionFailure, "server conn crashed?", reason);
+}
+
+void ClientSession::releaseServer(bool clean) {
+  if (server_ == nullptr) return;
+  ServerLink* server = server_;
+  server_ = nullptr;
+  server->unlink();
+  pool_->releaseServer(server, clean && scanner_.atBoundary());
+}
+
+void ClientSession::fail(std::string_view sqlstate, std::string_view message, const char* reason) {
+  if (closing()) return;
+  if (pooler_.settings().log_pooler_errors)
+    LOG_WARNING("C-%llu %s/%s@%s pooler error: %.*s", (unsigned long long)id(),
+                database_.c_str(), user_.c_str(), peer_.c_str(), (int)message.size(),
+                message.data());
+  wire::ErrorSpec spec;
+  spec.severity = "FATAL";
+  spec.sqlstate = sqlstate;
+  spec.message = message;
+  send(wire::errorResponse(spec));
+  disconnect(reason);
+}
+
+void ClientSession::disconnect(const char* reason) {
+  if (closing()) return;
+  if (state_ == State::kWaitingLink && pool_ != nullptr) pool_->cancelRequest(this);
+  releaseServer(true);
+  if (pooler_.settings().log_disconnections && state_ != State::kStartup)
+    LOG_INFO("C-%llu %s/%s@%s closing because: %s", (unsigned long long)id(), database_.c_str(),
+             user_.c_str(), peer_.c_str(), reason);
+  setState(State::kClosing);
+  close();
+}
+
+void ClientSession::onReadEnd(int status) {
+  disconnect(status == UV_EOF ? "client unexpected eof" : uv_strerror(status));
+}
+
+void ClientSession::onWriteFailed(int status) {
+  if (closing()) return;
+  // Give the link back only if it is clean; a half-sent reply means it is not.
+  releaseServer(false);
+  disconnect(uv_strerror(status));
+}
+
+void ClientSession::onClosed() {
+  if (counted_) {
+    pooler_.dbCounts(database_).clients--;
+    pooler_.userCounts(user_).clients--;
+  }
+  pooler_.clientClosed(this);  // deletes *this
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,95 @@
+// A client session: one application connection. Reads the startup packet, authenticates
+// against auth_file, waits for a server link from its pool, then relays bytes both ways
+// (session mode: the link stays until the client leaves).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pooler/client_auth.h"
+#include "pooler/config/config.h"
+#include "pooler/connection.h"
+#include "pooler/message_scanner.h"
+
+namespace apibouncer {
+
+class Pool;
+class Pooler;
+class ServerLink;
+
+class ClientSession : public Connection {
+ public:
+  enum class State { kStartup, kAuth, kWaitingLink, kLinking, kActive, kClosing };
+
+  ClientSession(Pooler& pooler, Transport transport);
+  ~ClientSession() override;
+
+  void start(const std::string& peer);  // after accept: begin reading
+  State state() const { return state_; }
+  const std::string& userName() const { return user_; }
+  const std::string& databaseName() const { return database_; }
+  const std::string& peer() const { return peer_; }
+  ServerLink* server() const { return server_; }
+  uint64_t connectedAtMs() const { return connected_at_ms_; }
+  uint64_t waitStartMs() const { return wait_start_ms_; }
+  uint64_t lastActivityMs() const { return last_activity_ms_; }
+  uint64_t cancelKey() const { return cancel_key_; }
+
+  // From the pool.
+  void onServerAssigned(ServerLink* server);
+  // From the linked server link.
+  void relayFromServer(std::span<const uint8_t> bytes);
+  void onServerLost(const char* reason);
+  void onServerDrained();  // the server took our queued bytes: read from the client again
+  void onRelayDrained();   // (unused by the server side; kept symmetrical)
+
+  // Sends a FATAL error and closes. `reason` goes to the log.
+  void fail(std::string_view sqlstate, std::string_view message, const char* reason);
+  // Closes without an error message (the client left, or shutdown).
+  void disconnect(const char* reason);
+
+ protected:
+  void onRead(std::span<const uint8_t> data) override;
+  void onReadEnd(int status) override;
+  void onDrained() override;
+  void onWriteFailed(int status) override;
+  void onClosed() override;
+
+ private:
+  void processLoginBuffer();
+  bool handleStartupPacket();
+  bool acceptStartupParameters(const std::vector<std::pair<std::string, std::string>>& params);
+  bool checkLimits();
+  void beginAuth();
+  void handleAuthMessage(char type, std::span<const uint8_t> body);
+  void authSucceeded();
+  void finishLinking();
+  void sendWelcome();
+  void relayToServer(std::span<const uint8_t> data);
+  void releaseServer(bool clean);
+  std::string setStatementsFor(const ServerLink& server) const;
+  void setState(State state);
+
+  struct RelayVisitor;
+  Pooler& pooler_;
+  State state_ = State::kStartup;
+  std::string peer_;
+  std::string user_, database_;
+  std::vector<std::pair<std::string, std::string>> tracked_params_;  // canonical name, value
+  std::string inbuf_;  // login bytes, and client bytes that arrive before the link is ready
+  std::unique_ptr<ClientAuth> auth_;
+  std::optional<config::DatabaseConfig> db_;
+  Pool* pool_ = nullptr;
+  ServerLink* server_ = nullptr;
+  MessageScanner scanner_;
+  uint64_t cancel_key_ = 0;
+  bool counted_ = false;       // counted in db/user client limits
+  bool welcome_sent_ = false;
+  bool protocol_negotiated_ = false;
+  uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
+};
+
+}  // namespace apibouncer

@@ -1,0 +1,123 @@
+// Socket I/O shared by clients and server links (see connection.h).
+#include "pooler/connection.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace apibouncer {
+namespace {
+
+// The loop is single-threaded and every read is consumed inside its read callback, so one
+// buffer serves all connections: an idle connection owns no read buffer at all.
+constexpr size_t kSharedReadBufferSize = 256 * 1024;
+char g_read_buffer[kSharedReadBufferSize];
+uint64_t g_next_id = 1;
+
+struct WriteRequest {
+  uv_write_t req;
+  Connection* owner;
+  size_t len;
+  char data[];
+};
+
+}  // namespace
+
+Connection::Connection(uv_loop_t* loop, Transport transport)
+    : loop_(loop), transport_(transport), id_(g_next_id++) {
+  if (transport == Transport::kTcp) {
+    uv_tcp_init(loop, &handle_.tcp);
+  } else {
+    uv_pipe_init(loop, &handle_.pipe, 0);
+  }
+  handle_.tcp.data = this;
+}
+
+void Connection::startReading() {
+  if (reading_ || closing_) return;
+  if (uv_read_start(stream(), allocCb, readCb) == 0) reading_ = true;
+}
+
+void Connection::stopReading() {
+  if (!reading_) return;
+  uv_read_stop(stream());
+  reading_ = false;
+}
+
+bool Connection::send(std::span<const uint8_t> bytes) {
+  return send(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+bool Connection::send(std::string_view bytes) {
+  if (closing_) return false;
+  if (bytes.empty()) return true;
+  size_t offset = 0;
+  if (queued_bytes_ == 0) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
+    int n = uv_try_write(stream(), &buf, 1);
+    if (n > 0) offset = static_cast<size_t>(n);
+    else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+      onWriteFailed(n);
+      return false;
+    }
+  }
+  if (offset == bytes.size()) return true;
+  return queueWrite(bytes.data() + offset, bytes.size() - offset);
+}
+
+bool Connection::queueWrite(const char* data, size_t len) {
+  auto* w = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + len));
+  if (w == nullptr) {
+    onWriteFailed(UV_ENOMEM);
+    return false;
+  }
+  w->owner = this;
+  w->len = len;
+  std::memcpy(w->data, data, len);
+  uv_buf_t buf = uv_buf_init(w->data, len);
+  int rc = uv_write(&w->req, stream(), &buf, 1, writeCb);
+  if (rc != 0) {
+    std::free(w);
+    onWriteFailed(rc);
+    return false;
+  }
+  queued_bytes_ += len;
+  return true;
+}
+
+void Connection::close() {
+  if (closing_) return;
+  closing_ = true;
+  stopReading();
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), closeCb);
+}
+
+void Connection::allocCb(uv_handle_t*, size_t, uv_buf_t* buf) {
+  *buf = uv_buf_init(g_read_buffer, kSharedReadBufferSize);
+}
+
+void Connection::readCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(s->data);
+  if (n > 0) {
+    self->onRead(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), n));
+  } else if (n < 0) {
+    self->stopReading();
+    self->onReadEnd(static_cast<int>(n));
+  }
+}
+
+void Connection::writeCb(uv_write_t* req, int status) {
+  auto* w = reinterpret_cast<WriteRequest*>(req);
+  Connection* self = w->owner;
+  self->queued_bytes_ -= w->len;
+  std::free(w);
+  if (self->closing_) return;
+  if (status < 0) {
+    self->onWriteFailed(status);
+    return;
+  }
+  if (self->queued_bytes_ == 0) self->onDrained();
+}
+
+void Connection::closeCb(uv_handle_t* h) { static_cast<Connection*>(h->data)->onClosed(); }
+
+}  // namespace apibouncer

@@ -1,0 +1,68 @@
+// One socket on the loop (TCP or Unix): reads into the loop's shared buffer, writes with
+// uv_try_write and queues only what the kernel did not take, closes through libuv's close
+// callback. Clients and server links derive from it.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace apibouncer {
+
+class Connection {
+ public:
+  enum class Transport { kTcp, kUnix };
+
+  Connection(uv_loop_t* loop, Transport transport);
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
+  uv_loop_t* loop() const { return loop_; }
+  Transport transport() const { return transport_; }
+  bool closing() const { return closing_; }
+  uint64_t id() const { return id_; }
+
+  void startReading();
+  void stopReading();
+  bool reading() const { return reading_; }
+
+  // Sends bytes in order. What the kernel does not take now is copied and queued; returns
+  // false if the connection is already closing or the write failed (the close is under way).
+  bool send(std::string_view bytes);
+  bool send(std::span<const uint8_t> bytes);
+  size_t queuedBytes() const { return queued_bytes_; }
+
+  // Closes the socket; onClosed() runs from libuv's close callback. Idempotent.
+  void close();
+
+ protected:
+  virtual void onRead(std::span<const uint8_t> data) = 0;
+  virtual void onReadEnd(int status) = 0;  // UV_EOF or an error; the connection stays open
+  virtual void onDrained() {}              // queued writes all reached the kernel
+  virtual void onWriteFailed(int status) = 0;
+  virtual void onClosed() = 0;             // the handle is gone; the owner may delete *this
+
+ private:
+  static void allocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void readCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  static void writeCb(uv_write_t* req, int status);
+  static void closeCb(uv_handle_t* h);
+  bool queueWrite(const char* data, size_t len);
+
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } handle_;
+  uv_loop_t* loop_;
+  Transport transport_;
+  uint64_t id_;
+  size_t queued_bytes_ = 0;
+  bool reading_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace apibouncer

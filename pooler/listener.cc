@@ -1,0 +1,76 @@
+// Listener: binds and listens, then forwards each new connection to Pooler::acceptClient.
+#include "pooler/listener.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pooler/log.h"
+#include "pooler/pooler.h"
+
+namespace apibouncer {
+
+bool Listener::listenTcp(const std::string& address, int port, int backlog, bool reuseport,
+                         std::string& error) {
+  sockaddr_storage addr{};
+  std::string host = address == "*" ? "0.0.0.0" : address;
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) != 0 &&
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) != 0) {
+    error = "listen_addr '" + address + "' is not an IP address";
+    return false;
+  }
+  uv_tcp_init_ex(pooler_.loop(), &handle_.tcp, addr.ss_family);
+  handle_.tcp.data = this;
+  initialized_ = true;
+  if (reuseport) {
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_.tcp), &fd) == 0)
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  description_ = host + ":" + std::to_string(port);
+  int rc = uv_tcp_bind(&handle_.tcp, reinterpret_cast<sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_.tcp), backlog, onConnection);
+  if (rc != 0) {
+    error = "cannot listen on " + description_ + ": " + uv_strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+bool Listener::listenUnix(const std::string& path, int mode, int backlog, std::string& error) {
+  unix_ = true;
+  uv_pipe_init(pooler_.loop(), &handle_.pipe, 0);
+  handle_.pipe.data = this;
+  initialized_ = true;
+  description_ = path;
+  // A socket file left by a process that died is stale; a live one answers connect().
+  unlink(path.c_str());
+  int rc = uv_pipe_bind(&handle_.pipe, path.c_str());
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_.pipe), backlog, onConnection);
+  if (rc != 0) {
+    error = "cannot listen on " + path + ": " + uv_strerror(rc);
+    return false;
+  }
+  chmod(path.c_str(), static_cast<mode_t>(mode));
+  return true;
+}
+
+void Listener::closeAndDelete() {
+  if (!initialized_) {
+    delete this;
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_),
+           [](uv_handle_t* h) { delete static_cast<Listener*>(h->data); });
+}
+
+void Listener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<Listener*>(server->data);
+  if (status < 0) {
+    LOG_WARNING("accept on %s failed: %s", self->description_.c_str(), uv_strerror(status));
+    return;
+  }
+  self->pooler_.acceptClient(server, self->unix_);
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,261 @@
+// apibouncer's entry point: command line, config and auth_file loading, daemonizing, signals,
+// and the event loop.
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "pooler/auth/auth_file.h"
+#include "pooler/config/config.h"
+#include "pooler/log.h"
+#include "pooler/pooler.h"
+
+using namespace apibouncer;
+
+namespace {
+
+struct Options {
+  bool daemon = false;
+  bool quiet = false;
+  int verbose = 0;
+  std::string user;
+  std::string config_path;
+};
+
+void printUsage(const char* argv0) {
+  std::printf(
+      "apibouncer is a PgBouncer-compatible PostgreSQL connection pooler.\n\n"
+      "Usage:\n  %s [OPTION]... CONFIG_FILE\n\nOptions:\n"
+      "  -d, --daemon         run in background (as a daemon; needs pidfile)\n"
+      "  -q, --quiet          run quietly (no log to stderr)\n"
+      "  -v, --verbose        increase verbosity (repeatable)\n"
+      "  -u, --user=USERNAME  assume identity of USERNAME\n"
+      "  -V, --version        show version, then exit\n"
+      "  -h, --help           show this help, then exit\n",
+      argv0);
+}
+
+// Returns -1 to continue, else the exit status.
+int parseArgs(int argc, char** argv, Options& opts) {
+  static const option kLong[] = {{"daemon", no_argument, nullptr, 'd'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"user", required_argument, nullptr, 'u'},
+                                 {"version", no_argument, nullptr, 'V'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "dqvu:Vh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'd': opts.daemon = true; break;
+      case 'q': opts.quiet = true; break;
+      case 'v': opts.verbose++; break;
+      case 'u': opts.user = optarg; break;
+      case 'V': std::printf("apibouncer %s\n", APIBOUNCER_VERSION); return 0;
+      case 'h': printUsage(argv[0]); return 0;
+      default: printUsage(argv[0]); return 1;
+    }
+  }
+  if (optind != argc - 1) {
+    std::fprintf(stderr, "apibouncer: need exactly one config file (see --help)\n");
+    return 1;
+  }
+  opts.config_path = argv[optind];
+  return -1;
+}
+
+bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
+             auth::AuthFile& auth_file, std::string& error) {
+  auto result = config::loadConfig(path);
+  if (auto* err = std::get_if<config::ConfigError>(&result)) {
+    error = err->message();
+    return false;
+  }
+  cfg = std::get<std::shared_ptr<const config::Config>>(result);
+  const std::string& auth_path = cfg->settings.auth_file;
+  if (!auth_path.empty()) {
+    auth::AuthFileError auth_error;
+    if (!auth::loadAuthFile(auth_path, auth_file, auth_error)) {
+      error = auth_path + ":" + std::to_string(auth_error.line) + ": " + auth_error.reason;
+      return false;
+    }
+  }
+  return true;
+}
+
+void warnAboutConfig(const config::Config& cfg) {
+  for (const auto& warning : cfg.warnings) LOG_WARNING("%s", warning.c_str());
+  bool non_session = cfg.settings.pool_mode != config::PoolMode::kSession;
+  for (const auto& [name, db] : cfg.databases)
+    non_session |= db.pool_mode && *db.pool_mode != config::PoolMode::kSession;
+  for (const auto& [name, user] : cfg.users)
+    non_session |= user.pool_mode && *user.pool_mode != config::PoolMode::kSession;
+  if (non_session)
+    LOG_WARNING("pool_mode transaction/statement is not implemented yet: pools run in session mode");
+}
+
+bool daemonize(std::string& error) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    error = std::string("fork failed: ") + strerror(errno);
+    return false;
+  }
+  if (pid > 0) _exit(0);
+  setsid();
+  int fd = open("/dev/null", O_RDWR);
+  if (fd >= 0) {
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > STDERR_FILENO) close(fd);
+  }
+  return true;
+}
+
+bool writePidfile(const std::string& path, std::string& error) {
+  if (path.empty()) return true;
+  FILE* existing = std::fopen(path.c_str(), "r");
+  if (existing != nullptr) {
+    long pid = 0;
+    bool alive = std::fscanf(existing, "%ld", &pid) == 1 && pid > 0 && kill(pid, 0) == 0;
+    std::fclose(existing);
+    if (alive) {
+      error = "pidfile " + path + " exists and process " + std::to_string(pid) + " is running";
+      return false;
+    }
+  }
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    error = "cannot write pidfile " + path + ": " + strerror(errno);
+    return false;
+  }
+  std::fprintf(f, "%d\n", getpid());
+  std::fclose(f);
+  return true;
+}
+
+bool switchUser(const std::string& user, std::string& error) {
+  if (user.empty()) return true;
+  passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) {
+    error = "unknown user: " + user;
+    return false;
+  }
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+      setuid(pw->pw_uid) != 0) {
+    error = "cannot switch to user " + user + ": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void raiseFileLimit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+struct SignalContext {
+  Pooler* pooler;
+  std::string config_path;
+  Options* opts;
+};
+
+void onSignal(uv_signal_t* handle, int signum) {
+  auto* ctx = static_cast<SignalContext*>(handle->data);
+  switch (signum) {
+    case SIGINT:
+      LOG_INFO("got SIGINT");
+      ctx->pooler->shutdown(ShutdownMode::kWaitForServers);
+      break;
+    case SIGTERM:
+      LOG_INFO("got SIGTERM");
+      ctx->pooler->shutdown(ShutdownMode::kWaitForClients);
+      break;
+    case SIGQUIT:
+      LOG_INFO("got SIGQUIT");
+      ctx->pooler->shutdown(ShutdownMode::kImmediate);
+      break;
+    case SIGHUP: {
+      LOG_INFO("got SIGHUP, reloading %s", ctx->config_path.c_str());
+      std::shared_ptr<const config::Config> cfg;
+      auth::AuthFile auth_file;
+      std::string error;
+      if (!loadAll(ctx->config_path, cfg, auth_file, error)) {
+        LOG_ERROR("reload failed, keeping the old configuration: %s", error.c_str());
+        return;
+      }
+      log::configure({cfg->settings.logfile, !ctx->opts->quiet && !ctx->opts->daemon,
+                      cfg->settings.verbose + ctx->opts->verbose});
+      warnAboutConfig(*cfg);
+      ctx->pooler->replaceConfig(cfg, std::move(auth_file));
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opts;
+  if (int status = parseArgs(argc, argv, opts); status >= 0) return status;
+
+  std::shared_ptr<const config::Config> cfg;
+  auth::AuthFile auth_file;
+  std::string error;
+  if (!loadAll(opts.config_path, cfg, auth_file, error)) {
+    std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
+    return 1;
+  }
+  const auto& s = cfg->settings;
+  if (opts.daemon && s.pidfile.empty()) {
+    std::fprintf(stderr, "apibouncer: -d needs pidfile in the config\n");
+    return 1;
+  }
+  log::configure({s.logfile, !opts.quiet && !opts.daemon, s.verbose + opts.verbose});
+  warnAboutConfig(*cfg);
+  signal(SIGPIPE, SIG_IGN);
+  raiseFileLimit();
+  if (opts.daemon && !daemonize(error)) {
+    LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
+
+  uv_loop_t* loop = uv_default_loop();
+  Pooler pooler(loop, cfg, std::move(auth_file));
+  if (!pooler.start(error)) {
+    LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
+  std::string user = opts.user.empty() ? s.user : opts.user;
+  if (!switchUser(user, error) || !writePidfile(s.pidfile, error)) {
+    LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
+  LOG_INFO("apibouncer %s started, process id %d", APIBOUNCER_VERSION, getpid());
+
+  SignalContext ctx{&pooler, opts.config_path, &opts};
+  uv_signal_t signals[4];
+  const int kSignals[4] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+  for (int i = 0; i < 4; ++i) {
+    uv_signal_init(loop, &signals[i]);
+    signals[i].data = &ctx;
+    uv_signal_start(&signals[i], onSignal, kSignals[i]);
+  }
+  uv_run(loop, UV_RUN_DEFAULT);
+  for (auto& sig : signals) uv_close(reinterpret_cast<uv_handle_t*>(&sig), nullptr);
+  uv_run(loop, UV_RUN_DEFAULT);  // lets every close callback run
+  if (!s.pidfile.empty()) unlink(s.pidfile.c_str());
+  LOG_INFO("shutdown complete");
+  return 0;
+}

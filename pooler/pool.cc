@@ -1,0 +1,305 @@
+// Pool: opening, handing out, resetting and retiring server links (see pool.h).
+#include "pooler/pool.h"
+
+#include "pooler/client.h"
+#include "pooler/log.h"
+#include "pooler/pooler.h"
+#include "pooler/server.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+namespace {
+
+// Where PostgreSQL listens when a database entry names no host (Debian's default).
+constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
+
+uint64_t ms(double seconds) { return static_cast<uint64_t>(seconds * 1000.0); }
+
+}  // namespace
+
+Pool::Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user)
+    : pooler_(pooler), db_(std::move(db)), server_user_(std::move(server_user)) {}
+
+Pool::~Pool() = default;
+
+std::string Pool::serverPassword() const {
+  if (!db_.password.empty()) return db_.password;
+  const auth::Secret* secret = pooler_.authFile().find(server_user_);
+  return secret != nullptr ? secret->text : std::string();
+}
+
+config::PoolMode Pool::poolMode() const {
+  const config::UserConfig* user = pooler_.config().findUser(server_user_);
+  if (user != nullptr && user->pool_mode) return *user->pool_mode;
+  if (db_.pool_mode) return *db_.pool_mode;
+  return pooler_.settings().pool_mode;
+}
+
+int Pool::poolSize() const {
+  const config::UserConfig* user = pooler_.config().findUser(server_user_);
+  if (user != nullptr && user->pool_size >= 0) return user->pool_size;
+  if (db_.pool_size >= 0) return db_.pool_size;
+  return pooler_.settings().default_pool_size;
+}
+
+int Pool::reservePoolSize() const {
+  const config::UserConfig* user = pooler_.config().findUser(server_user_);
+  if (user != nullptr && user->reserve_pool_size >= 0) return user->reserve_pool_size;
+  if (db_.reserve_pool_size >= 0) return db_.reserve_pool_size;
+  return pooler_.settings().reserve_pool_size;
+}
+
+int Pool::minPoolSize() const {
+  return db_.min_pool_size >= 0 ? db_.min_pool_size : pooler_.settings().min_pool_size;
+}
+
+size_t Pool::connectingCount() const {
+  size_t n = 0;
+  for (const auto& [link, owned] : servers_)
+    if (link->loggingIn()) ++n;
+  return n;
+}
+
+int Pool::activeCount() const {
+  int n = 0;
+  for (const auto& [link, owned] : servers_)
+    if (link->state() == ServerLink::State::kActive) ++n;
+  return n;
+}
+
+bool Pool::mayOpenServer(bool use_reserve) const {
+  const auto& s = pooler_.settings();
+  int size = poolSize();
+  if (size > 0) {
+    int limit = size + (use_reserve ? reservePoolSize() : 0);
+    if (static_cast<int>(servers_.size()) >= limit) return false;
+  }
+  int max_db = db_.max_db_connections >= 0 ? db_.max_db_connections : s.max_db_connections;
+  if (max_db > 0 && pooler_.dbCounts(db_.name).servers >= max_db) return false;
+  const config::UserConfig* user = pooler_.config().findUser(server_user_);
+  int max_user = user != nullptr && user->max_user_connections >= 0 ? user->max_user_connections
+                                                                    : s.max_user_connections;
+  if (max_user > 0 && pooler_.userCounts(server_user_).servers >= max_user) return false;
+  return true;
+}
+
+void Pool::openServer() {
+  std::string host = kDefaultSocketDir;
+  if (!db_.hosts.empty()) {
+    size_t index = db_.load_balance_hosts_round_robin ? next_host_++ % db_.hosts.size() : 0;
+    host = db_.hosts[index];
+  }
+  auto transport = host.starts_with('/') ? Connection::Transport::kUnix : Connection::Transport::kTcp;
+  auto link = std::make_unique<ServerLink>(pooler_.loop(), *this, transport);
+  ServerLink* raw = link.get();
+  servers_.emplace(raw, std::move(link));
+  pooler_.dbCounts(db_.name).servers++;
+  pooler_.userCounts(server_user_).servers++;
+  raw->connectTo(host, db_.port);
+}
+
+void Pool::launchForWaiters() {
+  uint64_t now = uv_now(pooler_.loop());
+  if (now < login_failed_until_ms_) return;
+  while (connectingCount() < waiting_.size()) {
+    bool reserve_allowed =
+        !waiting_.empty() &&
+        now - waiting_.front()->waitStartMs() >= ms(pooler_.settings().reserve_pool_timeout);
+    if (!mayOpenServer(false) && !(reserve_allowed && mayOpenServer(true))) return;
+    openServer();
+  }
+}
+
+ServerLink* Pool::takeIdleServer() {
+  uint64_t now = uv_now(pooler_.loop());
+  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime
+                                             : pooler_.settings().server_lifetime;
+  while (!idle_.empty()) {
+    ServerLink* server = idle_.back();
+    idle_.pop_back();
+    if (lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)) {
+      server->disconnect("server lifetime over");
+      continue;
+    }
+    return server;
+  }
+  return nullptr;
+}
+
+void Pool::requestServer(ClientSession* client) {
+  uint64_t now = uv_now(pooler_.loop());
+  if (now < login_failed_until_ms_) {
+    client->fail(wire::sqlstate::kConnectionFailure,
+                 "server login has been failing, try again later (server_login_retry)",
+                 "server login retry");
+    return;
+  }
+  if (ServerLink* server = takeIdleServer()) {
+    checkAndAssign(server, client);
+    return;
+  }
+  waiting_.push_back(client);
+  launchForWaiters();
+}
+
+void Pool::cancelRequest(ClientSession* client) {
+  std::erase(waiting_, client);
+  for (auto& [server, checked_for] : checking_)
+    if (checked_for == client) checked_for = nullptr;
+}
+
+// Hands `server` to `client`, first checking it if it sat idle longer than server_check_delay.
+void Pool::checkAndAssign(ServerLink* server, ClientSession* client) {
+  const auto& s = pooler_.settings();
+  uint64_t idle_for = uv_now(pooler_.loop()) - server->lastUsedMs();
+  bool check = !s.server_check_query.empty() && idle_for >= ms(s.server_check_delay);
+  if (!check) {
+    client->onServerAssigned(server);
+    return;
+  }
+  std::string sql = s.server_check_query == "<empty>" ? "" : s.server_check_query;
+  checking_[server] = client;
+  server->runInternalQuery(sql, [this, server](bool ok, const std::string& error) {
+    ClientSession* waiting_client = checking_[server];
+    checking_.erase(server);
+    if (!ok) {
+      LOG_WARNING("S-%llu server check failed: %s", (unsigned long long)server->id(),
+                  error.c_str());
+      server->disconnect("server check query failed");
+      if (waiting_client != nullptr) requestServer(waiting_client);
+      return;
+    }
+    if (waiting_client != nullptr) {
+      waiting_client->onServerAssigned(server);
+    } else {
+      serverReady(server);
+    }
+  });
+}
+
+void Pool::releaseServer(ServerLink* server, bool clean) {
+  if (!clean || !server->isClean()) {
+    server->disconnect("client disconnected with the server not idle");
+    return;
+  }
+  const auto& s = pooler_.settings();
+  bool reset = poolMode() == config::PoolMode::kSession || s.server_reset_query_always;
+  if (!reset || s.server_reset_query.empty()) {
+    server->becomeIdle();
+    serverReady(server);
+    return;
+  }
+  server->runInternalQuery(s.server_reset_query, [this, server](bool ok, const std::string& error) {
+    if (!ok) {
+      LOG_WARNING("S-%llu server_reset_query failed: %s", (unsigned long long)server->id(),
+                  error.c_str());
+      server->disconnect("server_reset_query failed");
+      return;
+    }
+    serverReady(server);
+  });
+}
+
+void Pool::serverReady(ServerLink* server) {
+  if (server->state() != ServerLink::State::kIdle) server->becomeIdle();
+  uint64_t now = uv_now(pooler_.loop());
+  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime
+                                             : pooler_.settings().server_lifetime;
+  if (lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)) {
+    server->disconnect("server lifetime over");
+    return;
+  }
+  if (pooler_.shutdownMode() == ShutdownMode::kWaitForServers) {
+    server->disconnect("shutting down");
+    return;
+  }
+  if (!waiting_.empty()) {
+    ClientSession* client = waiting_.front();
+    waiting_.pop_front();
+    client->onServerAssigned(server);
+    return;
+  }
+  server->becomeIdle();
+  idle_.push_back(server);
+}
+
+void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate,
+                             const std::string& message) {
+  login_failed_until_ms_ = uv_now(pooler_.loop()) + ms(pooler_.settings().server_login_retry);
+  last_login_error_ = message;
+  failWaiters(sqlstate, message);
+}
+
+void Pool::failWaiters(const std::string& sqlstate, const std::string& message) {
+  std::deque<ClientSession*> waiters;
+  waiters.swap(waiting_);
+  for (ClientSession* client : waiters) client->fail(sqlstate, message, "server login failed");
+}
+
+void Pool::serverClosed(ServerLink* server) {
+  std::erase(idle_, server);
+  auto checked = checking_.find(server);
+  ClientSession* orphan = nullptr;
+  if (checked != checking_.end()) {
+    orphan = checked->second;
+    checking_.erase(checked);
+  }
+  pooler_.dbCounts(db_.name).servers--;
+  pooler_.userCounts(server_user_).servers--;
+  servers_.erase(server);  // deletes it
+  if (orphan != nullptr) requestServer(orphan);
+  pooler_.serverSlotFreed();
+}
+
+void Pool::maintain(uint64_t now) {
+  const auto& s = pooler_.settings();
+  double connect_timeout = s.server_connect_timeout;
+  std::vector<ServerLink*> expired;
+  for (const auto& [server, owned] : servers_)
+    if (server->loggingIn() && connect_timeout > 0 &&
+        now - server->createdAtMs() >= ms(connect_timeout))
+      expired.push_back(server);
+  for (ServerLink* server : expired)
+    server->failLogin(std::string(wire::sqlstate::kConnectionFailure), "server_connect_timeout");
+
+  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime : s.server_lifetime;
+  std::vector<ServerLink*> retire;
+  size_t keep = static_cast<size_t>(std::max(0, minPoolSize()));
+  for (ServerLink* server : idle_) {
+    bool idle_too_long = s.server_idle_timeout > 0 &&
+                         now - server->lastUsedMs() >= ms(s.server_idle_timeout) &&
+                         servers_.size() - retire.size() > keep;
+    bool too_old = lifetime > 0 && now - server->createdAtMs() >= ms(lifetime);
+    if (idle_too_long || too_old) retire.push_back(server);
+  }
+  for (ServerLink* server : retire)
+    server->disconnect(lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)
+                           ? "server lifetime over"
+                           : "server idle timeout");
+
+  std::vector<ClientSession*> timed_out;
+  for (ClientSession* client : waiting_)
+    if (s.query_wait_timeout > 0 && now - client->waitStartMs() >= ms(s.query_wait_timeout))
+      timed_out.push_back(client);
+  for (ClientSession* client : timed_out)
+    client->fail(wire::sqlstate::kProtocolViolation, "query_wait_timeout", "query_wait_timeout");
+
+  if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_) {
+    bool in_use = !waiting_.empty() || activeCount() > 0 || !db_.user.empty();
+    while (in_use && static_cast<int>(servers_.size()) < minPoolSize() && mayOpenServer(false))
+      openServer();
+  }
+  launchForWaiters();
+}
+
+}  // namespace apibouncer
+
+namespace apibouncer {
+
+void Pool::closeAll() {
+  std::vector<ServerLink*> all;
+  for (const auto& [server, owned] : servers_) all.push_back(server);
+  for (ServerLink* server : all) server->disconnect("shutting down");
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,82 @@
+// One pool: the server links for a (database, server user) pair and the clients waiting for
+// one. Decides when to open a link, which idle link a client gets, and when links retire.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pooler/config/config.h"
+
+namespace apibouncer {
+
+class ClientSession;
+class Pooler;
+class ServerLink;
+
+class Pool {
+ public:
+  Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user);
+  ~Pool();
+
+  const config::DatabaseConfig& database() const { return db_; }
+  const std::string& serverUser() const { return server_user_; }
+  void updateDatabase(const config::DatabaseConfig& db) { db_ = db; }
+  // The password used to log in to PostgreSQL ("" if none known), and whether it is an md5 hash.
+  std::string serverPassword() const;
+  config::PoolMode poolMode() const;
+
+  // A client wants a server link. It gets one now (onServerAssigned) or waits in the queue.
+  void requestServer(ClientSession* client);
+  void cancelRequest(ClientSession* client);  // the client left while waiting
+  // A linked client is done with its link: reset it and make it idle, or close it if dirty.
+  void releaseServer(ServerLink* server, bool clean);
+
+  // Called by ServerLink.
+  void serverReady(ServerLink* server);  // login done or reset done: hand out or park idle
+  void serverLoginFailed(ServerLink* server, const std::string& sqlstate,
+                         const std::string& message);
+  void serverClosed(ServerLink* server);  // handle closed: drop and delete it
+
+  // Called periodically by the janitor.
+  void maintain(uint64_t now_ms);
+  // Opens links for waiting clients if limits allow.
+  void launchForWaiters();
+  // Shutdown: closes every link.
+  void closeAll();
+
+  size_t waitingCount() const { return waiting_.size(); }
+  size_t idleCount() const { return idle_.size(); }
+  size_t serverCount() const { return servers_.size(); }
+  int activeCount() const;
+  size_t connectingCount() const;
+
+ private:
+  int poolSize() const;
+  int reservePoolSize() const;
+  int minPoolSize() const;
+  bool mayOpenServer(bool use_reserve) const;
+  void openServer();
+  ServerLink* takeIdleServer();
+  void assign(ServerLink* server, ClientSession* client);
+  void checkAndAssign(ServerLink* server, ClientSession* client);
+  void failWaiters(const std::string& sqlstate, const std::string& message);
+
+  Pooler& pooler_;
+  config::DatabaseConfig db_;
+  std::string server_user_;
+  std::unordered_map<ServerLink*, std::unique_ptr<ServerLink>> servers_;
+  std::vector<ServerLink*> idle_;  // LIFO: the most recently used link is reused first
+  std::deque<ClientSession*> waiting_;
+  // Clients whose link is running server_check_query (nullptr once the client left).
+  std::unordered_map<ServerLink*, ClientSession*> checking_;
+  size_t next_host_ = 0;                // load_balance_hosts round robin
+  uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
+  std::string last_login_error_;
+};
+
+}  // namespace apibouncer

@@ -1,0 +1,276 @@
+// Pooler: listeners, the client registry, cancel routing, pools, upkeep and shutdown.
+#include "pooler/pooler.h"
+
+#include <openssl/rand.h>
+
+#include "pooler/cancel.h"
+#include "pooler/client.h"
+#include "pooler/listener.h"
+#include "pooler/log.h"
+#include "pooler/pool.h"
+#include "pooler/server.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+namespace {
+
+constexpr uint64_t kJanitorIntervalMs = 250;
+
+uint64_t ms(double seconds) { return static_cast<uint64_t>(seconds * 1000.0); }
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else if (c != ' ' && c != '\t') {
+      item += c;
+    }
+  }
+  return out;
+}
+
+std::string peerName(uv_stream_t* stream, bool unix_socket) {
+  if (unix_socket) return "unix";
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(stream), reinterpret_cast<sockaddr*>(&addr),
+                         &len) != 0)
+    return "?";
+  char host[64] = "?";
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    uv_ip4_name(in, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    uv_ip6_name(in6, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+Pooler::Pooler(uv_loop_t* loop, std::shared_ptr<const config::Config> config,
+               auth::AuthFile auth_file)
+    : loop_(loop), config_(std::move(config)), auth_file_(std::move(auth_file)) {}
+
+Pooler::~Pooler() = default;
+
+bool Pooler::start(std::string& error) {
+  const auto& s = settings();
+  for (const std::string& address : splitList(s.listen_addr)) {
+    auto* listener = new Listener(*this);
+    if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, false, error)) {
+      listener->closeAndDelete();
+      return false;
+    }
+    listeners_.push_back(listener);
+    LOG_INFO("listening on %s", listener->description().c_str());
+  }
+  if (!s.unix_socket_dir.empty() && !s.unix_socket_dir.starts_with('@')) {
+    auto* listener = new Listener(*this);
+    std::string path = s.unix_socket_dir + "/.s.PGSQL." + std::to_string(s.listen_port);
+    if (!listener->listenUnix(path, s.unix_socket_mode, s.listen_backlog, error)) {
+      listener->closeAndDelete();
+      return false;
+    }
+    listeners_.push_back(listener);
+    LOG_INFO("listening on unix:%s", path.c_str());
+  }
+  if (listeners_.empty()) {
+    error = "nothing to listen on: set listen_addr or unix_socket_dir";
+    return false;
+  }
+  janitor_ = new uv_timer_t;
+  uv_timer_init(loop_, janitor_);
+  janitor_->data = this;
+  uv_timer_start(
+      janitor_, [](uv_timer_t* t) { static_cast<Pooler*>(t->data)->runMaintenance(); },
+      kJanitorIntervalMs, kJanitorIntervalMs);
+  return true;
+}
+
+void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file) {
+  config_ = std::move(config);
+  auth_file_ = std::move(auth_file);
+}
+
+void Pooler::acceptClient(uv_stream_t* listener, bool unix_socket) {
+  auto transport = unix_socket ? Connection::Transport::kUnix : Connection::Transport::kTcp;
+  auto client = std::make_unique<ClientSession>(*this, transport);
+  if (uv_accept(listener, client->stream()) != 0) {
+    ClientSession* raw = client.release();
+    clients_.emplace(raw, std::unique_ptr<ClientSession>(raw));
+    raw->disconnect("accept failed");
+    return;
+  }
+  const auto& s = settings();
+  if (!unix_socket) {
+    auto* tcp = reinterpret_cast<uv_tcp_t*>(client->stream());
+    uv_tcp_nodelay(tcp, 1);
+    if (s.tcp_keepalive) uv_tcp_keepalive(tcp, 1, s.tcp_keepidle > 0 ? s.tcp_keepidle : 7200);
+  }
+  std::string peer = peerName(client->stream(), unix_socket);
+  ClientSession* raw = client.get();
+  clients_.emplace(raw, std::move(client));
+  raw->start(peer);
+}
+
+void Pooler::clientClosed(ClientSession* client) {
+  if (client->cancelKey() != 0) cancel_keys_.erase(client->cancelKey());
+  clients_.erase(client);
+  checkShutdownProgress();
+}
+
+uint64_t Pooler::registerCancelKey(ClientSession* client) {
+  uint64_t key = 0;
+  do {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&key), sizeof key) != 1) key = uv_hrtime();
+  } while (key == 0 || cancel_keys_.contains(key));
+  cancel_keys_.emplace(key, client);
+  return key;
+}
+
+void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
+  auto it = cancel_keys_.find((uint64_t{pid} << 32) | key);
+  if (it == cancel_keys_.end()) {
+    LOG_DEBUG("cancel request for an unknown key ignored");
+    return;
+  }
+  ServerLink* server = it->second->server();
+  // Only a link that is running this client's query gets the cancel; a client without one
+  // has nothing running.
+  if (server == nullptr || server->state() != ServerLink::State::kActive) return;
+  if (server->transport() == Connection::Transport::kUnix) {
+    std::string path = server->addressHost() + "/.s.PGSQL." + std::to_string(server->addressPort());
+    CancelLink::send(loop_, nullptr, path, server->backendPid(), server->backendKey());
+    return;
+  }
+  sockaddr_storage addr{};
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(server->stream()),
+                         reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return;
+  CancelLink::send(loop_, reinterpret_cast<sockaddr*>(&addr), {}, server->backendPid(),
+                   server->backendKey());
+}
+
+Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& server_user,
+                      const std::string&) {
+  std::string key = db.name + '\0' + server_user;
+  auto it = pools_.find(key);
+  if (it == pools_.end())
+    it = pools_.emplace(key, std::make_unique<Pool>(*this, db, server_user)).first;
+  else
+    it->second->updateDatabase(db);
+  return *it->second;
+}
+
+void Pooler::serverSlotFreed() {
+  if (shutdown_mode_ != ShutdownMode::kNone) {
+    checkShutdownProgress();
+    return;
+  }
+  for (auto& [key, pool] : pools_)
+    if (pool->waitingCount() > 0) pool->launchForWaiters();
+}
+
+void Pooler::forEachPool(const std::function<void(Pool&)>& fn) {
+  for (auto& [key, pool] : pools_) fn(*pool);
+}
+
+void Pooler::forEachClient(const std::function<void(ClientSession&)>& fn) {
+  for (auto& [raw, client] : clients_) fn(*client);
+}
+
+int Pooler::activeServerCount() const {
+  int n = 0;
+  for (const auto& [key, pool] : pools_) n += pool->activeCount();
+  return n;
+}
+
+void Pooler::runMaintenance() {
+  uint64_t now = uv_now(loop_);
+  const auto& s = settings();
+  std::vector<ClientSession*> expired;
+  for (auto& [raw, client] : clients_) {
+    auto state = client->state();
+    bool logging_in = state == ClientSession::State::kStartup ||
+                      state == ClientSession::State::kAuth;
+    if (logging_in && s.client_login_timeout > 0 &&
+        now - client->connectedAtMs() >= ms(s.client_login_timeout))
+      expired.push_back(raw);
+    const config::UserConfig* user = config_->findUser(client->userName());
+    double idle_timeout = user != nullptr && user->client_idle_timeout >= 0
+                              ? user->client_idle_timeout
+                              : s.client_idle_timeout;
+    if (state == ClientSession::State::kActive && idle_timeout > 0 &&
+        now - client->lastActivityMs() >= ms(idle_timeout) && client->server() != nullptr &&
+        client->server()->isClean())
+      expired.push_back(raw);
+  }
+  for (ClientSession* client : expired) {
+    bool login = client->state() != ClientSession::State::kActive;
+    client->fail(wire::sqlstate::kProtocolViolation,
+                 login ? "client_login_timeout" : "client_idle_timeout",
+                 login ? "client_login_timeout" : "client_idle_timeout");
+  }
+  for (auto& [key, pool] : pools_) pool->maintain(now);
+  checkShutdownProgress();
+}
+
+void Pooler::closeListeners() {
+  for (Listener* listener : listeners_) listener->closeAndDelete();
+  listeners_.clear();
+}
+
+void Pooler::shutdown(ShutdownMode mode) {
+  if (mode == ShutdownMode::kImmediate || shutdown_mode_ != ShutdownMode::kNone) {
+    LOG_INFO("shutting down immediately");
+    stop();
+    return;
+  }
+  shutdown_mode_ = mode;
+  LOG_INFO("shutting down: waiting for %s",
+           mode == ShutdownMode::kWaitForServers ? "servers to be released" : "clients to leave");
+  closeListeners();
+  if (mode == ShutdownMode::kWaitForServers) {
+    std::vector<ClientSession*> idle;
+    for (auto& [raw, client] : clients_)
+      if (client->server() == nullptr) idle.push_back(raw);
+    for (ClientSession* client : idle)
+      client->fail(wire::sqlstate::kAdminShutdown, "pooler is shutting down", "shutdown");
+  }
+  checkShutdownProgress();
+}
+
+void Pooler::checkShutdownProgress() {
+  if (stopped_) return;
+  if (shutdown_mode_ == ShutdownMode::kWaitForServers && activeServerCount() == 0) stop();
+  else if (shutdown_mode_ == ShutdownMode::kWaitForClients && clients_.empty()) stop();
+}
+
+void Pooler::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  shutdown_mode_ = ShutdownMode::kImmediate;
+  closeListeners();
+  std::vector<ClientSession*> clients;
+  for (auto& [raw, client] : clients_) clients.push_back(raw);
+  for (ClientSession* client : clients)
+    client->fail(wire::sqlstate::kAdminShutdown, "pooler is shutting down", "shutdown");
+  for (auto& [key, pool] : pools_) pool->closeAll();
+  if (janitor_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(janitor_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    janitor_ = nullptr;
+  }
+  uv_stop(loop_);
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,88 @@
+// The process-wide state of one running pooler: the config snapshot, the auth file, the
+// listeners, every client and pool, cancel keys, and shutdown. Everything hangs off one loop.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pooler/auth/auth_file.h"
+#include "pooler/config/config.h"
+
+namespace apibouncer {
+
+class ClientSession;
+class Listener;
+class Pool;
+class ServerLink;
+
+enum class ShutdownMode { kNone, kWaitForServers, kWaitForClients, kImmediate };
+
+// Per-name connection counts for max_db_* / max_user_* limits.
+struct Counts {
+  int clients = 0;
+  int servers = 0;
+};
+
+class Pooler {
+ public:
+  Pooler(uv_loop_t* loop, std::shared_ptr<const config::Config> config, auth::AuthFile auth_file);
+  ~Pooler();
+
+  // Opens the listeners. False with `error` set if none could be opened.
+  bool start(std::string& error);
+  void shutdown(ShutdownMode mode);
+  ShutdownMode shutdownMode() const { return shutdown_mode_; }
+
+  uv_loop_t* loop() const { return loop_; }
+  const config::Config& config() const { return *config_; }
+  const config::Settings& settings() const { return config_->settings; }
+  const auth::AuthFile& authFile() const { return auth_file_; }
+  void replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file);
+
+  // Clients.
+  void acceptClient(uv_stream_t* listener, bool unix_socket);
+  void clientClosed(ClientSession* client);
+  size_t clientCount() const { return clients_.size(); }
+  uint64_t registerCancelKey(ClientSession* client);  // returns pid<<32|key
+  void forwardCancel(uint32_t pid, uint32_t key);
+
+  // Pools and limits.
+  Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user,
+                const std::string& client_user);
+  Counts& dbCounts(const std::string& db) { return db_counts_[db]; }
+  Counts& userCounts(const std::string& user) { return user_counts_[user]; }
+  // A server slot freed somewhere: pools blocked by a db/user limit may proceed.
+  void serverSlotFreed();
+  void forEachPool(const std::function<void(Pool&)>& fn);
+  void forEachClient(const std::function<void(ClientSession&)>& fn);
+  int activeServerCount() const;
+
+  // Called by the janitor and after releases while shutting down.
+  void checkShutdownProgress();
+  // Periodic timeouts and pool upkeep (every kJanitorIntervalMs).
+  void runMaintenance();
+
+ private:
+  void stop();
+  void closeListeners();
+
+  uv_loop_t* loop_;
+  std::shared_ptr<const config::Config> config_;
+  auth::AuthFile auth_file_;
+  std::vector<Listener*> listeners_;  // each deletes itself when closed
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;
+  std::unordered_map<uint64_t, ClientSession*> cancel_keys_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::unordered_map<std::string, Counts> db_counts_, user_counts_;
+  uv_timer_t* janitor_ = nullptr;  // freed in its close callback
+  ShutdownMode shutdown_mode_ = ShutdownMode::kNone;
+  bool stopped_ = false;
+};
+
+}  // namespace apibouncer

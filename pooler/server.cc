@@ -1,0 +1,427 @@
+// ServerLink: connecting, logging in to PostgreSQL, internal queries and relaying (server.h).
+#include "pooler/server.h"
+
+#include <cstring>
+
+#include "pooler/auth/md5.h"
+#include "pooler/auth/scram.h"
+#include "pooler/client.h"
+#include "pooler/log.h"
+#include "pooler/pool.h"
+#include "pooler/wire/backend.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+namespace {
+
+struct Resolve {
+  uv_getaddrinfo_t req;
+  ServerLink* link;
+};
+
+std::string_view asText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+// While linked: the bytes go to the client untouched; ReadyForQuery and ParameterStatus are
+// read on the way so the link knows when it is clean and what the session looks like.
+struct ServerLink::ActiveVisitor {
+  ServerLink& link;
+  MessageScanner::Action onType(char type) {
+    if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus)
+      return MessageScanner::Action::kCapture;
+    return MessageScanner::Action::kSkip;
+  }
+  void onMessage(char type, std::span<const uint8_t> body) {
+    if (type == wire::be::kReadyForQuery) {
+      wire::ReadyForQueryMsg msg;
+      if (wire::decodeReadyForQuery(body, msg)) link.tx_status_ = msg.status;
+      if (link.pending_ready_ > 0) --link.pending_ready_;
+      return;
+    }
+    wire::ParameterStatusMsg msg;
+    if (wire::decodeParameterStatus(body, msg))
+      link.parameters_[std::string(msg.name)] = std::string(msg.value);
+  }
+};
+
+ServerLink::ServerLink(uv_loop_t* loop, Pool& pool, Transport transport)
+    : Connection(loop, transport), pool_(pool) {
+  created_at_ms_ = last_used_ms_ = uv_now(loop);
+}
+
+ServerLink::~ServerLink() = default;
+
+void ServerLink::setState(State state) { state_ = state; }
+
+void ServerLink::connectTo(const std::string& host, int port) {
+  host_ = host;
+  port_ = port;
+  if (transport() == Transport::kUnix) {
+    std::string path = host + "/.s.PGSQL." + std::to_string(port);
+    uv_pipe_connect(&connect_req_, reinterpret_cast<uv_pipe_t*>(stream()), path.c_str(),
+                    connectCb);
+    connect_req_.data = this;
+    return;
+  }
+  sockaddr_storage addr{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+    connectToAddress(reinterpret_cast<sockaddr*>(&addr));
+    return;
+  }
+  auto* resolve = new Resolve{{}, this};
+  resolve->req.data = resolve;
+  resolve_req_ = &resolve->req;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  std::string service = std::to_string(port);
+  int rc = uv_getaddrinfo(loop(), &resolve->req, resolvedCb, host.c_str(), service.c_str(), &hints);
+  if (rc != 0) {
+    resolve_req_ = nullptr;
+    delete resolve;
+    failLogin(std::string(wire::sqlstate::kConnectionFailure),
+              "could not resolve " + host + ": " + uv_strerror(rc));
+  }
+}
+
+void ServerLink::resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+  auto* resolve = static_cast<Resolve*>(req->data);
+  ServerLink* link = resolve->link;
+  delete resolve;
+  if (link == nullptr) {
+    uv_freeaddrinfo(res);
+    return;
+  }
+  link->resolve_req_ = nullptr;
+  if (status != 0 || res == nullptr) {
+    link->failLogin(std::string(wire::sqlstate::kConnectionFailure),
+                    "could not resolve " + link->host_ + ": " + uv_strerror(status));
+  } else {
+    link->connectToAddress(res->ai_addr);
+  }
+  uv_freeaddrinfo(res);
+}
+
+void ServerLink::connectToAddress(const sockaddr* addr) {
+  auto* tcp = reinterpret_cast<uv_tcp_t*>(stream());
+  uv_tcp_nodelay(tcp, 1);
+  uv_tcp_keepalive(tcp, 1, 60);
+  connect_req_.data = this;
+  int rc = uv_tcp_connect(&connect_req_, tcp, addr, connectCb);
+  if (rc != 0)
+    failLogin(std::string(wire::sqlstate::kConnectionFailure),
+              std::string("could not connect to server: ") + uv_strerror(rc));
+}
+
+void ServerLink::connectCb(uv_connect_t* req, int status) {
+  auto* link = static_cast<ServerLink*>(req->data);
+  if (status == UV_ECANCELED || link->closing()) return;
+  if (status != 0) {
+    link->failLogin(std::string(wire::sqlstate::kConnectionFailure),
+                    "could not connect to server " + link->host_ + ":" +
+                        std::to_string(link->port_) + ": " + uv_strerror(status));
+    return;
+  }
+  link->setState(State::kLogin);
+  link->startReading();
+  link->sendStartup();
+}
+
+void ServerLink::sendStartup() {
+  const auto& db = pool_.database();
+  std::vector<std::pair<std::string, std::string>> params = {{"user", pool_.serverUser()},
+                                                             {"database", db.dbname}};
+  if (!db.client_encoding.empty()) params.emplace_back("client_encoding", db.client_encoding);
+  if (!db.datestyle.empty()) params.emplace_back("datestyle", db.datestyle);
+  if (!db.timezone.empty()) params.emplace_back("timezone", db.timezone);
+  if (!db.application_name.empty()) params.emplace_back("application_name", db.application_name);
+  send(wire::startupMessage(wire::kProtocolV3, params));
+}
+
+void ServerLink::onRead(std::span<const uint8_t> data) {
+  switch (state_) {
+    case State::kLogin:
+      onLoginData(data);
+      return;
+    case State::kInternalQuery:
+      onInternalData(data);
+      return;
+    case State::kActive:
+      onActiveData(data);
+      return;
+    case State::kIdle:
+      // An idle server speaks only to say it is going away (admin shutdown, idle timeout).
+      disconnect("server sent data while idle");
+      return;
+    case State::kConnecting:
+    case State::kClosing:
+      return;
+  }
+}
+
+void ServerLink::onActiveData(std::span<const uint8_t> data) {
+  ActiveVisitor visitor{*this};
+  auto result = scanner_.feed(data, visitor);
+  if (result.status != MessageScanner::Result::Status::kDone) {
+    disconnect("bad packet from server");
+    return;
+  }
+  last_used_ms_ = uv_now(loop());
+  if (client_ != nullptr) client_->relayFromServer(data);
+}
+
+void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready) {
+  pending_ready_ += expected_ready;
+  last_used_ms_ = uv_now(loop());
+  send(bytes);
+}
+
+bool ServerLink::isClean() const {
+  return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' &&
+         scanner_.atBoundary();
+}
+
+void ServerLink::linkTo(ClientSession* client) {
+  client_ = client;
+  if (state_ != State::kInternalQuery) setState(State::kActive);
+  startReading();
+}
+
+void ServerLink::becomeIdle() {
+  client_ = nullptr;
+  setState(State::kIdle);
+  last_used_ms_ = uv_now(loop());
+  // Keep reading: an idle link must notice the server going away.
+  startReading();
+}
+
+void ServerLink::onDrained() {
+  if (client_ != nullptr) client_->onServerDrained();
+}
+
+void ServerLink::onLoginData(std::span<const uint8_t> data) {
+  inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  size_t offset = 0;
+  while (state_ == State::kLogin && !closing()) {
+    wire::Message msg;
+    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()) + offset,
+                                          inbuf_.size() - offset);
+    auto status = wire::nextMessage(bytes, 1 << 20, msg);
+    if (status == wire::DecodeStatus::kNeedMore) break;
+    if (status != wire::DecodeStatus::kOk) {
+      failLogin(std::string(wire::sqlstate::kProtocolViolation), "bad packet from server");
+      return;
+    }
+    offset += msg.header.totalSize();
+    if (!handleLoginMessage(msg.header.type, msg.body)) return;
+  }
+  if (!closing()) inbuf_.erase(0, offset);
+}
+
+bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
+  switch (type) {
+    case wire::be::kAuthentication:
+      return handleAuthRequest(body);
+    case wire::be::kParameterStatus: {
+      wire::ParameterStatusMsg msg;
+      if (wire::decodeParameterStatus(body, msg))
+        parameters_[std::string(msg.name)] = std::string(msg.value);
+      return true;
+    }
+    case wire::be::kBackendKeyData: {
+      wire::BackendKeyDataMsg msg;
+      if (wire::decodeBackendKeyData(body, msg)) {
+        backend_pid_ = msg.pid;
+        backend_key_ = msg.key;
+      }
+      return true;
+    }
+    case wire::be::kErrorResponse: {
+      wire::ErrorFieldsMsg msg;
+      wire::decodeErrorFields(body, msg);
+      std::string code(msg.field('C'));
+      failLogin(code.empty() ? std::string(wire::sqlstate::kConnectionFailure) : code,
+                std::string(msg.field('M')));
+      return false;
+    }
+    case wire::be::kReadyForQuery: {
+      inbuf_.clear();
+      LOG_DEBUG("S-%llu %s/%s@%s:%d new connection to server", (unsigned long long)id(),
+                pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_);
+      const std::string& connect_query = pool_.database().connect_query;
+      if (!connect_query.empty()) {
+        runInternalQuery(connect_query, [this](bool ok, const std::string& error) {
+          if (!ok) {
+            failLogin(std::string(wire::sqlstate::kConnectionFailure),
+                      "connect_query failed: " + error);
+            return;
+          }
+          pool_.serverReady(this);
+        });
+        return false;
+      }
+      setState(State::kIdle);
+      pool_.serverReady(this);
+      return false;
+    }
+    case wire::be::kNoticeResponse:
+    case wire::be::kNegotiateProtocolVersion:
+      return true;
+    default:
+      failLogin(std::string(wire::sqlstate::kProtocolViolation),
+                std::string("unexpected message during server login: ") + type);
+      return false;
+  }
+}
+
+bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
+  wire::AuthenticationMsg msg;
+  if (!wire::decodeAuthentication(body, msg)) {
+    failLogin(std::string(wire::sqlstate::kProtocolViolation), "bad authentication request");
+    return false;
+  }
+  std::string password = pool_.serverPassword();
+  bool password_is_md5 = auth::classifySecret(password).kind == auth::Secret::Kind::kMd5;
+  bool password_is_scram = auth::classifySecret(password).kind == auth::Secret::Kind::kScram;
+  auto refuse = [this](const std::string& why) {
+    failLogin(std::string(wire::sqlstate::kInvalidPassword), why);
+    return false;
+  };
+  switch (msg.code) {
+    case wire::authcode::kOk:
+      return true;
+    case wire::authcode::kCleartext:
+      if (password.empty() || password_is_md5 || password_is_scram)
+        return refuse("server asked for a cleartext password and no plain password is configured");
+      send(wire::passwordMessage(password));
+      return true;
+    case wire::authcode::kMd5: {
+      if (password.empty() || password_is_scram || msg.payload.size() != 4)
+        return refuse("server asked for md5 and no usable password is configured");
+      std::string hash =
+          password_is_md5 ? password : auth::md5PasswordHash(pool_.serverUser(), password);
+      send(wire::passwordMessage(
+          auth::md5SaltedResponse(hash, std::span<const uint8_t, 4>(msg.payload.data(), 4))));
+      return true;
+    }
+    case wire::authcode::kSasl: {
+      if (password.empty() || password_is_md5 || password_is_scram)
+        return refuse("server asked for SCRAM and no plain password is configured");
+      scram_ = std::make_unique<auth::ScramClient>(password);
+      send(wire::saslInitialResponse("SCRAM-SHA-256", scram_->clientFirst()));
+      return true;
+    }
+    case wire::authcode::kSaslContinue: {
+      if (!scram_) return refuse("unexpected SASL continue");
+      auto reply = scram_->handleServerFirst(asText(msg.payload));
+      if (!reply) return refuse("SCRAM exchange failed: " + scram_->error());
+      send(wire::saslResponse(*reply));
+      return true;
+    }
+    case wire::authcode::kSaslFinal:
+      if (!scram_ || !scram_->verifyServerFinal(asText(msg.payload)))
+        return refuse("server's SCRAM signature did not verify");
+      scram_.reset();
+      return true;
+    default:
+      return refuse("unsupported authentication method " + std::to_string(msg.code));
+  }
+}
+
+void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
+  setState(State::kInternalQuery);
+  internal_done_ = std::move(done);
+  internal_error_.clear();
+  inbuf_.clear();
+  startReading();
+  send(wire::query(sql));
+}
+
+void ServerLink::onInternalData(std::span<const uint8_t> data) {
+  inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  size_t offset = 0;
+  while (true) {
+    wire::Message msg;
+    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()) + offset,
+                                          inbuf_.size() - offset);
+    auto status = wire::nextMessage(bytes, 1 << 30, msg);
+    if (status == wire::DecodeStatus::kNeedMore) break;
+    if (status != wire::DecodeStatus::kOk) {
+      disconnect("bad packet from server");
+      return;
+    }
+    offset += msg.header.totalSize();
+    char type = msg.header.type;
+    if (type == wire::be::kParameterStatus) {
+      wire::ParameterStatusMsg ps;
+      if (wire::decodeParameterStatus(msg.body, ps))
+        parameters_[std::string(ps.name)] = std::string(ps.value);
+    } else if (type == wire::be::kErrorResponse) {
+      wire::ErrorFieldsMsg err;
+      wire::decodeErrorFields(msg.body, err);
+      internal_error_ = std::string(err.field('M'));
+      if (internal_error_.empty()) internal_error_ = "error";
+    } else if (type == wire::be::kReadyForQuery) {
+      wire::ReadyForQueryMsg rfq;
+      wire::decodeReadyForQuery(msg.body, rfq);
+      inbuf_.clear();
+      bool ok = internal_error_.empty() && rfq.status == 'I';
+      if (!ok && internal_error_.empty()) internal_error_ = "left a transaction open";
+      tx_status_ = rfq.status;
+      setState(client_ != nullptr ? State::kActive : State::kIdle);
+      InternalDone done = std::move(internal_done_);
+      internal_done_ = nullptr;
+      if (done) done(ok, internal_error_);
+      return;
+    }
+  }
+  inbuf_.erase(0, offset);
+}
+
+void ServerLink::failLogin(const std::string& sqlstate, const std::string& message) {
+  if (closing()) return;
+  LOG_WARNING("S-%llu %s/%s@%s:%d server login failed: %s", (unsigned long long)id(),
+              pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_,
+              message.c_str());
+  pool_.serverLoginFailed(this, sqlstate, message);
+  disconnect("server login failed");
+}
+
+void ServerLink::disconnect(const char* reason) {
+  if (closing()) return;
+  if (state_ != State::kLogin && state_ != State::kConnecting)
+    LOG_DEBUG("S-%llu %s/%s@%s:%d closing because: %s", (unsigned long long)id(),
+              pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_,
+              reason);
+  internal_done_ = nullptr;
+  if (resolve_req_ != nullptr) {
+    static_cast<Resolve*>(resolve_req_->data)->link = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(resolve_req_));
+    resolve_req_ = nullptr;
+  }
+  ClientSession* client = client_;
+  client_ = nullptr;
+  State previous = state_;
+  setState(State::kClosing);
+  if (previous == State::kIdle || previous == State::kActive || previous == State::kInternalQuery)
+    send(wire::terminate());
+  close();
+  if (client != nullptr) client->onServerLost(reason);
+}
+
+void ServerLink::onReadEnd(int status) {
+  disconnect(status == UV_EOF ? "server closed the connection" : uv_strerror(status));
+}
+
+void ServerLink::onWriteFailed(int status) {
+  if (state_ != State::kClosing) disconnect(uv_strerror(status));
+}
+
+void ServerLink::onClosed() { pool_.serverClosed(this); }
+
+}  // namespace apibouncer

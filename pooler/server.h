@@ -1,0 +1,101 @@
+// A server link: one connection from the pooler to PostgreSQL. Connects, logs in (md5,
+// SCRAM-SHA-256, cleartext), learns the server's parameters and cancel key, and then relays
+// bytes to the client it is linked to, watching for ReadyForQuery to know when it is clean.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pooler/connection.h"
+#include "pooler/message_scanner.h"
+
+namespace apibouncer {
+
+namespace auth {
+class ScramClient;
+}
+class ClientSession;
+class Pool;
+
+class ServerLink : public Connection {
+ public:
+  enum class State { kConnecting, kLogin, kInternalQuery, kIdle, kActive, kClosing };
+  using InternalDone = std::function<void(bool ok, const std::string& error)>;
+
+  ServerLink(uv_loop_t* loop, Pool& pool, Transport transport);
+  ~ServerLink() override;
+
+  // Starts connecting to `host` (an IP, a name, or a Unix socket directory) and `port`.
+  void connectTo(const std::string& host, int port);
+  State state() const { return state_; }
+  Pool& pool() { return pool_; }
+
+  // Parameters the server reported (ParameterStatus), by canonical name.
+  const std::map<std::string, std::string>& parameters() const { return parameters_; }
+  uint32_t backendPid() const { return backend_pid_; }
+  uint32_t backendKey() const { return backend_key_; }
+  const std::string& addressHost() const { return host_; }
+  int addressPort() const { return port_; }
+  uint64_t createdAtMs() const { return created_at_ms_; }
+  uint64_t lastUsedMs() const { return last_used_ms_; }
+
+  // Runs a simple query nobody else sees (reset, health check, SET, connect_query).
+  void runInternalQuery(std::string sql, InternalDone done);
+  void becomeIdle();
+  void linkTo(ClientSession* client);
+  ClientSession* client() const { return client_; }
+  // Client bytes go through here so the link knows how many ReadyForQuery it still owes.
+  void forwardFromClient(std::span<const uint8_t> bytes, int expected_ready);
+  // True if the link sits between transactions with no reply pending.
+  bool isClean() const;
+  void unlink() { client_ = nullptr; }
+
+  // Closes the link, logging why. Safe to call more than once.
+  void disconnect(const char* reason);
+  // Login did not finish: tells the pool (which tells waiting clients) and closes.
+  void failLogin(const std::string& sqlstate, const std::string& message);
+  bool loggingIn() const { return state_ == State::kConnecting || state_ == State::kLogin; }
+
+ protected:
+  void onRead(std::span<const uint8_t> data) override;
+  void onReadEnd(int status) override;
+  void onDrained() override;
+  void onWriteFailed(int status) override;
+  void onClosed() override;
+
+ private:
+  static void connectCb(uv_connect_t* req, int status);
+  static void resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res);
+  void connectToAddress(const sockaddr* addr);
+  void sendStartup();
+  void onLoginData(std::span<const uint8_t> data);
+  bool handleLoginMessage(char type, std::span<const uint8_t> body);
+  bool handleAuthRequest(std::span<const uint8_t> body);
+  void onInternalData(std::span<const uint8_t> data);
+  void onActiveData(std::span<const uint8_t> data);
+  void setState(State state);
+
+  struct ActiveVisitor;
+  Pool& pool_;
+  State state_ = State::kConnecting;
+  ClientSession* client_ = nullptr;
+  std::string host_;
+  int port_ = 0;
+  uint32_t backend_pid_ = 0, backend_key_ = 0;
+  std::map<std::string, std::string> parameters_;
+  std::string inbuf_;  // login and internal queries only
+  MessageScanner scanner_;
+  int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
+  char tx_status_ = 'I';
+  std::unique_ptr<auth::ScramClient> scram_;
+  InternalDone internal_done_;
+  std::string internal_error_;
+  uint64_t created_at_ms_ = 0;
+  uint64_t last_used_ms_ = 0;
+  uv_connect_t connect_req_{};
+  uv_getaddrinfo_t* resolve_req_ = nullptr;
+};
+
+}  // namespace apibouncer
