@@ -9,6 +9,7 @@
 #include "pooler/log.h"
 #include "pooler/pool.h"
 #include "pooler/server.h"
+#include "pooler/socket_options.h"
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
@@ -110,11 +111,7 @@ void Pooler::acceptClient(uv_stream_t* listener, bool unix_socket) {
     return;
   }
   const auto& s = settings();
-  if (!unix_socket) {
-    auto* tcp = reinterpret_cast<uv_tcp_t*>(client->stream());
-    uv_tcp_nodelay(tcp, 1);
-    if (s.tcp_keepalive) uv_tcp_keepalive(tcp, 1, s.tcp_keepidle > 0 ? s.tcp_keepidle : 7200);
-  }
+  if (!unix_socket) applyTcpOptions(reinterpret_cast<uv_tcp_t*>(client->stream()), s);
   std::string peer = peerName(client->stream(), unix_socket);
   ClientSession* raw = client.get();
   clients_.emplace(raw, std::move(client));

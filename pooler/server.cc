@@ -62,9 +62,9 @@ void ServerLink::connectTo(const std::string& host, int port) {
   port_ = port;
   if (transport() == Transport::kUnix) {
     std::string path = host + "/.s.PGSQL." + std::to_string(port);
+    connect_req_.data = this;
     uv_pipe_connect(&connect_req_, reinterpret_cast<uv_pipe_t*>(stream()), path.c_str(),
                     connectCb);
-    connect_req_.data = this;
     return;
   }
   sockaddr_storage addr{};
@@ -415,6 +415,11 @@ void ServerLink::disconnect(const char* reason) {
 }
 
 void ServerLink::onReadEnd(int status) {
+  if (loggingIn()) {
+    failLogin(std::string(wire::sqlstate::kConnectionFailure),
+              "server closed the connection during login");
+    return;
+  }
   disconnect(status == UV_EOF ? "server closed the connection" : uv_strerror(status));
 }
 

@@ -1,0 +1,181 @@
+// PacketWriter and the named message constructors (see writer.h).
+#include "pooler/wire/writer.h"
+
+#include "pooler/wire/packet.h"
+
+namespace apibouncer::wire {
+
+PacketWriter& PacketWriter::begin(char type) {
+  typed_ = type != 0;
+  if (typed_) buf_.push_back(type);
+  start_ = buf_.size();
+  buf_.append(4, '\0');
+  return *this;
+}
+
+PacketWriter& PacketWriter::u8(uint8_t v) {
+  buf_.push_back(static_cast<char>(v));
+  return *this;
+}
+
+PacketWriter& PacketWriter::i16(int16_t v) {
+  auto u = static_cast<uint16_t>(v);
+  buf_.push_back(static_cast<char>(u >> 8));
+  buf_.push_back(static_cast<char>(u));
+  return *this;
+}
+
+PacketWriter& PacketWriter::i32(int32_t v) {
+  auto u = static_cast<uint32_t>(v);
+  for (int shift = 24; shift >= 0; shift -= 8) buf_.push_back(static_cast<char>(u >> shift));
+  return *this;
+}
+
+PacketWriter& PacketWriter::cstr(std::string_view s) {
+  buf_.append(s);
+  buf_.push_back('\0');
+  return *this;
+}
+
+PacketWriter& PacketWriter::bytes(std::span<const uint8_t> b) {
+  buf_.append(reinterpret_cast<const char*>(b.data()), b.size());
+  return *this;
+}
+
+PacketWriter& PacketWriter::bytes(std::string_view b) {
+  buf_.append(b);
+  return *this;
+}
+
+PacketWriter& PacketWriter::end() {
+  auto len = static_cast<uint32_t>(buf_.size() - start_);
+  for (int i = 0; i < 4; ++i) buf_[start_ + i] = static_cast<char>(len >> (24 - 8 * i));
+  return *this;
+}
+
+namespace {
+
+std::string fieldsMessage(char type, const ErrorSpec& e) {
+  PacketWriter w;
+  w.begin(type).u8('S').cstr(e.severity).u8('V').cstr(e.severity).u8('C').cstr(e.sqlstate);
+  w.u8('M').cstr(e.message);
+  if (!e.detail.empty()) w.u8('D').cstr(e.detail);
+  if (!e.hint.empty()) w.u8('H').cstr(e.hint);
+  return w.u8(0).end().take();
+}
+
+std::string authMessage(uint32_t code, std::string_view payload = {}) {
+  return PacketWriter().begin('R').i32(static_cast<int32_t>(code)).bytes(payload).end().take();
+}
+
+}  // namespace
+
+std::string errorResponse(const ErrorSpec& e) { return fieldsMessage('E', e); }
+std::string noticeResponse(const ErrorSpec& e) { return fieldsMessage('N', e); }
+std::string authenticationOk() { return authMessage(0); }
+std::string authenticationCleartext() { return authMessage(3); }
+
+std::string authenticationMd5(std::span<const uint8_t, 4> salt) {
+  return authMessage(5, std::string_view(reinterpret_cast<const char*>(salt.data()), 4));
+}
+
+std::string authenticationSasl(const std::vector<std::string_view>& mechanisms) {
+  PacketWriter w;
+  w.begin('R').i32(10);
+  for (auto m : mechanisms) w.cstr(m);
+  return w.u8(0).end().take();
+}
+
+std::string authenticationSaslContinue(std::string_view data) { return authMessage(11, data); }
+std::string authenticationSaslFinal(std::string_view data) { return authMessage(12, data); }
+
+std::string parameterStatus(std::string_view name, std::string_view value) {
+  return PacketWriter().begin('S').cstr(name).cstr(value).end().take();
+}
+
+std::string backendKeyData(uint32_t pid, uint32_t key) {
+  return PacketWriter()
+      .begin('K')
+      .i32(static_cast<int32_t>(pid))
+      .i32(static_cast<int32_t>(key))
+      .end()
+      .take();
+}
+
+std::string readyForQuery(char status) {
+  return PacketWriter().begin('Z').u8(static_cast<uint8_t>(status)).end().take();
+}
+
+std::string negotiateProtocolVersion(uint32_t newest_minor,
+                                     const std::vector<std::string>& unsupported_options) {
+  PacketWriter w;
+  w.begin('v').i32(static_cast<int32_t>(kProtocolV3 | newest_minor));
+  w.i32(static_cast<int32_t>(unsupported_options.size()));
+  for (const auto& option : unsupported_options) w.cstr(option);
+  return w.end().take();
+}
+
+std::string rowDescription(const std::vector<std::string_view>& column_names) {
+  PacketWriter w;
+  w.begin('T').i16(static_cast<int16_t>(column_names.size()));
+  for (auto name : column_names) w.cstr(name).i32(0).i16(0).i32(25).i16(-1).i32(-1).i16(0);
+  return w.end().take();
+}
+
+std::string dataRow(const std::vector<std::string_view>& values) {
+  PacketWriter w;
+  w.begin('D').i16(static_cast<int16_t>(values.size()));
+  for (auto v : values) w.i32(static_cast<int32_t>(v.size())).bytes(v);
+  return w.end().take();
+}
+
+std::string commandComplete(std::string_view tag) {
+  return PacketWriter().begin('C').cstr(tag).end().take();
+}
+
+std::string emptyQueryResponse() { return PacketWriter().begin('I').end().take(); }
+
+std::string startupMessage(uint32_t protocol_version,
+                           const std::vector<std::pair<std::string, std::string>>& params) {
+  PacketWriter w;
+  w.begin(0).i32(static_cast<int32_t>(protocol_version));
+  for (const auto& [name, value] : params) w.cstr(name).cstr(value);
+  return w.u8(0).end().take();
+}
+
+std::string sslRequest() {
+  return PacketWriter().begin(0).i32(static_cast<int32_t>(kSslRequestCode)).end().take();
+}
+
+std::string cancelRequest(uint32_t pid, uint32_t key) {
+  return PacketWriter()
+      .begin(0)
+      .i32(static_cast<int32_t>(kCancelRequestCode))
+      .i32(static_cast<int32_t>(pid))
+      .i32(static_cast<int32_t>(key))
+      .end()
+      .take();
+}
+
+std::string passwordMessage(std::string_view password) {
+  return PacketWriter().begin('p').cstr(password).end().take();
+}
+
+std::string saslInitialResponse(std::string_view mechanism, std::string_view data) {
+  return PacketWriter()
+      .begin('p')
+      .cstr(mechanism)
+      .i32(static_cast<int32_t>(data.size()))
+      .bytes(data)
+      .end()
+      .take();
+}
+
+std::string saslResponse(std::string_view data) {
+  return PacketWriter().begin('p').bytes(data).end().take();
+}
+
+std::string query(std::string_view sql) { return PacketWriter().begin('Q').cstr(sql).end().take(); }
+std::string terminate() { return PacketWriter().begin('X').end().take(); }
+
+}  // namespace apibouncer::wire
