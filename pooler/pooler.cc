@@ -66,7 +66,7 @@ bool Pooler::start(std::string& error) {
   const auto& s = settings();
   for (const std::string& address : splitList(s.listen_addr)) {
     auto* listener = new Listener(*this);
-    if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, false, error)) {
+    if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, s.so_reuseport, error)) {
       listener->closeAndDelete();
       return false;
     }

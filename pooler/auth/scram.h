@@ -41,7 +41,7 @@ class ScramServer {
  private:
   ScramSecret secret_;
   std::string server_nonce_;
-  std::string client_first_bare_, server_first_, combined_nonce_;
+  std::string gs2_header_, client_first_bare_, server_first_, combined_nonce_;
   std::string error_;
 };
 

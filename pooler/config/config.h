@@ -75,14 +75,53 @@ struct Settings {
   int verbose = 0;
   std::string admin_users;
   std::string stats_users;
-  // ... every other [pgbouncer] key follows (see config_keys.cc).
+  // --- accepted for compatibility; see config_keys.cc for which are implemented ---
+  std::string conffile;
+  std::string service_name = "pgbouncer";  // alias: job_name
+  int stats_period = 60;
+  bool log_stats = true;
+  bool syslog = false;
+  std::string syslog_ident = "pgbouncer";
+  std::string syslog_facility = "daemon";
+  bool server_round_robin = false;
+  std::string track_extra_parameters = "IntervalStyle";
+  int peer_id = 0;
+  bool disable_pqexec = false;
+  int max_prepared_statements = 200;
+  int scram_iterations = 4096;
+  std::string auth_hba_file, auth_ident_file, auth_user;
+  std::string auth_query =
+      "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END "
+      "FROM pg_authid WHERE rolname=$1 AND rolcanlogin";
+  std::string auth_dbname, auth_ldap_options;
+  bool server_fast_close = false;
+  double autodb_idle_timeout = 3600.0;
+  double dns_max_ttl = 15.0, dns_nxdomain_ttl = 15.0, dns_zone_check_period = 0.0;
+  std::string resolv_conf;
+  double query_wait_notify = 5.0;
+  std::string client_tls_sslmode = "disable";
+  std::string client_tls_key_file, client_tls_cert_file, client_tls_ca_file;
+  std::string client_tls_protocols = "secure", client_tls_ciphers = "default";
+  std::string client_tls13_ciphers, client_tls_ecdhcurve = "auto", client_tls_dheparams = "auto";
+  std::string server_tls_sslmode = "prefer";
+  std::string server_tls_ca_file, server_tls_key_file, server_tls_cert_file;
+  std::string server_tls_protocols = "secure", server_tls_ciphers = "default";
+  std::string server_tls13_ciphers;
+  double suspend_timeout = 10.0;
+  int pkt_buf = 4096;
+  int sbuf_loopcnt = 5;
+  bool so_reuseport = false;
+  bool tcp_defer_accept = true;
+  int tcp_socket_buffer = 0;
 };
 
 // One [databases] entry: `name = key=value ...`. Unset numbers are -1 (use the global).
 struct DatabaseConfig {
   std::string name;                // the name clients connect to
   std::string dbname;              // on the server; defaults to `name`
-  std::vector<std::string> hosts;  // empty = Unix socket in /var/run/postgresql ... see host rules
+  // Server addresses: IPs or names for TCP, or a directory (starting with '/') holding the
+  // Unix socket. Empty means the Unix socket in /var/run/postgresql.
+  std::vector<std::string> hosts;
   int port = 5432;
   std::string user;      // forced server user (empty = the client's user)
   std::string password;  // for `user` (or the client's user)
@@ -114,6 +153,9 @@ struct Config {
   std::map<std::string, UserConfig, std::less<>> users;
   // One line per accepted-but-not-implemented key ("file:line: key 'x' is not implemented yet").
   std::vector<std::string> warnings;
+  // apibouncer's own sections ([apibouncer], [api.NAME], [table.SCHEMA.TABLE]) and [peers],
+  // kept raw until the features that read them exist: section -> key -> value.
+  std::map<std::string, std::map<std::string, std::string>> extra_sections;
 
   // The entry for a client's database name: exact match, else the "*" fallback with
   // dbname set to `name`. nullptr if neither exists.
