@@ -1,0 +1,267 @@
+// Integration-test fixtures (see fixture.h).
+#include "fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace itest {
+namespace {
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  chmod(path.c_str(), 0644);
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+bool canConnect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+const Sandbox& Sandbox::get() {
+  static const Sandbox sandbox = [] {
+    Sandbox s;
+    std::string dir = envOr("PG_SANDBOX_DIR", DEFAULT_PG_SANDBOX_DIR);
+    if (dir.empty()) FAIL("PG_SANDBOX_DIR is not set (start one with tools/pg-sandbox.sh)");
+    std::istringstream env(readFile(dir + "/env"));
+    std::string line;
+    while (std::getline(env, line)) {
+      if (line.starts_with("PG_SANDBOX_PORT=")) s.port = std::stoi(line.substr(16));
+      if (line.starts_with("PG_SANDBOX_SOCKET_DIR=")) s.socket_dir = line.substr(22);
+    }
+    if (s.port == 0) FAIL("cannot read " + dir + "/env");
+    return s;
+  }();
+  return sandbox;
+}
+
+std::string Sandbox::superuserConninfo(const std::string& db) const {
+  return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=" + db;
+}
+
+Conn connect(const std::string& conninfo) { return Conn(PQconnectdb(conninfo.c_str()), &PQfinish); }
+
+Result exec(PGconn* conn, const std::string& sql) {
+  return Result(PQexec(conn, sql.c_str()), &PQclear);
+}
+
+std::string errorField(const PGresult* result, int field) {
+  const char* value = PQresultErrorField(result, field);
+  return value != nullptr ? value : "";
+}
+
+std::string superuserQuery(const std::string& sql) {
+  Conn conn = connect(Sandbox::get().superuserConninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  Result result = exec(conn.get(), sql);
+  INFO(PQerrorMessage(conn.get()));
+  REQUIRE((PQresultStatus(result.get()) == PGRES_TUPLES_OK ||
+           PQresultStatus(result.get()) == PGRES_COMMAND_OK));
+  if (PQntuples(result.get()) == 0) return "";
+  return PQgetvalue(result.get(), 0, 0);
+}
+
+void ensureRole(const std::string& role, const std::string& password) {
+  superuserQuery("DO $$ BEGIN CREATE ROLE " + role + " LOGIN PASSWORD '" + password +
+                 "'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+  superuserQuery("GRANT CONNECT ON DATABASE app TO " + role);
+}
+
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string defaultDatabases() {
+  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app\n";
+}
+
+std::string defaultUserlist() {
+  return "\"app\" \"app-secret\"\n\"md5user\" \"md5-secret\"\n\"scramuser\" \"scram-secret\"\n";
+}
+
+PoolerProcess::PoolerProcess(PoolerConfig config) {
+  char tmpl[] = "/tmp/apibouncer-itest-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  dir_ = tmpl;
+  chmod(dir_.c_str(), 0755);
+  port_ = freePort();
+  writeFile(dir_ + "/userlist.txt", config.userlist.empty() ? defaultUserlist() : config.userlist);
+  std::string ini = "[databases]\n" +
+                    (config.databases.empty() ? defaultDatabases() : config.databases) +
+                    "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " +
+                    std::to_string(port_) + "\nunix_socket_dir = " + dir_ +
+                    "\nlogfile = " + dir_ + "/pooler.log\nauth_file = " + dir_ +
+                    "/userlist.txt\nauth_type = scram-sha-256\n" + config.settings + "\n";
+  writeFile(dir_ + "/pooler.ini", ini);
+  std::string bin = envOr("APIBOUNCER_BIN", DEFAULT_APIBOUNCER_BIN);
+  pid_ = fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    int err = open((dir_ + "/stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, STDERR_FILENO);
+    dup2(err, STDOUT_FILENO);
+    std::string ini_path = dir_ + "/pooler.ini";
+    execl(bin.c_str(), bin.c_str(), ini_path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (!config.wait_until_ready) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!canConnect(port_)) {
+    if (!alive() || std::chrono::steady_clock::now() > deadline) {
+      FAIL("apibouncer did not start: " << stderrText() << log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+PoolerProcess::~PoolerProcess() {
+  if (alive()) {
+    ::kill(pid_, SIGQUIT);
+    if (!waitExit(std::chrono::milliseconds(3000))) {
+      ::kill(pid_, SIGKILL);
+      waitExit(std::chrono::milliseconds(3000));
+    }
+  }
+  std::string cmd = "rm -rf '" + dir_ + "'";
+  if (std::system(cmd.c_str()) != 0) WARN("could not remove " << dir_);
+}
+
+std::string PoolerProcess::conninfo(const std::string& user, const std::string& password,
+                                    const std::string& db) const {
+  return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=" + db + " user=" + user +
+         " password=" + password + " connect_timeout=10";
+}
+
+std::string PoolerProcess::log() const { return readFile(dir_ + "/pooler.log"); }
+std::string PoolerProcess::stderrText() const { return readFile(dir_ + "/stderr.txt"); }
+
+bool PoolerProcess::logContains(const std::string& text) const {
+  return log().find(text) != std::string::npos;
+}
+
+void PoolerProcess::signal(int signum) const { ::kill(pid_, signum); }
+
+bool PoolerProcess::alive() {
+  if (exit_status_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> PoolerProcess::waitExit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (alive()) {
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return exit_status_;
+}
+
+RawClient::RawClient(int port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+}
+
+RawClient::~RawClient() { close(fd_); }
+
+bool RawClient::sendBytes(const std::string& bytes) {
+  return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+bool RawClient::fill(size_t n, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (buffer_.size() < n) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+    char chunk[65536];
+    ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (got <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(got));
+  }
+  return true;
+}
+
+bool RawClient::readRaw(size_t n, std::string& out, int timeout_ms) {
+  if (!fill(n, timeout_ms)) return false;
+  out = buffer_.substr(0, n);
+  buffer_.erase(0, n);
+  return true;
+}
+
+bool RawClient::readMessage(char& type, std::string& body, int timeout_ms) {
+  if (!fill(5, timeout_ms)) return false;
+  auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
+  uint32_t len = (uint32_t{p[1]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 8) | p[4];
+  if (len < 4 || !fill(1 + len, timeout_ms)) return false;
+  type = buffer_[0];
+  body = buffer_.substr(5, len - 4);
+  buffer_.erase(0, 1 + len);
+  return true;
+}
+
+bool RawClient::closedByPeer(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 100) > 0) {
+      char chunk[4096];
+      ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (got <= 0) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace itest

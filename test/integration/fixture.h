@@ -1,0 +1,95 @@
+// Integration-test fixtures: the shared PostgreSQL sandbox, an apibouncer process per test, and
+// libpq / raw-socket clients.
+//
+// Run by hand:  tools/pg-sandbox.sh start /tmp/pgs
+//               PG_SANDBOX_DIR=/tmp/pgs APIBOUNCER_BIN=build/apibouncer build/integration_tests
+// APIBOUNCER_BIN may point at PgBouncer (run as a non-root user) to check the tests themselves.
+#pragma once
+
+#include <libpq-fe.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace itest {
+
+// The PostgreSQL started by tools/pg-sandbox.sh (read from $PG_SANDBOX_DIR/env).
+struct Sandbox {
+  int port = 0;
+  std::string socket_dir;
+  static const Sandbox& get();
+  // Direct connection to PostgreSQL as the superuser (bypasses the pooler).
+  std::string superuserConninfo(const std::string& db = "app") const;
+};
+
+using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+Conn connect(const std::string& conninfo);
+Result exec(PGconn* conn, const std::string& sql);
+std::string errorField(const PGresult* result, int field);  // "" if absent
+// Runs `sql` as the sandbox superuser and returns the first value of the first row.
+std::string superuserQuery(const std::string& sql);
+// Creates a login role (SCRAM password) if missing, able to connect to database app.
+void ensureRole(const std::string& role, const std::string& password);
+
+struct PoolerConfig {
+  std::string databases;   // lines for [databases]; default: app -> the sandbox
+  std::string settings;    // extra [pgbouncer] lines (later keys override earlier ones)
+  std::string userlist;    // auth_file contents; default: app, md5user, scramuser (plain)
+  bool wait_until_ready = true;
+};
+
+class PoolerProcess {
+ public:
+  explicit PoolerProcess(PoolerConfig config = {});
+  ~PoolerProcess();
+  PoolerProcess(const PoolerProcess&) = delete;
+  PoolerProcess& operator=(const PoolerProcess&) = delete;
+
+  int port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  std::string conninfo(const std::string& user = "app", const std::string& password = "app-secret",
+                       const std::string& db = "app") const;
+  std::string log() const;
+  bool logContains(const std::string& text) const;
+  void signal(int signum) const;
+  bool alive();
+  // Waits for the process to exit; returns its exit status, or nullopt on timeout.
+  std::optional<int> waitExit(std::chrono::milliseconds timeout);
+  std::string stderrText() const;
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+};
+
+int freePort();
+std::string defaultDatabases();
+std::string defaultUserlist();
+
+// A client speaking the protocol by hand, for what libpq will not send.
+class RawClient {
+ public:
+  explicit RawClient(int port);
+  ~RawClient();
+  bool sendBytes(const std::string& bytes);
+  // Reads one typed message (type + body) within the timeout; false on EOF/timeout.
+  bool readMessage(char& type, std::string& body, int timeout_ms = 5000);
+  // Reads exactly n raw bytes (e.g. the SSLRequest answer).
+  bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
+  bool closedByPeer(int timeout_ms = 5000);
+
+ private:
+  bool fill(size_t n, int timeout_ms);
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+}  // namespace itest

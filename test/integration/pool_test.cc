@@ -1,0 +1,130 @@
+// Pooling behaviour: many clients on a small pool, limits, a server dying under a client.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "fixture.h"
+
+using namespace itest;
+
+namespace {
+
+std::string poolDatabases(int pool_size) {
+  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) +
+         " dbname=app pool_size=" + std::to_string(pool_size) + "\n";
+}
+
+int backendsOf(const std::string& role) {
+  return std::stoi(superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" +
+                                  role + "'"));
+}
+
+}  // namespace
+
+TEST_CASE("50 clients on a pool of 2 are all served, never by more than 2 servers", "[pool]") {
+  ensureRole("pool50", "pool50-secret");
+  PoolerProcess pooler({poolDatabases(2), "", "\"pool50\" \"pool50-secret\"\n", true});
+  std::atomic<int> served{0};
+  std::atomic<bool> done{false};
+  int most_backends = 0;
+  std::thread monitor([&] {
+    while (!done) {
+      most_backends = std::max(most_backends, backendsOf("pool50"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 50; ++i) {
+    clients.emplace_back([&] {
+      Conn conn = connect(pooler.conninfo("pool50", "pool50-secret"));
+      if (PQstatus(conn.get()) != CONNECTION_OK) return;
+      Result r = exec(conn.get(), "SELECT pg_sleep(0.05)");
+      if (PQresultStatus(r.get()) == PGRES_TUPLES_OK) ++served;
+    });
+  }
+  for (auto& t : clients) t.join();
+  done = true;
+  monitor.join();
+  CHECK(served == 50);
+  CHECK(most_backends >= 1);
+  CHECK(most_backends <= 2);
+}
+
+TEST_CASE("a server killed under an idle client: the client gets an error, others go on",
+          "[pool]") {
+  PoolerProcess pooler;
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  Result pid = exec(conn.get(), "SELECT pg_backend_pid()");
+  REQUIRE(PQresultStatus(pid.get()) == PGRES_TUPLES_OK);
+  superuserQuery(std::string("SELECT pg_terminate_backend(") + PQgetvalue(pid.get(), 0, 0) + ")");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Result after = exec(conn.get(), "SELECT 1");
+  CHECK(PQresultStatus(after.get()) != PGRES_TUPLES_OK);
+  Conn fresh = connect(pooler.conninfo());
+  INFO(PQerrorMessage(fresh.get()));
+  REQUIRE(PQstatus(fresh.get()) == CONNECTION_OK);
+  CHECK(PQresultStatus(exec(fresh.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+}
+
+TEST_CASE("max_client_conn refuses the extra client with a clear error", "[pool]") {
+  PoolerProcess pooler({"", "max_client_conn = 2\n", "", true});
+  Conn first = connect(pooler.conninfo());
+  Conn second = connect(pooler.conninfo());
+  REQUIRE(PQstatus(first.get()) == CONNECTION_OK);
+  REQUIRE(PQstatus(second.get()) == CONNECTION_OK);
+  Conn third = connect(pooler.conninfo());
+  CHECK(PQstatus(third.get()) == CONNECTION_BAD);
+  CHECK(std::string(PQerrorMessage(third.get())).find("max_client_conn") != std::string::npos);
+  first.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Conn fourth = connect(pooler.conninfo());
+  CHECK(PQstatus(fourth.get()) == CONNECTION_OK);
+}
+
+TEST_CASE("a released server link is reset and reused", "[pool]") {
+  PoolerProcess pooler({poolDatabases(1), "", "", true});
+  std::string first_pid;
+  {
+    Conn conn = connect(pooler.conninfo());
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+    exec(conn.get(), "SET work_mem = '7MB'");
+    first_pid = PQgetvalue(exec(conn.get(), "SELECT pg_backend_pid()").get(), 0, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  CHECK(std::string(PQgetvalue(exec(conn.get(), "SELECT pg_backend_pid()").get(), 0, 0)) ==
+        first_pid);
+  // DISCARD ALL ran between the two clients.
+  CHECK(std::string(PQgetvalue(exec(conn.get(), "SHOW work_mem").get(), 0, 0)) == "4MB");
+}
+
+TEST_CASE("a client that leaves inside a transaction does not hand over a dirty link",
+          "[pool]") {
+  PoolerProcess pooler({poolDatabases(1), "", "", true});
+  {
+    Conn conn = connect(pooler.conninfo());
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+    exec(conn.get(), "BEGIN");
+    exec(conn.get(), "CREATE TEMP TABLE leftover (x int)");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  Result status = exec(conn.get(), "SELECT 1");
+  CHECK(PQresultStatus(status.get()) == PGRES_TUPLES_OK);
+  CHECK(PQtransactionStatus(conn.get()) == PQTRANS_IDLE);
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT * FROM leftover").get()) == PGRES_FATAL_ERROR);
+}
+
+TEST_CASE("an unreachable server gives waiting clients an error", "[pool]") {
+  std::string databases = "app = host=127.0.0.1 port=" + std::to_string(freePort()) +
+                          " dbname=app\n";
+  PoolerProcess pooler({databases, "", "", true});
+  Conn conn = connect(pooler.conninfo());
+  CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
+  CHECK(std::string(PQerrorMessage(conn.get())).find("could not connect") != std::string::npos);
+  CHECK(pooler.alive());
+}

@@ -1,0 +1,107 @@
+// The process: config errors, signals and shutdown modes, pgbench through the pooler.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "fixture.h"
+
+using namespace itest;
+
+namespace {
+
+std::string run(const std::string& command, int& status) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  status = pclose(pipe);
+  return output;
+}
+
+}  // namespace
+
+TEST_CASE("an unknown config key stops the process naming file, line and key", "[process]") {
+  PoolerProcess pooler({"", "no_such_key = 1\n", "", false});
+  auto status = pooler.waitExit(std::chrono::seconds(5));
+  REQUIRE(status);
+  CHECK(*status != 0);
+  std::string err = pooler.stderrText();
+  CHECK(err.find("pooler.ini:") != std::string::npos);
+  CHECK(err.find("no_such_key") != std::string::npos);
+}
+
+TEST_CASE("a bad value stops the process with a reason", "[process]") {
+  PoolerProcess pooler({"", "pool_mode = sometimes\n", "", false});
+  auto status = pooler.waitExit(std::chrono::seconds(5));
+  REQUIRE(status);
+  CHECK(*status != 0);
+  CHECK(pooler.stderrText().find("pool_mode") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM waits for clients to leave, then exits", "[process][signals]") {
+  PoolerProcess pooler;
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  pooler.signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(pooler.alive());
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  Conn late = connect(pooler.conninfo());
+  CHECK(PQstatus(late.get()) == CONNECTION_BAD);
+  conn.reset();
+  auto status = pooler.waitExit(std::chrono::seconds(5));
+  REQUIRE(status);
+  CHECK(*status == 0);
+}
+
+TEST_CASE("SIGINT waits for servers to be released; a second SIGINT exits at once",
+          "[process][signals]") {
+  PoolerProcess pooler;
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  pooler.signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(pooler.alive());
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  pooler.signal(SIGINT);
+  auto status = pooler.waitExit(std::chrono::seconds(5));
+  REQUIRE(status);
+  CHECK(*status == 0);
+}
+
+TEST_CASE("SIGQUIT exits immediately", "[process][signals]") {
+  PoolerProcess pooler;
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  pooler.signal(SIGQUIT);
+  CHECK(pooler.waitExit(std::chrono::seconds(5)));
+}
+
+TEST_CASE("pgbench -S runs through the pooler without errors (simple and extended)",
+          "[process][pgbench]") {
+  ensureRole("bench", "bench-secret");
+  if (superuserQuery("SELECT count(*) FROM pg_database WHERE datname = 'benchdb'") == "0")
+    superuserQuery("CREATE DATABASE benchdb OWNER bench");
+  const Sandbox& pg = Sandbox::get();
+  int status = 0;
+  std::string init = run("pgbench -i -s 1 -q -h 127.0.0.1 -p " + std::to_string(pg.port) +
+                             " -U postgres benchdb",
+                         status);
+  INFO(init);
+  REQUIRE(status == 0);
+  std::string databases = "benchdb = host=127.0.0.1 port=" + std::to_string(pg.port) +
+                          " dbname=benchdb user=postgres\n";
+  PoolerProcess pooler({databases, "auth_type = trust\n", "\"bench\" \"\"\n", true});
+  for (const char* mode : {"simple", "extended", "prepared"}) {
+    std::string out = run("pgbench -S -M " + std::string(mode) + " -c 4 -j 2 -t 200 -h 127.0.0.1 -p " +
+                              std::to_string(pooler.port()) + " -U bench benchdb",
+                          status);
+    INFO(mode << ": " << out << pooler.log());
+    CHECK(status == 0);
+    CHECK(out.find("number of failed transactions: 0") != std::string::npos);
+    CHECK(out.find("number of transactions actually processed: 800/800") != std::string::npos);
+  }
+}
