@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace apibouncer::auth {
@@ -157,6 +158,9 @@ std::optional<std::string> ScramServer::handleClientFirst(std::string_view clien
     return error_ = "client-first-message lacks n=", std::nullopt;
   auto nonce = attribute(client_first_bare_, 1, 'r');
   if (!nonce || !printableNonce(*nonce)) return error_ = "bad client nonce", std::nullopt;
+  // Like PostgreSQL: no extensions after the nonce.
+  if (std::count(client_first_bare_.begin(), client_first_bare_.end(), ',') != 1)
+    return error_ = "garbage at end of client-first-message", std::nullopt;
   combined_nonce_ = std::string(*nonce) + server_nonce_;
   server_first_ = "r=" + combined_nonce_ + ",s=" + base64Encode(asString(secret_.salt)) +
                   ",i=" + std::to_string(secret_.iterations);
