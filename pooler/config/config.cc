@@ -23,6 +23,8 @@ struct FileReader {
   std::string path;
   int line = 0;
   std::string inherited_section;  // the section an %include appeared in
+  bool at_line_start = true;  // the last chunk read ended a line
+  size_t line_length = 0;     // of the line being read, across chunks
 };
 
 struct ParseState {
@@ -56,13 +58,20 @@ void warnOnce(ParseState& st, const std::string& what, const std::string& text) 
   st.config->warnings.push_back(r->path + ":" + std::to_string(r->line) + ": " + text);
 }
 
+// libinih asks again for the rest of a line longer than its buffer; only a chunk that starts
+// a new line advances the line number. A line longer than the buffer's cap is an error, never
+// silently split.
 char* readLine(char* str, int num, void* stream) {
   auto* st = static_cast<ParseState*>(stream);
   FileReader* r = st->stack.back();
   if (std::fgets(str, num, r->file) == nullptr) return nullptr;
-  ++r->line;
+  bool continuing = !r->at_line_start;
+  if (!continuing) ++r->line;
   size_t len = strlen(str);
-  if (len + 1 == static_cast<size_t>(num) && str[len - 1] != '\n' && !std::feof(r->file)) {
+  r->line_length = (continuing ? r->line_length : 0) + len;
+  r->at_line_start = len > 0 && str[len - 1] == '\n';
+  if (r->line_length >= static_cast<size_t>(kMaxLineLength) - 2 && !r->at_line_start &&
+      !std::feof(r->file)) {
     st->error = ConfigError{r->path, r->line, "", "line too long"};
     return nullptr;
   }
