@@ -17,8 +17,8 @@ void CancelLink::send(uv_loop_t* loop, const sockaddr* address, const std::strin
                     unix_path.c_str(), connectCb);
     return;
   }
-  int rc = uv_tcp_connect(&link->connect_req_, reinterpret_cast<uv_tcp_t*>(link->stream()),
-                          address, connectCb);
+  int rc = uv_tcp_connect(&link->connect_req_, reinterpret_cast<uv_tcp_t*>(link->stream()), address,
+                          connectCb);
   if (rc != 0) {
     LOG_WARNING("cancel: cannot connect: %s", uv_strerror(rc));
     link->close();

@@ -19,9 +19,9 @@ namespace {
 
 // Parameters a client may set at startup that the pooler keeps and applies to its link
 // (PgBouncer's varcache), with the spelling the server reports them in.
-constexpr const char* kTrackedParams[] = {"client_encoding", "DateStyle", "TimeZone",
-                                          "standard_conforming_strings", "application_name",
-                                          "IntervalStyle"};
+constexpr const char* kTrackedParams[] = {"client_encoding",  "DateStyle",
+                                          "TimeZone",         "standard_conforming_strings",
+                                          "application_name", "IntervalStyle"};
 // Bytes a client may send before its link is ready; more means it is not waiting for us.
 constexpr size_t kMaxEarlyBytes = 1 << 20;
 
@@ -35,7 +35,8 @@ bool listContains(std::string_view list, std::string_view item) {
   size_t pos = 0;
   while (pos <= list.size()) {
     size_t comma = list.find(',', pos);
-    std::string_view part = list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
+    std::string_view part =
+        list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
     if (part.size() == item.size() && strncasecmp(part.data(), item.data(), item.size()) == 0)
@@ -83,7 +84,9 @@ void ClientSession::start(const std::string& peer) {
   startReading();
 }
 
-void ClientSession::setState(State state) { state_ = state; }
+void ClientSession::setState(State state) {
+  state_ = state;
+}
 
 void ClientSession::onRead(std::span<const uint8_t> data) {
   last_activity_ms_ = uv_now(loop());
@@ -92,6 +95,10 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
     case State::kAuth:
       inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
       processLoginBuffer();
+      return;
+    case State::kLoggedIn:
+      inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+      requestLink();
       return;
     case State::kWaitingLink:
     case State::kLinking:
@@ -108,8 +115,8 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
 
 void ClientSession::processLoginBuffer() {
   while (!closing() && (state_ == State::kStartup || state_ == State::kAuth)) {
-    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()),
-                                          inbuf_.size());
+    auto bytes =
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size());
     if (state_ == State::kStartup) {
       if (!handleStartupPacket()) return;
       continue;
@@ -132,8 +139,8 @@ void ClientSession::processLoginBuffer() {
       fail(wire::sqlstate::kProtocolViolation, "expected a password message", "bad login packet");
       return;
     }
-    handleAuthMessage(type, std::span<const uint8_t>(
-                                reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+    handleAuthMessage(
+        type, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
   }
 }
 
@@ -141,8 +148,8 @@ void ClientSession::processLoginBuffer() {
 bool ClientSession::handleStartupPacket() {
   wire::StartupPacket packet;
   std::string error;
-  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()),
-                                        inbuf_.size());
+  auto bytes =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size());
   auto status = wire::decodeStartup(bytes, packet, error);
   if (status == wire::DecodeStatus::kNeedMore) return false;
   if (status != wire::DecodeStatus::kOk) {
@@ -212,8 +219,7 @@ bool ClientSession::checkLimits() {
   }
   db_ = pooler_.config().findDatabase(database_);
   if (!db_) {
-    fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_,
-         "no such database");
+    fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_, "no such database");
     return false;
   }
   int max_db = db_->max_db_client_connections >= 0 ? db_->max_db_client_connections
@@ -243,8 +249,7 @@ void ClientSession::beginAuth() {
   const auto& auth_file = pooler_.authFile();
   const auth::Secret* secret = auth_file.find(user_);
   bool have_auth_file = !pooler_.settings().auth_file.empty();
-  auth_ = std::make_unique<ClientAuth>(pooler_.settings().auth_type, user_, secret,
-                                       have_auth_file);
+  auth_ = std::make_unique<ClientAuth>(pooler_.settings().auth_type, user_, secret, have_auth_file);
   setState(State::kAuth);
   ClientAuth::Step step = auth_->start();
   if (step.kind == ClientAuth::Step::Kind::kSend) {
@@ -268,8 +273,8 @@ void ClientSession::handleAuthMessage(char, std::span<const uint8_t> body) {
       send(step.bytes);
       return;
     case ClientAuth::Step::Kind::kFailure:
-      LOG_WARNING("C-%llu %s/%s@%s: login failed: %s", (unsigned long long)id(),
-                  database_.c_str(), user_.c_str(), peer_.c_str(), step.reason.c_str());
+      LOG_WARNING("C-%llu %s/%s@%s: login failed: %s", (unsigned long long)id(), database_.c_str(),
+                  user_.c_str(), peer_.c_str(), step.reason.c_str());
       fail(step.sqlstate, "password authentication failed for user \"" + user_ + "\"",
            "login failed");
       return;
@@ -289,6 +294,15 @@ void ClientSession::authSucceeded() {
   cancel_key_ = pooler_.registerCancelKey(this);
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user, user_);
+  if (const auto* params = pool_->welcomeParameters()) {
+    sendWelcome(*params);
+    setState(State::kLoggedIn);
+    return;
+  }
+  requestLink();
+}
+
+void ClientSession::requestLink() {
   setState(State::kWaitingLink);
   wait_start_ms_ = uv_now(loop());
   pool_->requestServer(this);
@@ -327,19 +341,23 @@ void ClientSession::onServerAssigned(ServerLink* server) {
 void ClientSession::finishLinking() {
   server_->linkTo(this);
   setState(State::kActive);
-  if (!welcome_sent_) sendWelcome();
+  if (!welcome_sent_) sendWelcome(server_->parameters());
   startReading();
   if (!inbuf_.empty()) {
     std::string early = std::move(inbuf_);
     inbuf_.clear();
-    relayToServer(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()),
-                                           early.size()));
+    relayToServer(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
   }
 }
 
-void ClientSession::sendWelcome() {
+// The server's parameters, with the values this client asked for at startup: those are what
+// its link will be SET to before any of its queries run.
+void ClientSession::sendWelcome(const std::map<std::string, std::string>& server_params) {
+  std::map<std::string, std::string> params = server_params;
+  for (const auto& [name, value] : tracked_params_) params[name] = value;
   std::string out;
-  for (const auto& [name, value] : server_->parameters()) out += wire::parameterStatus(name, value);
+  for (const auto& [name, value] : params) out += wire::parameterStatus(name, value);
   out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
                               static_cast<uint32_t>(cancel_key_));
   out += wire::readyForQuery('I');
@@ -401,9 +419,8 @@ void ClientSession::releaseServer(bool clean) {
 void ClientSession::fail(std::string_view sqlstate, std::string_view message, const char* reason) {
   if (closing()) return;
   if (pooler_.settings().log_pooler_errors)
-    LOG_WARNING("C-%llu %s/%s@%s pooler error: %.*s", (unsigned long long)id(),
-                database_.c_str(), user_.c_str(), peer_.c_str(), (int)message.size(),
-                message.data());
+    LOG_WARNING("C-%llu %s/%s@%s pooler error: %.*s", (unsigned long long)id(), database_.c_str(),
+                user_.c_str(), peer_.c_str(), (int)message.size(), message.data());
   wire::ErrorSpec spec;
   spec.severity = "FATAL";
   spec.sqlstate = sqlstate;

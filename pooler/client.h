@@ -3,6 +3,7 @@
 // (session mode: the link stays until the client leaves).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,9 @@ class ServerLink;
 
 class ClientSession : public Connection {
  public:
-  enum class State { kStartup, kAuth, kWaitingLink, kLinking, kActive, kClosing };
+  // kLoggedIn: welcomed with the pool's cached server parameters, holding no link until the
+  // client sends something (as PgBouncer: idle clients cost no server connection).
+  enum class State { kStartup, kAuth, kLoggedIn, kWaitingLink, kLinking, kActive, kClosing };
 
   ClientSession(Pooler& pooler, Transport transport);
   ~ClientSession() override;
@@ -67,7 +70,8 @@ class ClientSession : public Connection {
   void handleAuthMessage(char type, std::span<const uint8_t> body);
   void authSucceeded();
   void finishLinking();
-  void sendWelcome();
+  void sendWelcome(const std::map<std::string, std::string>& server_params);
+  void requestLink();
   void relayToServer(std::span<const uint8_t> data);
   void releaseServer(bool clean);
   std::string setStatementsFor(const ServerLink& server) const;
@@ -86,7 +90,7 @@ class ClientSession : public Connection {
   ServerLink* server_ = nullptr;
   MessageScanner scanner_;
   uint64_t cancel_key_ = 0;
-  bool counted_ = false;       // counted in db/user client limits
+  bool counted_ = false;  // counted in db/user client limits
   bool welcome_sent_ = false;
   bool protocol_negotiated_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;

@@ -63,8 +63,8 @@ ClientAuth::Step ClientAuth::start() {
         auto salt = randomBytes(4);
         std::copy(salt.begin(), salt.end(), salt_);
         exchange_ = Exchange::kMd5;
-        return Step{Step::Kind::kSend, wire::authenticationMd5(std::span<const uint8_t, 4>(salt_)),
-                    {}, {}};
+        return Step{
+            Step::Kind::kSend, wire::authenticationMd5(std::span<const uint8_t, 4>(salt_)), {}, {}};
       }
     case AuthType::kScramSha256:
       return startScram();

@@ -54,7 +54,8 @@ bool Connection::send(std::string_view bytes) {
   if (queued_bytes_ == 0) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), bytes.size());
     int n = uv_try_write(stream(), &buf, 1);
-    if (n > 0) offset = static_cast<size_t>(n);
+    if (n > 0)
+      offset = static_cast<size_t>(n);
     else if (n != UV_EAGAIN && n != UV_ENOSYS) {
       onWriteFailed(n);
       return false;
@@ -118,6 +119,8 @@ void Connection::writeCb(uv_write_t* req, int status) {
   if (self->queued_bytes_ == 0) self->onDrained();
 }
 
-void Connection::closeCb(uv_handle_t* h) { static_cast<Connection*>(h->data)->onClosed(); }
+void Connection::closeCb(uv_handle_t* h) {
+  static_cast<Connection*>(h->data)->onClosed();
+}
 
 }  // namespace apibouncer

@@ -44,7 +44,7 @@ class Connection {
   virtual void onReadEnd(int status) = 0;  // UV_EOF or an error; the connection stays open
   virtual void onDrained() {}              // queued writes all reached the kernel
   virtual void onWriteFailed(int status) = 0;
-  virtual void onClosed() = 0;             // the handle is gone; the owner may delete *this
+  virtual void onClosed() = 0;  // the handle is gone; the owner may delete *this
 
  private:
   static void allocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);

@@ -17,11 +17,16 @@ int g_file_fd = -1;
 
 const char* levelName(Level level) {
   switch (level) {
-    case Level::kError: return "ERROR";
-    case Level::kWarning: return "WARNING";
-    case Level::kLog: return "LOG";
-    case Level::kDebug: return "DEBUG";
-    case Level::kNoise: return "NOISE";
+    case Level::kError:
+      return "ERROR";
+    case Level::kWarning:
+      return "WARNING";
+    case Level::kLog:
+      return "LOG";
+    case Level::kDebug:
+      return "DEBUG";
+    case Level::kNoise:
+      return "NOISE";
   }
   return "LOG";
 }
@@ -40,9 +45,12 @@ void configure(const Options& options) {
 
 bool enabled(Level level) {
   switch (level) {
-    case Level::kDebug: return g_options.verbose >= 1;
-    case Level::kNoise: return g_options.verbose >= 2;
-    default: return true;
+    case Level::kDebug:
+      return g_options.verbose >= 1;
+    case Level::kNoise:
+      return g_options.verbose >= 2;
+    default:
+      return true;
   }
 }
 
@@ -52,10 +60,10 @@ void write(Level level, const char* fmt, ...) {
   gettimeofday(&tv, nullptr);
   tm utc;
   gmtime_r(&tv.tv_sec, &utc);
-  int n = std::snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC [%d] %s ",
-                        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                        utc.tm_sec, static_cast<int>(tv.tv_usec / 1000), getpid(),
-                        levelName(level));
+  int n =
+      std::snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC [%d] %s ",
+                    utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                    utc.tm_sec, static_cast<int>(tv.tv_usec / 1000), getpid(), levelName(level));
   va_list ap;
   va_start(ap, fmt);
   int m = std::vsnprintf(line + n, sizeof line - n - 1, fmt, ap);

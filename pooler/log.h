@@ -10,9 +10,9 @@ namespace apibouncer::log {
 enum class Level { kError, kWarning, kLog, kDebug, kNoise };
 
 struct Options {
-  std::string logfile;     // empty = no file
-  bool to_stderr = true;   // false with -q or when daemonized
-  int verbose = 0;         // 1 enables kDebug, 2 kNoise
+  std::string logfile;    // empty = no file
+  bool to_stderr = true;  // false with -q or when daemonized
+  int verbose = 0;        // 1 enables kDebug, 2 kNoise
 };
 
 void configure(const Options& options);  // (re)opens the logfile; safe to call again
@@ -20,8 +20,8 @@ bool enabled(Level level);
 
 [[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);
 
-#define APB_LOG(level, ...)                                           \
-  do {                                                                \
+#define APB_LOG(level, ...)                                                              \
+  do {                                                                                   \
     if (::apibouncer::log::enabled(level)) ::apibouncer::log::write(level, __VA_ARGS__); \
   } while (0)
 #define LOG_ERROR(...) APB_LOG(::apibouncer::log::Level::kError, __VA_ARGS__)

@@ -55,13 +55,27 @@ int parseArgs(int argc, char** argv, Options& opts) {
   int c;
   while ((c = getopt_long(argc, argv, "dqvu:Vh", kLong, nullptr)) != -1) {
     switch (c) {
-      case 'd': opts.daemon = true; break;
-      case 'q': opts.quiet = true; break;
-      case 'v': opts.verbose++; break;
-      case 'u': opts.user = optarg; break;
-      case 'V': std::printf("apibouncer %s\n", APIBOUNCER_VERSION); return 0;
-      case 'h': printUsage(argv[0]); return 0;
-      default: printUsage(argv[0]); return 1;
+      case 'd':
+        opts.daemon = true;
+        break;
+      case 'q':
+        opts.quiet = true;
+        break;
+      case 'v':
+        opts.verbose++;
+        break;
+      case 'u':
+        opts.user = optarg;
+        break;
+      case 'V':
+        std::printf("apibouncer %s\n", APIBOUNCER_VERSION);
+        return 0;
+      case 'h':
+        printUsage(argv[0]);
+        return 0;
+      default:
+        printUsage(argv[0]);
+        return 1;
     }
   }
   if (optind != argc - 1) {
@@ -99,7 +113,8 @@ void warnAboutConfig(const config::Config& cfg) {
   for (const auto& [name, user] : cfg.users)
     non_session |= user.pool_mode && *user.pool_mode != config::PoolMode::kSession;
   if (non_session)
-    LOG_WARNING("pool_mode transaction/statement is not implemented yet: pools run in session mode");
+    LOG_WARNING(
+        "pool_mode transaction/statement is not implemented yet: pools run in session mode");
 }
 
 bool daemonize(std::string& error) {

@@ -67,9 +67,9 @@ MessageScanner::Result MessageScanner::feed(std::span<const uint8_t> chunk, Visi
         capturing_ = false;
         std::string body = std::move(captured_);
         captured_.clear();
-        visitor.onMessage(static_cast<char>(header_[0]),
-                          std::span<const uint8_t>(
-                              reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+        visitor.onMessage(
+            static_cast<char>(header_[0]),
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
       }
       continue;
     }

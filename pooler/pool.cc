@@ -13,7 +13,9 @@ namespace {
 // Where PostgreSQL listens when a database entry names no host (Debian's default).
 constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
 
-uint64_t ms(double seconds) { return static_cast<uint64_t>(seconds * 1000.0); }
+uint64_t ms(double seconds) {
+  return static_cast<uint64_t>(seconds * 1000.0);
+}
 
 }  // namespace
 
@@ -89,7 +91,8 @@ void Pool::openServer() {
     size_t index = db_.load_balance_hosts_round_robin ? next_host_++ % db_.hosts.size() : 0;
     host = db_.hosts[index];
   }
-  auto transport = host.starts_with('/') ? Connection::Transport::kUnix : Connection::Transport::kTcp;
+  auto transport =
+      host.starts_with('/') ? Connection::Transport::kUnix : Connection::Transport::kTcp;
   auto link = std::make_unique<ServerLink>(pooler_.loop(), *this, transport);
   ServerLink* raw = link.get();
   servers_.emplace(raw, std::move(link));
@@ -102,9 +105,8 @@ void Pool::launchForWaiters() {
   uint64_t now = uv_now(pooler_.loop());
   if (now < login_failed_until_ms_) return;
   while (connectingCount() < waiting_.size()) {
-    bool reserve_allowed =
-        !waiting_.empty() &&
-        now - waiting_.front()->waitStartMs() >= ms(pooler_.settings().reserve_pool_timeout);
+    bool reserve_allowed = !waiting_.empty() && now - waiting_.front()->waitStartMs() >=
+                                                    ms(pooler_.settings().reserve_pool_timeout);
     if (!mayOpenServer(false) && !(reserve_allowed && mayOpenServer(true))) return;
     openServer();
   }
@@ -112,8 +114,8 @@ void Pool::launchForWaiters() {
 
 ServerLink* Pool::takeIdleServer() {
   uint64_t now = uv_now(pooler_.loop());
-  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime
-                                             : pooler_.settings().server_lifetime;
+  double lifetime =
+      db_.server_lifetime >= 0 ? db_.server_lifetime : pooler_.settings().server_lifetime;
   while (!idle_.empty()) {
     ServerLink* server = idle_.back();
     idle_.pop_back();
@@ -203,8 +205,8 @@ void Pool::releaseServer(ServerLink* server, bool clean) {
 void Pool::serverReady(ServerLink* server) {
   if (server->state() != ServerLink::State::kIdle) server->becomeIdle();
   uint64_t now = uv_now(pooler_.loop());
-  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime
-                                             : pooler_.settings().server_lifetime;
+  double lifetime =
+      db_.server_lifetime >= 0 ? db_.server_lifetime : pooler_.settings().server_lifetime;
   if (lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)) {
     server->disconnect("server lifetime over");
     return;
@@ -223,8 +225,7 @@ void Pool::serverReady(ServerLink* server) {
   idle_.push_back(server);
 }
 
-void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate,
-                             const std::string& message) {
+void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate, const std::string& message) {
   login_failed_until_ms_ = uv_now(pooler_.loop()) + ms(pooler_.settings().server_login_retry);
   last_login_error_ = message;
   failWaiters(sqlstate, message);

@@ -5,7 +5,9 @@
 #include <uv.h>
 
 #include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +51,15 @@ class Pool {
   // Shutdown: closes every link.
   void closeAll();
 
+  // Parameters of the first server that logged in (its startup values), used to welcome
+  // clients before they hold a link; nullptr until one logged in.
+  const std::map<std::string, std::string>* welcomeParameters() const {
+    return welcome_params_ ? &*welcome_params_ : nullptr;
+  }
+  void rememberWelcome(const std::map<std::string, std::string>& params) {
+    if (!welcome_params_) welcome_params_ = params;
+  }
+
   size_t waitingCount() const { return waiting_.size(); }
   size_t idleCount() const { return idle_.size(); }
   size_t serverCount() const { return servers_.size(); }
@@ -77,6 +88,7 @@ class Pool {
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
   std::string last_login_error_;
+  std::optional<std::map<std::string, std::string>> welcome_params_;
 };
 
 }  // namespace apibouncer

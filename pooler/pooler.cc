@@ -17,7 +17,9 @@ namespace {
 
 constexpr uint64_t kJanitorIntervalMs = 250;
 
-uint64_t ms(double seconds) { return static_cast<uint64_t>(seconds * 1000.0); }
+uint64_t ms(double seconds) {
+  return static_cast<uint64_t>(seconds * 1000.0);
+}
 
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
@@ -194,29 +196,28 @@ int Pooler::activeServerCount() const {
 void Pooler::runMaintenance() {
   uint64_t now = uv_now(loop_);
   const auto& s = settings();
-  std::vector<ClientSession*> expired;
+  std::vector<std::pair<ClientSession*, const char*>> expired;
   for (auto& [raw, client] : clients_) {
     auto state = client->state();
-    bool logging_in = state == ClientSession::State::kStartup ||
-                      state == ClientSession::State::kAuth;
+    bool logging_in =
+        state == ClientSession::State::kStartup || state == ClientSession::State::kAuth;
     if (logging_in && s.client_login_timeout > 0 &&
-        now - client->connectedAtMs() >= ms(s.client_login_timeout))
-      expired.push_back(raw);
+        now - client->connectedAtMs() >= ms(s.client_login_timeout)) {
+      expired.emplace_back(raw, "client_login_timeout");
+      continue;
+    }
     const config::UserConfig* user = config_->findUser(client->userName());
     double idle_timeout = user != nullptr && user->client_idle_timeout >= 0
                               ? user->client_idle_timeout
                               : s.client_idle_timeout;
-    if (state == ClientSession::State::kActive && idle_timeout > 0 &&
-        now - client->lastActivityMs() >= ms(idle_timeout) && client->server() != nullptr &&
-        client->server()->isClean())
-      expired.push_back(raw);
+    bool idle = state == ClientSession::State::kLoggedIn ||
+                (state == ClientSession::State::kActive && client->server() != nullptr &&
+                 client->server()->isClean());
+    if (idle && idle_timeout > 0 && now - client->lastActivityMs() >= ms(idle_timeout))
+      expired.emplace_back(raw, "client_idle_timeout");
   }
-  for (ClientSession* client : expired) {
-    bool login = client->state() != ClientSession::State::kActive;
-    client->fail(wire::sqlstate::kProtocolViolation,
-                 login ? "client_login_timeout" : "client_idle_timeout",
-                 login ? "client_login_timeout" : "client_idle_timeout");
-  }
+  for (auto [client, reason] : expired)
+    client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
   for (auto& [key, pool] : pools_) pool->maintain(now);
   checkShutdownProgress();
 }
@@ -248,8 +249,10 @@ void Pooler::shutdown(ShutdownMode mode) {
 
 void Pooler::checkShutdownProgress() {
   if (stopped_) return;
-  if (shutdown_mode_ == ShutdownMode::kWaitForServers && activeServerCount() == 0) stop();
-  else if (shutdown_mode_ == ShutdownMode::kWaitForClients && clients_.empty()) stop();
+  if (shutdown_mode_ == ShutdownMode::kWaitForServers && activeServerCount() == 0)
+    stop();
+  else if (shutdown_mode_ == ShutdownMode::kWaitForClients && clients_.empty())
+    stop();
 }
 
 void Pooler::stop() {

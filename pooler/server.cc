@@ -55,7 +55,9 @@ ServerLink::ServerLink(uv_loop_t* loop, Pool& pool, Transport transport)
 
 ServerLink::~ServerLink() = default;
 
-void ServerLink::setState(State state) { state_ = state; }
+void ServerLink::setState(State state) {
+  state_ = state;
+}
 
 void ServerLink::connectTo(const std::string& host, int port) {
   host_ = host;
@@ -63,8 +65,7 @@ void ServerLink::connectTo(const std::string& host, int port) {
   if (transport() == Transport::kUnix) {
     std::string path = host + "/.s.PGSQL." + std::to_string(port);
     connect_req_.data = this;
-    uv_pipe_connect(&connect_req_, reinterpret_cast<uv_pipe_t*>(stream()), path.c_str(),
-                    connectCb);
+    uv_pipe_connect(&connect_req_, reinterpret_cast<uv_pipe_t*>(stream()), path.c_str(), connectCb);
     return;
   }
   sockaddr_storage addr{};
@@ -251,6 +252,7 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
     }
     case wire::be::kReadyForQuery: {
       inbuf_.clear();
+      pool_.rememberWelcome(parameters_);
       LOG_DEBUG("S-%llu %s/%s@%s:%d new connection to server", (unsigned long long)id(),
                 pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_);
       const std::string& connect_query = pool_.database().connect_query;
@@ -427,6 +429,8 @@ void ServerLink::onWriteFailed(int status) {
   if (state_ != State::kClosing) disconnect(uv_strerror(status));
 }
 
-void ServerLink::onClosed() { pool_.serverClosed(this); }
+void ServerLink::onClosed() {
+  pool_.serverClosed(this);
+}
 
 }  // namespace apibouncer

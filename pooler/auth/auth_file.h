@@ -14,7 +14,8 @@ struct Secret {
   std::string text;  // as written: plain password, "md5<32 hex>", or "SCRAM-SHA-256$..."
 };
 
-// Classifies a secret string by its form (md5 + 32 lowercase hex; SCRAM-SHA-256$iter:salt$stored:server).
+// Classifies a secret string by its form (md5 + 32 lowercase hex;
+// SCRAM-SHA-256$iter:salt$stored:server).
 Secret classifySecret(std::string_view text);
 
 struct AuthFile {

@@ -36,7 +36,8 @@ std::string md5SaltedResponse(std::string_view stored_hash, std::span<const uint
 
 bool verifyMd5Response(std::string_view user, std::string_view secret_text, bool secret_is_md5,
                        std::span<const uint8_t, 4> salt, std::string_view response) {
-  std::string stored = secret_is_md5 ? std::string(secret_text) : md5PasswordHash(user, secret_text);
+  std::string stored =
+      secret_is_md5 ? std::string(secret_text) : md5PasswordHash(user, secret_text);
   return constantTimeEquals(md5SaltedResponse(stored, salt), response);
 }
 

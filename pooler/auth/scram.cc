@@ -43,7 +43,9 @@ Bytes saltedPassword(std::string_view password, const Bytes& salt, int iteration
   return out;
 }
 
-std::string asString(const Bytes& b) { return std::string(b.begin(), b.end()); }
+std::string asString(const Bytes& b) {
+  return std::string(b.begin(), b.end());
+}
 
 std::string randomNonce() {
   unsigned char raw[kNonceBytes];

@@ -23,8 +23,8 @@ struct FileReader {
   std::string path;
   int line = 0;
   std::string inherited_section;  // the section an %include appeared in
-  bool at_line_start = true;  // the last chunk read ended a line
-  size_t line_length = 0;     // of the line being read, across chunks
+  bool at_line_start = true;      // the last chunk read ended a line
+  size_t line_length = 0;         // of the line being read, across chunks
 };
 
 struct ParseState {
@@ -130,6 +130,12 @@ int handleEntry(void* user, const char* section_c, const char* name_c, const cha
     DatabaseConfig db;
     if (!parseDatabaseEntry(name, value, db, error_key, reason))
       return fail(st, error_key.empty() ? name : error_key, reason);
+    for (const auto& [key, set] : {std::pair{"auth_user", !db.auth_user.empty()},
+                                   std::pair{"auth_query", !db.auth_query.empty()},
+                                   std::pair{"auth_dbname", !db.auth_dbname.empty()}})
+      if (set)
+        warnOnce(st, std::string("[databases] ") + key,
+                 std::string("database parameter '") + key + "' is not implemented yet, ignored");
     cfg.databases[name] = std::move(db);
     return 1;
   }
@@ -140,7 +146,8 @@ int handleEntry(void* user, const char* section_c, const char* name_c, const cha
     cfg.users[name] = std::move(user_cfg);
     return 1;
   }
-  if (section == "peers") warnOnce(st, "[peers]", "section [peers] is not implemented yet, ignored");
+  if (section == "peers")
+    warnOnce(st, "[peers]", "section [peers] is not implemented yet, ignored");
   if (section == "peers" || section == "apibouncer" || section.starts_with("api.") ||
       section.starts_with("table.")) {
     cfg.extra_sections[section][lower(name)] = std::string(trim(value));
@@ -180,9 +187,12 @@ void configureInih() {
 
 std::string_view toString(PoolMode mode) {
   switch (mode) {
-    case PoolMode::kSession: return "session";
-    case PoolMode::kTransaction: return "transaction";
-    case PoolMode::kStatement: return "statement";
+    case PoolMode::kSession:
+      return "session";
+    case PoolMode::kTransaction:
+      return "transaction";
+    case PoolMode::kStatement:
+      return "statement";
   }
   return "session";
 }
@@ -197,15 +207,24 @@ std::optional<PoolMode> parsePoolMode(std::string_view text) {
 
 std::string_view toString(AuthType type) {
   switch (type) {
-    case AuthType::kTrust: return "trust";
-    case AuthType::kAny: return "any";
-    case AuthType::kPlain: return "plain";
-    case AuthType::kMd5: return "md5";
-    case AuthType::kScramSha256: return "scram-sha-256";
-    case AuthType::kCert: return "cert";
-    case AuthType::kHba: return "hba";
-    case AuthType::kLdap: return "ldap";
-    case AuthType::kPam: return "pam";
+    case AuthType::kTrust:
+      return "trust";
+    case AuthType::kAny:
+      return "any";
+    case AuthType::kPlain:
+      return "plain";
+    case AuthType::kMd5:
+      return "md5";
+    case AuthType::kScramSha256:
+      return "scram-sha-256";
+    case AuthType::kCert:
+      return "cert";
+    case AuthType::kHba:
+      return "hba";
+    case AuthType::kLdap:
+      return "ldap";
+    case AuthType::kPam:
+      return "pam";
   }
   return "md5";
 }

@@ -117,8 +117,8 @@ struct Settings {
 
 // One [databases] entry: `name = key=value ...`. Unset numbers are -1 (use the global).
 struct DatabaseConfig {
-  std::string name;                // the name clients connect to
-  std::string dbname;              // on the server; defaults to `name`
+  std::string name;    // the name clients connect to
+  std::string dbname;  // on the server; defaults to `name`
   // Server addresses: IPs or names for TCP, or a directory (starting with '/') holding the
   // Unix socket. Empty means the Unix socket in /var/run/postgresql.
   std::vector<std::string> hosts;

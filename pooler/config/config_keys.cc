@@ -6,8 +6,8 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace apibouncer::config {
@@ -131,9 +131,14 @@ bool parseOctal(std::string_view text, int& out) {
 
 std::optional<AuthType> parseAuthType(std::string_view text) {
   static const std::pair<std::string_view, AuthType> kTypes[] = {
-      {"trust", AuthType::kTrust}, {"any", AuthType::kAny},    {"plain", AuthType::kPlain},
-      {"md5", AuthType::kMd5},     {"scram-sha-256", AuthType::kScramSha256},
-      {"cert", AuthType::kCert},   {"hba", AuthType::kHba},    {"ldap", AuthType::kLdap},
+      {"trust", AuthType::kTrust},
+      {"any", AuthType::kAny},
+      {"plain", AuthType::kPlain},
+      {"md5", AuthType::kMd5},
+      {"scram-sha-256", AuthType::kScramSha256},
+      {"cert", AuthType::kCert},
+      {"hba", AuthType::kHba},
+      {"ldap", AuthType::kLdap},
       {"pam", AuthType::kPam}};
   for (const auto& [name, type] : kTypes)
     if (equalsIgnoreCase(name, text)) return type;
@@ -141,14 +146,17 @@ std::optional<AuthType> parseAuthType(std::string_view text) {
 }
 
 bool validSslMode(std::string_view text) {
-  for (std::string_view mode : {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+  for (std::string_view mode :
+       {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
     if (equalsIgnoreCase(mode, text)) return true;
   return false;
 }
 
 }  // namespace
 
-std::span<const KeyInfo> allKeys() { return kKeys; }
+std::span<const KeyInfo> allKeys() {
+  return kKeys;
+}
 
 const KeyInfo* findKey(std::string_view name) {
   for (const KeyInfo& key : kKeys)
@@ -224,8 +232,10 @@ bool applyKey(const KeyInfo& key, std::string_view value, Settings& s, std::stri
 
 std::string valueText(const KeyInfo& key, const Settings& s) {
   switch (key.type) {
-    case T::kBool: return s.*std::get<bool S::*>(key.member) ? "1" : "0";
-    case T::kInt: return std::to_string(s.*std::get<int S::*>(key.member));
+    case T::kBool:
+      return s.*std::get<bool S::*>(key.member) ? "1" : "0";
+    case T::kInt:
+      return std::to_string(s.*std::get<int S::*>(key.member));
     case T::kOctal: {
       char buf[16];
       std::snprintf(buf, sizeof buf, "0%o", s.*std::get<int S::*>(key.member));
@@ -237,9 +247,12 @@ std::string valueText(const KeyInfo& key, const Settings& s) {
       return buf;
     }
     case T::kString:
-    case T::kSslMode: return s.*std::get<std::string S::*>(key.member);
-    case T::kPoolMode: return std::string(toString(s.*std::get<PoolMode S::*>(key.member)));
-    case T::kAuthType: return std::string(toString(s.*std::get<AuthType S::*>(key.member)));
+    case T::kSslMode:
+      return s.*std::get<std::string S::*>(key.member);
+    case T::kPoolMode:
+      return std::string(toString(s.*std::get<PoolMode S::*>(key.member)));
+    case T::kAuthType:
+      return std::string(toString(s.*std::get<AuthType S::*>(key.member)));
   }
   return {};
 }

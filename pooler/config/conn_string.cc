@@ -8,7 +8,9 @@
 namespace apibouncer::config {
 namespace {
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -50,28 +52,46 @@ bool poolModeValue(const std::string& value, std::optional<PoolMode>& out, std::
 
 bool applyDatabaseKey(const std::string& key, const std::string& value, DatabaseConfig& db,
                       std::string& reason) {
-  if (key == "dbname") db.dbname = value;
-  else if (key == "host") db.hosts = splitHosts(value);
-  else if (key == "port") return intValue(value, db.port, reason);
-  else if (key == "user") db.user = value;
-  else if (key == "password") db.password = value;
-  else if (key == "auth_user") db.auth_user = value;
-  else if (key == "auth_query") db.auth_query = value;
-  else if (key == "auth_dbname") db.auth_dbname = value;
-  else if (key == "pool_size") return intValue(value, db.pool_size, reason);
-  else if (key == "min_pool_size") return intValue(value, db.min_pool_size, reason);
+  if (key == "dbname")
+    db.dbname = value;
+  else if (key == "host")
+    db.hosts = splitHosts(value);
+  else if (key == "port")
+    return intValue(value, db.port, reason);
+  else if (key == "user")
+    db.user = value;
+  else if (key == "password")
+    db.password = value;
+  else if (key == "auth_user")
+    db.auth_user = value;
+  else if (key == "auth_query")
+    db.auth_query = value;
+  else if (key == "auth_dbname")
+    db.auth_dbname = value;
+  else if (key == "pool_size")
+    return intValue(value, db.pool_size, reason);
+  else if (key == "min_pool_size")
+    return intValue(value, db.min_pool_size, reason);
   else if (key == "reserve_pool_size" || key == "reserve_pool")
     return intValue(value, db.reserve_pool_size, reason);
-  else if (key == "max_db_connections") return intValue(value, db.max_db_connections, reason);
+  else if (key == "max_db_connections")
+    return intValue(value, db.max_db_connections, reason);
   else if (key == "max_db_client_connections")
     return intValue(value, db.max_db_client_connections, reason);
-  else if (key == "pool_mode") return poolModeValue(value, db.pool_mode, reason);
-  else if (key == "connect_query") db.connect_query = value;
-  else if (key == "server_lifetime") return secondsValue(value, db.server_lifetime, reason);
-  else if (key == "client_encoding") db.client_encoding = value;
-  else if (key == "datestyle") db.datestyle = value;
-  else if (key == "timezone") db.timezone = value;
-  else if (key == "application_name") db.application_name = value;
+  else if (key == "pool_mode")
+    return poolModeValue(value, db.pool_mode, reason);
+  else if (key == "connect_query")
+    db.connect_query = value;
+  else if (key == "server_lifetime")
+    return secondsValue(value, db.server_lifetime, reason);
+  else if (key == "client_encoding")
+    db.client_encoding = value;
+  else if (key == "datestyle")
+    db.datestyle = value;
+  else if (key == "timezone")
+    db.timezone = value;
+  else if (key == "application_name")
+    db.application_name = value;
   else if (key == "load_balance_hosts") {
     if (value != "round-robin" && value != "disable") {
       reason = "invalid load_balance_hosts '" + value + "' (round-robin, disable)";

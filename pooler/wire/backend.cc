@@ -7,14 +7,29 @@ namespace apibouncer::wire {
 
 bool isBackendType(char type) {
   switch (type) {
-    case be::kAuthentication: case be::kParameterStatus: case be::kBackendKeyData:
-    case be::kReadyForQuery: case be::kErrorResponse: case be::kNoticeResponse:
-    case be::kRowDescription: case be::kDataRow: case be::kCommandComplete:
-    case be::kEmptyQueryResponse: case be::kParseComplete: case be::kBindComplete:
-    case be::kCloseComplete: case be::kNoData: case be::kParameterDescription:
-    case be::kPortalSuspended: case be::kCopyInResponse: case be::kCopyOutResponse:
-    case be::kCopyBothResponse: case be::kCopyData: case be::kCopyDone:
-    case be::kNotificationResponse: case be::kFunctionCallResponse:
+    case be::kAuthentication:
+    case be::kParameterStatus:
+    case be::kBackendKeyData:
+    case be::kReadyForQuery:
+    case be::kErrorResponse:
+    case be::kNoticeResponse:
+    case be::kRowDescription:
+    case be::kDataRow:
+    case be::kCommandComplete:
+    case be::kEmptyQueryResponse:
+    case be::kParseComplete:
+    case be::kBindComplete:
+    case be::kCloseComplete:
+    case be::kNoData:
+    case be::kParameterDescription:
+    case be::kPortalSuspended:
+    case be::kCopyInResponse:
+    case be::kCopyOutResponse:
+    case be::kCopyBothResponse:
+    case be::kCopyData:
+    case be::kCopyDone:
+    case be::kNotificationResponse:
+    case be::kFunctionCallResponse:
     case be::kNegotiateProtocolVersion:
       return true;
     default:

@@ -31,12 +31,18 @@ constexpr uint32_t kOk = 0, kCleartext = 3, kMd5 = 5, kSasl = 10, kSaslContinue 
 
 struct AuthenticationMsg {
   uint32_t code = 0;
-  std::span<const uint8_t> payload;  // md5: 4-byte salt; SASL: mechanism list / data
+  std::span<const uint8_t> payload;               // md5: 4-byte salt; SASL: mechanism list / data
   std::vector<std::string_view> sasl_mechanisms;  // filled for kSasl
 };
-struct ParameterStatusMsg { std::string_view name, value; };
-struct BackendKeyDataMsg { uint32_t pid = 0, key = 0; };
-struct ReadyForQueryMsg { char status = 'I'; };  // 'I' idle, 'T' in transaction, 'E' failed
+struct ParameterStatusMsg {
+  std::string_view name, value;
+};
+struct BackendKeyDataMsg {
+  uint32_t pid = 0, key = 0;
+};
+struct ReadyForQueryMsg {
+  char status = 'I';
+};  // 'I' idle, 'T' in transaction, 'E' failed
 // ErrorResponse / NoticeResponse: (field code, value) pairs, e.g. ('C', "28P01"), ('M', "...").
 struct ErrorFieldsMsg {
   std::vector<std::pair<char, std::string_view>> fields;

@@ -7,9 +7,20 @@ namespace apibouncer::wire {
 
 bool isFrontendType(char type) {
   switch (type) {
-    case fe::kQuery: case fe::kParse: case fe::kBind: case fe::kDescribe: case fe::kExecute:
-    case fe::kClose: case fe::kSync: case fe::kFlush: case fe::kTerminate: case fe::kCopyData:
-    case fe::kCopyDone: case fe::kCopyFail: case fe::kFunctionCall: case fe::kPassword:
+    case fe::kQuery:
+    case fe::kParse:
+    case fe::kBind:
+    case fe::kDescribe:
+    case fe::kExecute:
+    case fe::kClose:
+    case fe::kSync:
+    case fe::kFlush:
+    case fe::kTerminate:
+    case fe::kCopyData:
+    case fe::kCopyDone:
+    case fe::kCopyFail:
+    case fe::kFunctionCall:
+    case fe::kPassword:
       return true;
     default:
       return false;
@@ -149,17 +160,41 @@ bool validFunctionCall(std::span<const uint8_t> body) {
 bool validateFrontendMessage(const Message& msg) {
   const auto& body = msg.body;
   switch (msg.header.type) {
-    case fe::kQuery: { QueryMsg m; return decodeQuery(body, m); }
-    case fe::kParse: { ParseMsg m; return decodeParse(body, m); }
-    case fe::kBind: { BindMsg m; return decodeBind(body, m); }
-    case fe::kDescribe: { DescribeMsg m; return decodeDescribe(body, m); }
-    case fe::kClose: { CloseMsg m; return decodeClose(body, m); }
-    case fe::kExecute: { ExecuteMsg m; return decodeExecute(body, m); }
-    case fe::kSync: case fe::kFlush: case fe::kTerminate: case fe::kCopyDone:
+    case fe::kQuery: {
+      QueryMsg m;
+      return decodeQuery(body, m);
+    }
+    case fe::kParse: {
+      ParseMsg m;
+      return decodeParse(body, m);
+    }
+    case fe::kBind: {
+      BindMsg m;
+      return decodeBind(body, m);
+    }
+    case fe::kDescribe: {
+      DescribeMsg m;
+      return decodeDescribe(body, m);
+    }
+    case fe::kClose: {
+      CloseMsg m;
+      return decodeClose(body, m);
+    }
+    case fe::kExecute: {
+      ExecuteMsg m;
+      return decodeExecute(body, m);
+    }
+    case fe::kSync:
+    case fe::kFlush:
+    case fe::kTerminate:
+    case fe::kCopyDone:
       return body.empty();
     case fe::kCopyData:
       return true;
-    case fe::kCopyFail: { QueryMsg m; return decodeQuery(body, m); }
+    case fe::kCopyFail: {
+      QueryMsg m;
+      return decodeQuery(body, m);
+    }
     case fe::kFunctionCall:
       return validFunctionCall(body);
     case fe::kPassword:

@@ -22,7 +22,9 @@ constexpr char kQuery = 'Q', kParse = 'P', kBind = 'B', kDescribe = 'D', kExecut
 // Is `type` a valid frontend message type after startup?
 bool isFrontendType(char type);
 
-struct QueryMsg { std::string_view sql; };
+struct QueryMsg {
+  std::string_view sql;
+};
 struct ParseMsg {
   std::string_view statement;  // "" = unnamed
   std::string_view query;
@@ -35,15 +37,28 @@ struct BindMsg {
   std::vector<std::optional<std::string_view>> param_values;  // nullopt = SQL NULL
   std::vector<int16_t> result_formats;
 };
-struct DescribeMsg { char kind = 'S'; std::string_view name; };  // 'S' statement / 'P' portal
-struct CloseMsg { char kind = 'S'; std::string_view name; };
-struct ExecuteMsg { std::string_view portal; uint32_t max_rows = 0; };
-struct PasswordMsg { std::string_view password; };  // cleartext or "md5..." (NUL stripped)
+struct DescribeMsg {
+  char kind = 'S';
+  std::string_view name;
+};  // 'S' statement / 'P' portal
+struct CloseMsg {
+  char kind = 'S';
+  std::string_view name;
+};
+struct ExecuteMsg {
+  std::string_view portal;
+  uint32_t max_rows = 0;
+};
+struct PasswordMsg {
+  std::string_view password;
+};  // cleartext or "md5..." (NUL stripped)
 struct SaslInitialResponseMsg {
   std::string_view mechanism;
   std::optional<std::string_view> data;  // nullopt when length is -1
 };
-struct SaslResponseMsg { std::string_view data; };
+struct SaslResponseMsg {
+  std::string_view data;
+};
 
 // Each returns false if the body is malformed (missing NULs, counts past the end, bad kinds,
 // trailing garbage). They never read past `body`.

@@ -5,10 +5,14 @@ namespace apibouncer::wire {
 
 std::string_view toString(DecodeStatus status) {
   switch (status) {
-    case DecodeStatus::kOk: return "ok";
-    case DecodeStatus::kNeedMore: return "need more";
-    case DecodeStatus::kMalformed: return "malformed";
-    case DecodeStatus::kTooLarge: return "too large";
+    case DecodeStatus::kOk:
+      return "ok";
+    case DecodeStatus::kNeedMore:
+      return "need more";
+    case DecodeStatus::kMalformed:
+      return "malformed";
+    case DecodeStatus::kTooLarge:
+      return "too large";
   }
   return "?";
 }
@@ -17,10 +21,11 @@ uint32_t readU32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-uint16_t readU16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t readU16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 
-DecodeStatus peekHeader(std::span<const uint8_t> in, uint32_t max_packet_size,
-                        MessageHeader& out) {
+DecodeStatus peekHeader(std::span<const uint8_t> in, uint32_t max_packet_size, MessageHeader& out) {
   if (in.size() < 5) return DecodeStatus::kNeedMore;
   out.type = static_cast<char>(in[0]);
   out.length = readU32(in.data() + 1);

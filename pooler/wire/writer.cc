@@ -70,10 +70,18 @@ std::string authMessage(uint32_t code, std::string_view payload = {}) {
 
 }  // namespace
 
-std::string errorResponse(const ErrorSpec& e) { return fieldsMessage('E', e); }
-std::string noticeResponse(const ErrorSpec& e) { return fieldsMessage('N', e); }
-std::string authenticationOk() { return authMessage(0); }
-std::string authenticationCleartext() { return authMessage(3); }
+std::string errorResponse(const ErrorSpec& e) {
+  return fieldsMessage('E', e);
+}
+std::string noticeResponse(const ErrorSpec& e) {
+  return fieldsMessage('N', e);
+}
+std::string authenticationOk() {
+  return authMessage(0);
+}
+std::string authenticationCleartext() {
+  return authMessage(3);
+}
 
 std::string authenticationMd5(std::span<const uint8_t, 4> salt) {
   return authMessage(5, std::string_view(reinterpret_cast<const char*>(salt.data()), 4));
@@ -86,8 +94,12 @@ std::string authenticationSasl(const std::vector<std::string_view>& mechanisms) 
   return w.u8(0).end().take();
 }
 
-std::string authenticationSaslContinue(std::string_view data) { return authMessage(11, data); }
-std::string authenticationSaslFinal(std::string_view data) { return authMessage(12, data); }
+std::string authenticationSaslContinue(std::string_view data) {
+  return authMessage(11, data);
+}
+std::string authenticationSaslFinal(std::string_view data) {
+  return authMessage(12, data);
+}
 
 std::string parameterStatus(std::string_view name, std::string_view value) {
   return PacketWriter().begin('S').cstr(name).cstr(value).end().take();
@@ -133,7 +145,9 @@ std::string commandComplete(std::string_view tag) {
   return PacketWriter().begin('C').cstr(tag).end().take();
 }
 
-std::string emptyQueryResponse() { return PacketWriter().begin('I').end().take(); }
+std::string emptyQueryResponse() {
+  return PacketWriter().begin('I').end().take();
+}
 
 std::string startupMessage(uint32_t protocol_version,
                            const std::vector<std::pair<std::string, std::string>>& params) {
@@ -175,7 +189,11 @@ std::string saslResponse(std::string_view data) {
   return PacketWriter().begin('p').bytes(data).end().take();
 }
 
-std::string query(std::string_view sql) { return PacketWriter().begin('Q').cstr(sql).end().take(); }
-std::string terminate() { return PacketWriter().begin('X').end().take(); }
+std::string query(std::string_view sql) {
+  return PacketWriter().begin('Q').cstr(sql).end().take();
+}
+std::string terminate() {
+  return PacketWriter().begin('X').end().take();
+}
 
 }  // namespace apibouncer::wire

@@ -33,11 +33,12 @@ std::string md5Databases() {
 }  // namespace
 
 TEST_CASE("md5 client login with plain and md5 secrets; md5 to the server", "[auth]") {
-  std::string md5_secret = superuserQuery("SELECT rolpassword FROM pg_authid WHERE rolname = 'md5user'");
+  std::string md5_secret =
+      superuserQuery("SELECT rolpassword FROM pg_authid WHERE rolname = 'md5user'");
   REQUIRE(md5_secret.starts_with("md5"));
   for (const std::string& secret : {std::string("md5-secret"), md5_secret}) {
-    PoolerProcess pooler({md5Databases(), "auth_type = md5\n",
-                          "\"md5user\" \"" + secret + "\"\n", true});
+    PoolerProcess pooler(
+        {md5Databases(), "auth_type = md5\n", "\"md5user\" \"" + secret + "\"\n", true});
     std::string error;
     CHECK(canQuery(pooler.conninfo("md5user", "md5-secret"), error));
     INFO(error << pooler.log());
@@ -54,10 +55,10 @@ TEST_CASE("scram-sha-256 client login with plain and SCRAM secrets; SCRAM to the
   // so the server password comes from the database entry.
   std::string databases = "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) +
                           " dbname=app user=scramuser password=scram-secret\n";
-  PoolerProcess with_plain({databases, "auth_type = scram-sha-256\n",
-                            "\"scramuser\" \"scram-secret\"\n", true});
-  PoolerProcess with_scram({databases, "auth_type = scram-sha-256\n",
-                            "\"scramuser\" \"" + scram_secret + "\"\n", true});
+  PoolerProcess with_plain(
+      {databases, "auth_type = scram-sha-256\n", "\"scramuser\" \"scram-secret\"\n", true});
+  PoolerProcess with_scram(
+      {databases, "auth_type = scram-sha-256\n", "\"scramuser\" \"" + scram_secret + "\"\n", true});
   for (PoolerProcess* pooler : {&with_plain, &with_scram}) {
     std::string error;
     CHECK(canQuery(pooler->conninfo("scramuser", "scram-secret"), error));
@@ -66,8 +67,7 @@ TEST_CASE("scram-sha-256 client login with plain and SCRAM secrets; SCRAM to the
   }
 }
 
-TEST_CASE("the server password comes from auth_file when the database entry has none",
-          "[auth]") {
+TEST_CASE("the server password comes from auth_file when the database entry has none", "[auth]") {
   // app is stored as SCRAM in PostgreSQL, md5user as md5: both logins happen with the
   // auth_file's plain password.
   PoolerProcess pooler({md5Databases(), "auth_type = plain\n", defaultUserlist(), true});

@@ -73,7 +73,9 @@ std::string Sandbox::superuserConninfo(const std::string& db) const {
   return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=" + db;
 }
 
-Conn connect(const std::string& conninfo) { return Conn(PQconnectdb(conninfo.c_str()), &PQfinish); }
+Conn connect(const std::string& conninfo) {
+  return Conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+}
 
 Result exec(PGconn* conn, const std::string& sql) {
   return Result(PQexec(conn, sql.c_str()), &PQclear);
@@ -128,12 +130,11 @@ PoolerProcess::PoolerProcess(PoolerConfig config) {
   chmod(dir_.c_str(), 0755);
   port_ = freePort();
   writeFile(dir_ + "/userlist.txt", config.userlist.empty() ? defaultUserlist() : config.userlist);
-  std::string ini = "[databases]\n" +
-                    (config.databases.empty() ? defaultDatabases() : config.databases) +
-                    "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " +
-                    std::to_string(port_) + "\nunix_socket_dir = " + dir_ +
-                    "\nlogfile = " + dir_ + "/pooler.log\nauth_file = " + dir_ +
-                    "/userlist.txt\nauth_type = scram-sha-256\n" + config.settings + "\n";
+  std::string ini =
+      "[databases]\n" + (config.databases.empty() ? defaultDatabases() : config.databases) +
+      "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + std::to_string(port_) +
+      "\nunix_socket_dir = " + dir_ + "\nlogfile = " + dir_ + "/pooler.log\nauth_file = " + dir_ +
+      "/userlist.txt\nauth_type = scram-sha-256\n" + config.settings + "\n";
   writeFile(dir_ + "/pooler.ini", ini);
   std::string bin = envOr("APIBOUNCER_BIN", DEFAULT_APIBOUNCER_BIN);
   pid_ = fork();
@@ -174,14 +175,20 @@ std::string PoolerProcess::conninfo(const std::string& user, const std::string& 
          " password=" + password + " connect_timeout=10";
 }
 
-std::string PoolerProcess::log() const { return readFile(dir_ + "/pooler.log"); }
-std::string PoolerProcess::stderrText() const { return readFile(dir_ + "/stderr.txt"); }
+std::string PoolerProcess::log() const {
+  return readFile(dir_ + "/pooler.log");
+}
+std::string PoolerProcess::stderrText() const {
+  return readFile(dir_ + "/stderr.txt");
+}
 
 bool PoolerProcess::logContains(const std::string& text) const {
   return log().find(text) != std::string::npos;
 }
 
-void PoolerProcess::signal(int signum) const { ::kill(pid_, signum); }
+void PoolerProcess::signal(int signum) const {
+  ::kill(pid_, signum);
+}
 
 bool PoolerProcess::alive() {
   if (exit_status_) return false;
@@ -211,10 +218,13 @@ RawClient::RawClient(int port) {
   REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
 }
 
-RawClient::~RawClient() { close(fd_); }
+RawClient::~RawClient() {
+  close(fd_);
+}
 
 bool RawClient::sendBytes(const std::string& bytes) {
-  return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(bytes.size());
 }
 
 bool RawClient::fill(size_t n, int timeout_ms) {

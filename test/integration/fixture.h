@@ -38,9 +38,9 @@ std::string superuserQuery(const std::string& sql);
 void ensureRole(const std::string& role, const std::string& password);
 
 struct PoolerConfig {
-  std::string databases;   // lines for [databases]; default: app -> the sandbox
-  std::string settings;    // extra [pgbouncer] lines (later keys override earlier ones)
-  std::string userlist;    // auth_file contents; default: app, md5user, scramuser (plain)
+  std::string databases;  // lines for [databases]; default: app -> the sandbox
+  std::string settings;   // extra [pgbouncer] lines (later keys override earlier ones)
+  std::string userlist;   // auth_file contents; default: app, md5user, scramuser (plain)
   bool wait_until_ready = true;
 };
 

@@ -16,8 +16,8 @@ std::string poolDatabases(int pool_size) {
 }
 
 int backendsOf(const std::string& role) {
-  return std::stoi(superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" +
-                                  role + "'"));
+  return std::stoi(
+      superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
 }
 
 }  // namespace
@@ -101,8 +101,7 @@ TEST_CASE("a released server link is reset and reused", "[pool]") {
   CHECK(std::string(PQgetvalue(exec(conn.get(), "SHOW work_mem").get(), 0, 0)) == "4MB");
 }
 
-TEST_CASE("a client that leaves inside a transaction does not hand over a dirty link",
-          "[pool]") {
+TEST_CASE("a client that leaves inside a transaction does not hand over a dirty link", "[pool]") {
   PoolerProcess pooler({poolDatabases(1), "", "", true});
   {
     Conn conn = connect(pooler.conninfo());
@@ -120,11 +119,26 @@ TEST_CASE("a client that leaves inside a transaction does not hand over a dirty 
 }
 
 TEST_CASE("an unreachable server gives waiting clients an error", "[pool]") {
-  std::string databases = "app = host=127.0.0.1 port=" + std::to_string(freePort()) +
-                          " dbname=app\n";
+  std::string databases =
+      "app = host=127.0.0.1 port=" + std::to_string(freePort()) + " dbname=app\n";
   PoolerProcess pooler({databases, "", "", true});
   Conn conn = connect(pooler.conninfo());
   CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
   CHECK(std::string(PQerrorMessage(conn.get())).find("could not connect") != std::string::npos);
   CHECK(pooler.alive());
+}
+
+TEST_CASE("idle clients hold no server link until they send a query", "[pool]") {
+  ensureRole("idleclients", "idleclients-secret");
+  PoolerProcess pooler({poolDatabases(2), "", "\"idleclients\" \"idleclients-secret\"\n", true});
+  std::vector<Conn> clients;
+  for (int i = 0; i < 10; ++i) {
+    clients.push_back(connect(pooler.conninfo("idleclients", "idleclients-secret")));
+    INFO(PQerrorMessage(clients.back().get()));
+    REQUIRE(PQstatus(clients.back().get()) == CONNECTION_OK);
+  }
+  CHECK(backendsOf("idleclients") <= 1);
+  // Parameters in the welcome match what the link reports once one is used.
+  CHECK(std::string(PQparameterStatus(clients.back().get(), "server_encoding")) == "UTF8");
+  CHECK(PQresultStatus(exec(clients.back().get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
 }

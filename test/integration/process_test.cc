@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "fixture.h"
@@ -87,21 +88,36 @@ TEST_CASE("pgbench -S runs through the pooler without errors (simple and extende
     superuserQuery("CREATE DATABASE benchdb OWNER bench");
   const Sandbox& pg = Sandbox::get();
   int status = 0;
-  std::string init = run("pgbench -i -s 1 -q -h 127.0.0.1 -p " + std::to_string(pg.port) +
-                             " -U postgres benchdb",
-                         status);
+  std::string init =
+      run("pgbench -i -s 1 -q -h 127.0.0.1 -p " + std::to_string(pg.port) + " -U postgres benchdb",
+          status);
   INFO(init);
   REQUIRE(status == 0);
   std::string databases = "benchdb = host=127.0.0.1 port=" + std::to_string(pg.port) +
                           " dbname=benchdb user=postgres\n";
   PoolerProcess pooler({databases, "auth_type = trust\n", "\"bench\" \"\"\n", true});
   for (const char* mode : {"simple", "extended", "prepared"}) {
-    std::string out = run("pgbench -S -M " + std::string(mode) + " -c 4 -j 2 -t 200 -h 127.0.0.1 -p " +
-                              std::to_string(pooler.port()) + " -U bench benchdb",
-                          status);
+    std::string out =
+        run("pgbench -S -M " + std::string(mode) + " -c 4 -j 2 -t 200 -h 127.0.0.1 -p " +
+                std::to_string(pooler.port()) + " -U bench benchdb",
+            status);
     INFO(mode << ": " << out << pooler.log());
     CHECK(status == 0);
     CHECK(out.find("number of failed transactions: 0") != std::string::npos);
     CHECK(out.find("number of transactions actually processed: 800/800") != std::string::npos);
   }
+}
+
+TEST_CASE("the command line answers -V and -h, and needs a config file", "[process]") {
+  const char* bin = std::getenv("APIBOUNCER_BIN");
+  std::string binary = bin != nullptr && *bin ? bin : DEFAULT_APIBOUNCER_BIN;
+  int status = 0;
+  CHECK(run(binary + " -V", status).find("apibouncer ") != std::string::npos);
+  CHECK(status == 0);
+  CHECK(run(binary + " --help", status).find("--daemon") != std::string::npos);
+  CHECK(status == 0);
+  run(binary, status);
+  CHECK(status != 0);
+  CHECK(run(binary + " /nonexistent.ini", status).find("/nonexistent.ini") != std::string::npos);
+  CHECK(status != 0);
 }

@@ -10,7 +10,9 @@ namespace wire = apibouncer::wire;
 
 namespace {
 
-std::string trustSettings() { return "auth_type = trust\n"; }
+std::string trustSettings() {
+  return "auth_type = trust\n";
+}
 
 void expectServes(const PoolerProcess& pooler) {
   Conn conn = connect(pooler.conninfo());
@@ -79,9 +81,9 @@ TEST_CASE("a client asking for protocol 3.2 gets NegotiateProtocolVersion and wo
 TEST_CASE("malformed startup packets are refused and the pooler keeps serving", "[protocol]") {
   PoolerProcess pooler({"", trustSettings(), "", true});
   const std::string garbage[] = {
-      std::string("\x00\x00\x00\x08\x11\x22\x33\x44", 8),          // unknown protocol
-      std::string("\x7f\xff\xff\xff\x00\x03\x00\x00", 8),          // absurd length
-      std::string("\x00\x00\x00\x02", 4),                          // length below minimum
+      std::string("\x00\x00\x00\x08\x11\x22\x33\x44", 8),           // unknown protocol
+      std::string("\x7f\xff\xff\xff\x00\x03\x00\x00", 8),           // absurd length
+      std::string("\x00\x00\x00\x02", 4),                           // length below minimum
       std::string("\x00\x00\x00\x0d\x00\x03\x00\x00user\x00", 13),  // no terminator
       std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
   };

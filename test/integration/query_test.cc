@@ -41,9 +41,9 @@ TEST_CASE("extended protocol: PQexecParams and prepared statements", "[query]") 
   PoolerProcess pooler;
   Conn conn = connectApp(pooler);
   const char* values[] = {"20", "22"};
-  Result sum(PQexecParams(conn.get(), "SELECT $1::int + $2::int", 2, nullptr, values, nullptr,
-                          nullptr, 0),
-             &PQclear);
+  Result sum(
+      PQexecParams(conn.get(), "SELECT $1::int + $2::int", 2, nullptr, values, nullptr, nullptr, 0),
+      &PQclear);
   REQUIRE(PQresultStatus(sum.get()) == PGRES_TUPLES_OK);
   CHECK(std::string(PQgetvalue(sum.get(), 0, 0)) == "42");
 

@@ -112,18 +112,17 @@ TEST_CASE("a PostgreSQL-generated secret parses and matches its password", "[aut
 }
 
 TEST_CASE("bad SCRAM secrets do not parse", "[auth][scram]") {
-  for (const char* text :
-       {"", "SCRAM-SHA-256$", "SCRAM-SHA-256$0:AAAA$AAAA:AAAA", "SCRAM-SHA-256$99999999999:AAAA$x:y",
-        "SCRAM-SHA-256$4096:!!!!$InYdlojKaoYMWr06T2pFAt7JwsoZnXX2c/yH200VOjk=:"
-        "iMUtYXQcJCS8FqjB+yrida4fEqQUepy+kLuzSq7GxCI=",
-        "SCRAM-SHA-256$4096:98DGRGMFGpzFaWU/VKM/Cw==$AAAA:AAAA", "md5abc"})
+  for (const char* text : {"", "SCRAM-SHA-256$", "SCRAM-SHA-256$0:AAAA$AAAA:AAAA",
+                           "SCRAM-SHA-256$99999999999:AAAA$x:y",
+                           "SCRAM-SHA-256$4096:!!!!$InYdlojKaoYMWr06T2pFAt7JwsoZnXX2c/yH200VOjk=:"
+                           "iMUtYXQcJCS8FqjB+yrida4fEqQUepy+kLuzSq7GxCI=",
+                           "SCRAM-SHA-256$4096:98DGRGMFGpzFaWU/VKM/Cw==$AAAA:AAAA", "md5abc"})
     CHECK_FALSE(parseScramSecret(text));
 }
 
 TEST_CASE("base64 round trip and rejects", "[auth][scram]") {
   const std::vector<std::string> samples = {"", "a", "ab", "abc", "abcd", std::string("\0\xff", 2)};
-  for (const std::string& raw : samples)
-    CHECK(base64Decode(base64Encode(raw)) == raw);
+  for (const std::string& raw : samples) CHECK(base64Decode(base64Encode(raw)) == raw);
   CHECK(base64Encode("pencil") == "cGVuY2ls");
   CHECK_FALSE(base64Decode("abc"));
   CHECK_FALSE(base64Decode("ab!="));

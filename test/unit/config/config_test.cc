@@ -122,8 +122,9 @@ TEST_CASE("defaults are PgBouncer's", "[config]") {
 
 TEST_CASE("a key that is not implemented yet loads with exactly one warning", "[config]") {
   TempDir dir;
-  auto cfg = load(dir.write("w.ini", "[pgbouncer]\nstats_period = 30\nstats_period = 40\n"
-                                     "client_tls_sslmode = disable\n"));
+  auto cfg = load(dir.write("w.ini",
+                            "[pgbouncer]\nstats_period = 30\nstats_period = 40\n"
+                            "client_tls_sslmode = disable\n"));
   REQUIRE(cfg->warnings.size() == 1);
   CHECK_THAT(cfg->warnings[0], Catch::Contains("stats_period"));
   CHECK_THAT(cfg->warnings[0], Catch::Contains("not implemented"));
@@ -147,8 +148,8 @@ TEST_CASE("every PgBouncer key is accepted", "[config]") {
 TEST_CASE("%include splices another file in place", "[config]") {
   TempDir dir;
   dir.write("dbs.ini", "app = dbname=included\n");
-  std::string main = dir.write(
-      "main.ini", "[databases]\n%include " + dir.path() + "/dbs.ini\n[pgbouncer]\nlisten_port = 7000\n");
+  std::string main = dir.write("main.ini", "[databases]\n%include " + dir.path() +
+                                               "/dbs.ini\n[pgbouncer]\nlisten_port = 7000\n");
   auto cfg = load(main);
   REQUIRE(cfg->findDatabase("app"));
   CHECK(cfg->findDatabase("app")->dbname == "included");
@@ -179,7 +180,8 @@ TEST_CASE("errors name file, line, key and reason", "[config]") {
       {"[databases]\napp = dbname='unterminated\n", 2, "app", "unterminated"},
       {"[databases]\napp = dbname=x pool_mode=often\n", 2, "pool_mode", "invalid pool_mode"},
       {"[databases]\napp = dbname=x port=high\n", 2, "port", "invalid integer"},
-      {"[databases]\napp = dbname=x load_balance_hosts=random\n", 2, "load_balance_hosts", "invalid"},
+      {"[databases]\napp = dbname=x load_balance_hosts=random\n", 2, "load_balance_hosts",
+       "invalid"},
       {"[databases]\napp = justtext\n", 2, "app", "expected key=value"},
       {"[users]\nbob = pool_size=-1\n", 2, "pool_size", "invalid integer"},
       {"[users]\nbob = colour=red\n", 2, "colour", "unknown parameter"},
@@ -222,8 +224,8 @@ TEST_CASE("include loops and a missing main file are errors", "[config]") {
 TEST_CASE("long connection strings and apibouncer sections", "[config]") {
   TempDir dir;
   std::string long_query(3000, 'x');
-  auto cfg = load(dir.write("long.ini",
-                            "[databases]\napp = dbname=x connect_query='SELECT ''" + long_query +
+  auto cfg = load(
+      dir.write("long.ini", "[databases]\napp = dbname=x connect_query='SELECT ''" + long_query +
                                 "'''\n[apibouncer]\nwriter_user = w\n[api.stripe]\nplatform = "
                                 "stripe\n[table.public.customer]\napi = stripe\n"));
   CHECK(cfg->findDatabase("app")->connect_query == "SELECT '" + long_query + "'");
@@ -240,9 +242,17 @@ TEST_CASE("passwords may contain ; and # and =", "[config]") {
 
 TEST_CASE("a line over 64 kB is an error, not silently split", "[config]") {
   TempDir dir;
-  std::string path =
-      dir.write("huge.ini", "[databases]\napp = dbname=x connect_query=" + std::string(70000, 'y') + "\n");
+  std::string path = dir.write(
+      "huge.ini", "[databases]\napp = dbname=x connect_query=" + std::string(70000, 'y') + "\n");
   ConfigError error = loadError(path);
   CHECK(error.line == 2);
   CHECK_THAT(error.reason, Catch::Contains("too long"));
+}
+
+TEST_CASE("database parameters that are not implemented yet warn once", "[config]") {
+  TempDir dir;
+  auto cfg =
+      load(dir.write("db.ini", "[databases]\na = dbname=x auth_user=pgb\nb = auth_user=pgb\n"));
+  REQUIRE(cfg->warnings.size() == 1);
+  CHECK_THAT(cfg->warnings[0], Catch::Contains("auth_user"));
 }

@@ -21,7 +21,8 @@ using Kind = ClientAuth::Step::Kind;
 // Splits the challenge the pooler sent into its Authentication message.
 wire::AuthenticationMsg challenge(const std::string& bytes) {
   wire::Message msg;
-  auto span = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  auto span =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   REQUIRE(wire::nextMessage(span, 1 << 20, msg) == wire::DecodeStatus::kOk);
   REQUIRE(msg.header.type == 'R');
   wire::AuthenticationMsg auth_msg;
@@ -42,8 +43,8 @@ ClientAuth::Step md5Login(const Secret* secret, const std::string& user,
   REQUIRE(first.kind == Kind::kSend);
   wire::AuthenticationMsg msg = challenge(first.bytes);
   REQUIRE(msg.code == wire::authcode::kMd5);
-  std::string response = auth::md5SaltedResponse(auth::md5PasswordHash(user, password),
-                                                 std::span<const uint8_t, 4>(msg.payload.data(), 4));
+  std::string response = auth::md5SaltedResponse(
+      auth::md5PasswordHash(user, password), std::span<const uint8_t, 4>(msg.payload.data(), 4));
   std::string reply = wire::passwordMessage(response);
   return login.onPasswordMessage(bodyOf(reply));
 }

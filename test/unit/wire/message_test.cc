@@ -76,8 +76,8 @@ TEST_CASE("Query, Parse, Bind, Describe, Close, Execute decode", "[wire][fronten
 }
 
 TEST_CASE("every truncation of a frontend body is rejected", "[wire][frontend]") {
-  std::string bind_body = z("p") + z("s") + be16(1) + be16(0) + be16(1) + be32(3) + "abc" +
-                          be16(1) + be16(0);
+  std::string bind_body =
+      z("p") + z("s") + be16(1) + be16(0) + be16(1) + be32(3) + "abc" + be16(1) + be16(0);
   for (size_t n = 0; n < bind_body.size(); ++n) {
     BindMsg b;
     CHECK_FALSE(decodeBind(asBytes(bind_body.substr(0, n)), b));
@@ -91,7 +91,7 @@ TEST_CASE("every truncation of a frontend body is rejected", "[wire][frontend]")
 
 TEST_CASE("garbage frontend bodies are rejected", "[wire][frontend]") {
   BindMsg b;
-  CHECK_FALSE(decodeBind(asBytes(z("p") + z("s") + be16(0xffff)), b));               // negative count
+  CHECK_FALSE(decodeBind(asBytes(z("p") + z("s") + be16(0xffff)), b));  // negative count
   CHECK_FALSE(decodeBind(asBytes(z("p") + z("s") + be16(1) + be16(7) + be16(0) + be16(0)), b));
   CHECK_FALSE(decodeBind(asBytes(z("p") + z("s") + be16(0) + be16(1) + be32(100) + "x"), b));
   QueryMsg q;
@@ -172,8 +172,8 @@ TEST_CASE("ErrorResponse and NegotiateProtocolVersion bytes are exact", "[wire][
   std::string expected = std::string("E") + be32(4 + 7 + 7 + 7 + 4 + 1) + "SFATAL" + '\0' +
                          "VFATAL" + '\0' + "C28P01" + '\0' + "Mno" + '\0' + '\0';
   CHECK(errorResponse({"FATAL", "28P01", "no"}) == expected);
-  std::string npv = std::string("v") + be32(4 + 4 + 4 + 10) + be32(kProtocolV3) + be32(1) +
-                    z("_pq_.opt1");
+  std::string npv =
+      std::string("v") + be32(4 + 4 + 4 + 10) + be32(kProtocolV3) + be32(1) + z("_pq_.opt1");
   CHECK(negotiateProtocolVersion(0, {"_pq_.opt1"}) == npv);
   CHECK(readyForQuery('I') == std::string("Z") + be32(5) + "I");
   CHECK(cancelRequest(1, 2) == be32(16) + be32(kCancelRequestCode) + be32(1) + be32(2));

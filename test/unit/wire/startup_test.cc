@@ -8,8 +8,8 @@
 using namespace apibouncer::wire;
 
 TEST_CASE("a v3.0 startup packet decodes its parameters", "[wire][startup]") {
-  std::string bytes = startupMessage(kProtocolV3, {{"user", "alice"}, {"database", "shop"},
-                                                   {"application_name", "psql"}});
+  std::string bytes = startupMessage(
+      kProtocolV3, {{"user", "alice"}, {"database", "shop"}, {"application_name", "psql"}});
   StartupPacket packet;
   std::string error;
   REQUIRE(decodeStartup(asBytes(bytes), packet, error) == DecodeStatus::kOk);
@@ -68,7 +68,8 @@ TEST_CASE("bad startup packets are refused with a reason", "[wire][startup]") {
       {be32(100000) + be32(kProtocolV3), DecodeStatus::kTooLarge, "invalid length"},
       {be32(8) + be32(2 << 16), DecodeStatus::kMalformed, "unsupported frontend protocol 2.0"},
       {be32(12) + be32(kProtocolV3) + "user", DecodeStatus::kMalformed, "terminator"},
-      {be32(19) + be32(kProtocolV3) + z("user") + "bob" + '\0' + '\0' + 'x', DecodeStatus::kMalformed, "after terminator"},
+      {be32(19) + be32(kProtocolV3) + z("user") + "bob" + '\0' + '\0' + 'x',
+       DecodeStatus::kMalformed, "after terminator"},
       {be32(9) + be32(kProtocolV3) + '\0', DecodeStatus::kMalformed, "no PostgreSQL user"},
       {be32(12) + be32(kCancelRequestCode) + be32(1), DecodeStatus::kMalformed, "cancel"},
       {be32(12) + be32(kSslRequestCode) + be32(1), DecodeStatus::kMalformed, "encryption"},

@@ -14,11 +14,15 @@ inline std::string be32(uint32_t v) {
           static_cast<char>(v)};
 }
 
-inline std::string be16(uint16_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v)}; }
+inline std::string be16(uint16_t v) {
+  return {static_cast<char>(v >> 8), static_cast<char>(v)};
+}
 
 // A typed message: type + length + body.
 inline std::string msg(char type, const std::string& body) {
   return std::string(1, type) + be32(static_cast<uint32_t>(body.size() + 4)) + body;
 }
 
-inline std::string z(const char* s) { return std::string(s) + '\0'; }
+inline std::string z(const char* s) {
+  return std::string(s) + '\0';
+}

@@ -1,0 +1,135 @@
+// Timeouts and pool sizing knobs: query_wait_timeout, client_login_timeout, server_lifetime,
+// server_idle_timeout, min_pool_size, reserve_pool_size.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "fixture.h"
+
+using namespace itest;
+
+namespace {
+
+std::string sandboxDb(const std::string& extra) {
+  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
+         extra + "\n";
+}
+
+std::string backendPid(PGconn* conn) {
+  Result r = exec(conn, "SELECT pg_backend_pid()");
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  return PQgetvalue(r.get(), 0, 0);
+}
+
+// Connects and runs one query; with a welcome from cached parameters the wait for a server
+// happens at the first query, without one it happens during connect. Either way is fine.
+bool runsQuery(const std::string& conninfo, std::string& error) {
+  Conn conn = connect(conninfo);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    error = PQerrorMessage(conn.get());
+    return false;
+  }
+  Result r = exec(conn.get(), "SELECT 1");
+  error = PQerrorMessage(conn.get());
+  return PQresultStatus(r.get()) == PGRES_TUPLES_OK;
+}
+
+int backendsOf(const std::string& role) {
+  return std::stoi(
+      superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
+}
+
+}  // namespace
+
+TEST_CASE("query_wait_timeout: a client waiting too long for a server gets an error",
+          "[timeouts]") {
+  PoolerProcess pooler({sandboxDb("pool_size=1"), "query_wait_timeout = 1\n", "", true});
+  Conn holder = connect(pooler.conninfo());
+  REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
+  backendPid(holder.get());  // session mode: the holder now keeps the only link
+  auto start = std::chrono::steady_clock::now();
+  std::string error;
+  CHECK_FALSE(runsQuery(pooler.conninfo(), error));
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(error.find("query_wait_timeout") != std::string::npos);
+  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited < std::chrono::seconds(5));
+}
+
+TEST_CASE("a waiting client gets the link when the holder leaves", "[timeouts]") {
+  PoolerProcess pooler({sandboxDb("pool_size=1"), "", "", true});
+  auto holder = std::make_unique<Conn>(connect(pooler.conninfo()));
+  REQUIRE(PQstatus(holder->get()) == CONNECTION_OK);
+  backendPid(holder->get());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    holder.reset();
+  });
+  auto start = std::chrono::steady_clock::now();
+  std::string error;
+  CHECK(runsQuery(pooler.conninfo(), error));
+  INFO(error);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(400));
+  release.join();
+}
+
+TEST_CASE("client_login_timeout closes a client that never logs in", "[timeouts]") {
+  PoolerProcess pooler({"", "client_login_timeout = 1\n", "", true});
+  RawClient silent(pooler.port());
+  auto start = std::chrono::steady_clock::now();
+  CHECK(silent.closedByPeer(5000));
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(900));
+}
+
+TEST_CASE("server_lifetime retires a link once it is released", "[timeouts]") {
+  PoolerProcess pooler({sandboxDb("pool_size=1"), "server_lifetime = 1\n", "", true});
+  std::string first;
+  {
+    Conn conn = connect(pooler.conninfo());
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+    first = backendPid(conn.get());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Conn conn = connect(pooler.conninfo());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  CHECK(backendPid(conn.get()) != first);
+}
+
+TEST_CASE("server_idle_timeout closes idle links; min_pool_size keeps some open", "[timeouts]") {
+  ensureRole("idlecheck", "idlecheck-secret");
+  std::string databases = sandboxDb("user=idlecheck password=idlecheck-secret min_pool_size=1");
+  PoolerProcess pooler({databases, "server_idle_timeout = 1\nauth_type = trust\n", "", true});
+  {
+    std::vector<Conn> conns;
+    for (int i = 0; i < 3; ++i) {
+      conns.push_back(connect(pooler.conninfo()));
+      REQUIRE(PQstatus(conns.back().get()) == CONNECTION_OK);
+    }
+    CHECK(backendsOf("idlecheck") == 3);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(backendsOf("idlecheck") == 1);
+}
+
+TEST_CASE("reserve_pool_size adds links after reserve_pool_timeout", "[timeouts]") {
+  PoolerProcess pooler(
+      {sandboxDb("pool_size=1 reserve_pool_size=1"), "reserve_pool_timeout = 0.5\n", "", true});
+  Conn holder = connect(pooler.conninfo());
+  REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
+  std::string holder_pid = backendPid(holder.get());
+  auto start = std::chrono::steady_clock::now();
+  Conn second = connect(pooler.conninfo());
+  REQUIRE(PQstatus(second.get()) == CONNECTION_OK);
+  CHECK(backendPid(second.get()) != holder_pid);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(400));
+}
+
+TEST_CASE("max_db_connections caps server links across users", "[timeouts]") {
+  PoolerProcess pooler({sandboxDb("max_db_connections=1"), "query_wait_timeout = 1\n", "", true});
+  Conn first = connect(pooler.conninfo());
+  REQUIRE(PQstatus(first.get()) == CONNECTION_OK);
+  backendPid(first.get());
+  std::string error;
+  CHECK_FALSE(runsQuery(pooler.conninfo("md5user", "md5-secret"), error));
+  CHECK(error.find("query_wait_timeout") != std::string::npos);
+}

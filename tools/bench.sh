@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Benchmarks apibouncer against PgBouncer side by side: one throwaway PostgreSQL, the same
+# generated ini for both (only ports, socket dir, log and pid files differ), pgbench runs
+# interleaved (A B A B ...), then a table of TPS, latency and the apibouncer/PgBouncer ratio,
+# plus the memory each pooler spends per idle client connection.
+#
+#   tools/bench.sh [--duration S] [--rounds N] [--only REGEX] [--pool-mode MODE] [--idle N]
+# Environment: APIBOUNCER_BIN (default build/apibouncer), PGBOUNCER_BIN (default pgbouncer).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+DURATION=10 ROUNDS=2 ONLY=. POOL_MODE=session IDLE=1000
+while [ $# -gt 0 ]; do
+  case $1 in
+    --duration) DURATION=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --pool-mode) POOL_MODE=$2; shift 2 ;;
+    --idle) IDLE=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+APIBOUNCER_BIN=${APIBOUNCER_BIN:-$ROOT/build/apibouncer}
+PGBOUNCER_BIN=${PGBOUNCER_BIN:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}
+[ -x "$APIBOUNCER_BIN" ] || { echo "build apibouncer first (cmake --build build)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/apibouncer-bench-XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -QUIT "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  tools/pg-sandbox.sh stop "$WORK/pg" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+tools/pg-sandbox.sh start "$WORK/pg"
+# shellcheck disable=SC1091
+. "$WORK/pg/env"
+pgbench -i -s 10 -q -h 127.0.0.1 -p "$PG_SANDBOX_PORT" -U postgres postgres >/dev/null 2>&1
+
+echo '"bench" ""' >"$WORK/userlist.txt"
+write_ini() {  # name port
+  mkdir -p "$WORK/$1"
+  cat >"$WORK/$1/pooler.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$PG_SANDBOX_PORT dbname=postgres user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $2
+unix_socket_dir = $WORK/$1
+auth_type = trust
+auth_file = $WORK/userlist.txt
+pool_mode = $POOL_MODE
+default_pool_size = $POOL_SIZE
+max_client_conn = $((IDLE + 200))
+logfile = $WORK/$1/pooler.log
+pidfile = $WORK/$1/pooler.pid
+log_connections = 0
+log_disconnections = 0
+INI
+  chown -R postgres "$WORK/$1"
+  chmod 644 "$WORK/$1/pooler.ini" "$WORK/userlist.txt"
+}
+
+# Session mode keeps a server link per client, so the pool must fit the biggest -c (100).
+POOL_SIZE=$([ "$POOL_MODE" = session ] && echo 110 || echo 20)
+A_PORT=$(free_port); B_PORT=$(free_port)
+write_ini apibouncer "$A_PORT"
+write_ini pgbouncer "$B_PORT"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+runuser -u postgres -- "$APIBOUNCER_BIN" -q "$WORK/apibouncer/pooler.ini" &
+PIDS+=($!)
+runuser -u postgres -- "$PGBOUNCER_BIN" -q "$WORK/pgbouncer/pooler.ini" &
+PIDS+=($!)
+sleep 1
+
+WORKLOADS=(
+  "select-simple-c10|-S -M simple -c 10 -j 2"
+  "select-extended-c10|-S -M extended -c 10 -j 2"
+  "select-prepared-c10|-S -M prepared -c 10 -j 2"
+  "select-simple-c100|-S -M simple -c 100 -j 2"
+  "select-extended-c100|-S -M extended -c 100 -j 2"
+  "select-prepared-c100|-S -M prepared -c 100 -j 2"
+  "connect-per-txn|-S -C -c 10 -j 2"
+  "latency-c1|-S -M simple -c 1 -j 1"
+)
+
+declare -A TPS LAT
+run_one() {  # name port args
+  local out
+  # shellcheck disable=SC2086
+  out=$(timeout $((DURATION + 60)) pgbench $3 -T "$DURATION" -n -h 127.0.0.1 -p "$2" -U bench bench 2>&1) || true
+  local tps lat
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+  lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
+  TPS[$1]="${TPS[$1]:-} ${tps:-0}"
+  LAT[$1]="${LAT[$1]:-} ${lat:-0}"
+}
+
+for entry in "${WORKLOADS[@]}"; do
+  name=${entry%%|*}; args=${entry#*|}
+  [[ $name =~ $ONLY ]] || continue
+  for _ in $(seq 1 "$ROUNDS"); do
+    run_one "a:$name" "$A_PORT" "$args"
+    run_one "b:$name" "$B_PORT" "$args"
+  done
+done
+
+mean() { tr ' ' '\n' | awk 'NF {s += $1; n++} END {if (n) printf "%.1f", s / n; else print 0}'; }
+
+printf '\n%-22s %12s %12s %7s %10s %10s\n' workload apibouncer pgbouncer ratio "lat A ms" "lat B ms"
+for entry in "${WORKLOADS[@]}"; do
+  name=${entry%%|*}
+  [[ $name =~ $ONLY ]] || continue
+  a=$(mean <<<"${TPS[a:$name]}"); b=$(mean <<<"${TPS[b:$name]}")
+  la=$(mean <<<"${LAT[a:$name]}"); lb=$(mean <<<"${LAT[b:$name]}")
+  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
+  printf '%-22s %12s %12s %7s %10s %10s\n' "$name" "$a" "$b" "$ratio" "$la" "$lb"
+done
+
+# Memory per idle client: RSS before and after opening $IDLE logged-in idle connections.
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
+idle_clients() {  # port count -> holds the connections until stdin closes
+  python3 - "$1" "$2" <<'PY'
+import socket, struct, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+body = b"user\0bench\0database\0bench\0\0"
+packet = struct.pack("!ii", 8 + len(body), 196608) + body
+socks = []
+for _ in range(count):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(packet)
+    data = b""
+    while b"Z\0\0\0\x05" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise SystemExit("connection closed during login")
+        data += chunk
+    socks.append(s)
+print("ready", flush=True)
+sys.stdin.read()
+PY
+}
+if [[ idle-memory =~ $ONLY ]]; then
+  printf '\n%-22s %12s %12s %7s\n' "idle-memory (B/conn)" apibouncer pgbouncer ratio
+  declare -A PER
+  for side in apibouncer pgbouncer; do
+    port=$([ $side = apibouncer ] && echo "$A_PORT" || echo "$B_PORT")
+    pid=$(pooler_pid $side)
+    before=$(rss_kb "$pid")
+    coproc IDLE_PROC { idle_clients "$port" "$IDLE"; }
+    read -r _ <&"${IDLE_PROC[0]}"
+    after=$(rss_kb "$pid")
+    PER[$side]=$(( (after - before) * 1024 / IDLE ))
+    exec {IDLE_PROC[1]}>&-
+    wait "$IDLE_PROC_PID" 2>/dev/null || true
+    sleep 1
+  done
+  ratio=$(awk -v a="${PER[apibouncer]}" -v b="${PER[pgbouncer]}" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
+  printf '%-22s %12s %12s %7s\n' "$IDLE idle clients" "${PER[apibouncer]}" "${PER[pgbouncer]}" "$ratio"
+fi
