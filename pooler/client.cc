@@ -217,7 +217,8 @@ bool ClientSession::checkLimits() {
          "max_client_conn reached");
     return false;
   }
-  db_ = pooler_.config().findDatabase(database_);
+  if (auto db = pooler_.config().findDatabase(database_))
+    db_ = std::make_unique<config::DatabaseConfig>(std::move(*db));
   if (!db_) {
     fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_, "no such database");
     return false;
@@ -294,9 +295,13 @@ void ClientSession::authSucceeded() {
   cancel_key_ = pooler_.registerCancelKey(this);
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user, user_);
+  db_.reset();
+  // Login bytes are consumed; an idle client keeps no buffer.
+  if (inbuf_.empty()) inbuf_.shrink_to_fit();
   if (const auto* params = pool_->welcomeParameters()) {
     sendWelcome(*params);
     setState(State::kLoggedIn);
+    if (!inbuf_.empty()) requestLink();  // the client did not wait for ReadyForQuery
     return;
   }
   requestLink();

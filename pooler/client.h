@@ -85,7 +85,7 @@ class ClientSession : public Connection {
   std::vector<std::pair<std::string, std::string>> tracked_params_;  // canonical name, value
   std::string inbuf_;  // login bytes, and client bytes that arrive before the link is ready
   std::unique_ptr<ClientAuth> auth_;
-  std::optional<config::DatabaseConfig> db_;
+  std::unique_ptr<config::DatabaseConfig> db_;  // only from startup until the pool is known
   Pool* pool_ = nullptr;
   ServerLink* server_ = nullptr;
   MessageScanner scanner_;

@@ -57,7 +57,7 @@ auth_type = trust
 auth_file = $WORK/userlist.txt
 pool_mode = $POOL_MODE
 default_pool_size = $POOL_SIZE
-max_client_conn = $((IDLE + 200))
+max_client_conn = $((2 * IDLE + 200))
 logfile = $WORK/$1/pooler.log
 pidfile = $WORK/$1/pooler.pid
 log_connections = 0
@@ -73,9 +73,12 @@ A_PORT=$(free_port); B_PORT=$(free_port)
 write_ini apibouncer "$A_PORT"
 write_ini pgbouncer "$B_PORT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-runuser -u postgres -- "$APIBOUNCER_BIN" -q "$WORK/apibouncer/pooler.ini" &
+# PgBouncer refuses to run as root; both run as postgres with the same fd limit (runuser's
+# PAM session would otherwise leave PgBouncer at a soft limit of 1024).
+as_postgres() { runuser -u postgres -- sh -c 'ulimit -n "$(ulimit -Hn)"; exec "$@"' sh "$@"; }
+as_postgres "$APIBOUNCER_BIN" -q "$WORK/apibouncer/pooler.ini" &
 PIDS+=($!)
-runuser -u postgres -- "$PGBOUNCER_BIN" -q "$WORK/pgbouncer/pooler.ini" &
+as_postgres "$PGBOUNCER_BIN" -q "$WORK/pgbouncer/pooler.ini" &
 PIDS+=($!)
 sleep 1
 
@@ -126,24 +129,32 @@ done
 # Memory per idle client: RSS before and after opening $IDLE logged-in idle connections.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
-idle_clients() {  # port count -> holds the connections until stdin closes
+# Opens `count` logged-in idle connections, prints "ready", waits for a line on stdin, opens
+# `count` more, prints "ready" again, and holds them all until stdin closes. The first batch
+# warms the pooler up (buffers touched once, allocator arenas), so the second batch's RSS delta
+# is the cost of a connection.
+idle_clients() {  # port count
   python3 - "$1" "$2" <<'PY'
 import socket, struct, sys
 port, count = int(sys.argv[1]), int(sys.argv[2])
 body = b"user\0bench\0database\0bench\0\0"
 packet = struct.pack("!ii", 8 + len(body), 196608) + body
 socks = []
-for _ in range(count):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(packet)
-    data = b""
-    while b"Z\0\0\0\x05" not in data:
-        chunk = s.recv(65536)
-        if not chunk:
-            raise SystemExit("connection closed during login")
-        data += chunk
-    socks.append(s)
-print("ready", flush=True)
+def open_batch():
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(packet)
+        data = b""
+        while b"Z\0\0\0\x05" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise SystemExit("connection closed during login")
+            data += chunk
+        socks.append(s)
+    print("ready", flush=True)
+open_batch()
+sys.stdin.readline()
+open_batch()
 sys.stdin.read()
 PY
 }
@@ -153,8 +164,10 @@ if [[ idle-memory =~ $ONLY ]]; then
   for side in apibouncer pgbouncer; do
     port=$([ $side = apibouncer ] && echo "$A_PORT" || echo "$B_PORT")
     pid=$(pooler_pid $side)
-    before=$(rss_kb "$pid")
     coproc IDLE_PROC { idle_clients "$port" "$IDLE"; }
+    read -r _ <&"${IDLE_PROC[0]}"
+    before=$(rss_kb "$pid")
+    echo next >&"${IDLE_PROC[1]}"
     read -r _ <&"${IDLE_PROC[0]}"
     after=$(rss_kb "$pid")
     PER[$side]=$(( (after - before) * 1024 / IDLE ))
