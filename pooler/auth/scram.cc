@@ -67,6 +67,12 @@ std::optional<std::string_view> attribute(std::string_view message, size_t index
   return message.substr(pos + 2, end == std::string_view::npos ? end : end - pos - 2);
 }
 
+// Records why an exchange failed; returns the "no reply" value.
+std::nullopt_t refuse(std::string& error, const char* why) {
+  error = why;
+  return std::nullopt;
+}
+
 bool printableNonce(std::string_view nonce) {
   if (nonce.empty()) return false;
   for (char c : nonce)
@@ -147,22 +153,22 @@ ScramServer::ScramServer(ScramSecret secret, std::string nonce_override)
 
 std::optional<std::string> ScramServer::handleClientFirst(std::string_view client_first) {
   // gs2-header: cbind-flag "," [authzid] ","
-  if (client_first.empty()) return error_ = "empty client-first-message", std::nullopt;
+  if (client_first.empty()) return refuse(error_, "empty client-first-message");
   char flag = client_first[0];
-  if (flag == 'p') return error_ = "channel binding is not supported", std::nullopt;
+  if (flag == 'p') return refuse(error_, "channel binding is not supported");
   if ((flag != 'n' && flag != 'y') || client_first.size() < 3 || client_first[1] != ',')
-    return error_ = "malformed gs2 header", std::nullopt;
+    return refuse(error_, "malformed gs2 header");
   size_t second_comma = client_first.find(',', 2);
-  if (second_comma == std::string_view::npos) return error_ = "malformed gs2 header", std::nullopt;
+  if (second_comma == std::string_view::npos) return refuse(error_, "malformed gs2 header");
   gs2_header_ = std::string(client_first.substr(0, second_comma + 1));
   client_first_bare_ = std::string(client_first.substr(second_comma + 1));
   if (!attribute(client_first_bare_, 0, 'n'))
-    return error_ = "client-first-message lacks n=", std::nullopt;
+    return refuse(error_, "client-first-message lacks n=");
   auto nonce = attribute(client_first_bare_, 1, 'r');
-  if (!nonce || !printableNonce(*nonce)) return error_ = "bad client nonce", std::nullopt;
+  if (!nonce || !printableNonce(*nonce)) return refuse(error_, "bad client nonce");
   // Like PostgreSQL: no extensions after the nonce.
   if (std::count(client_first_bare_.begin(), client_first_bare_.end(), ',') != 1)
-    return error_ = "garbage at end of client-first-message", std::nullopt;
+    return refuse(error_, "garbage at end of client-first-message");
   combined_nonce_ = std::string(*nonce) + server_nonce_;
   server_first_ = "r=" + combined_nonce_ + ",s=" + base64Encode(asString(secret_.salt)) +
                   ",i=" + std::to_string(secret_.iterations);
@@ -170,17 +176,17 @@ std::optional<std::string> ScramServer::handleClientFirst(std::string_view clien
 }
 
 std::optional<std::string> ScramServer::handleClientFinal(std::string_view client_final) {
-  if (server_first_.empty()) return error_ = "client-final before client-first", std::nullopt;
+  if (server_first_.empty()) return refuse(error_, "client-final before client-first");
   auto binding = attribute(client_final, 0, 'c');
   auto nonce = attribute(client_final, 1, 'r');
   size_t proof_at = client_final.rfind(",p=");
   if (!binding || !nonce || proof_at == std::string_view::npos)
-    return error_ = "malformed client-final-message", std::nullopt;
+    return refuse(error_, "malformed client-final-message");
   if (*binding != base64Encode(gs2_header_))
-    return error_ = "channel binding data does not match", std::nullopt;
-  if (*nonce != combined_nonce_) return error_ = "nonce does not match", std::nullopt;
+    return refuse(error_, "channel binding data does not match");
+  if (*nonce != combined_nonce_) return refuse(error_, "nonce does not match");
   auto proof = base64Decode(client_final.substr(proof_at + 3));
-  if (!proof || proof->size() != kKeyLen) return error_ = "malformed client proof", std::nullopt;
+  if (!proof || proof->size() != kKeyLen) return refuse(error_, "malformed client proof");
   std::string auth_message = client_first_bare_ + "," + server_first_ + "," +
                              std::string(client_final.substr(0, proof_at));
   Bytes signature = hmac(secret_.stored_key, auth_message);
@@ -189,7 +195,7 @@ std::optional<std::string> ScramServer::handleClientFinal(std::string_view clien
     client_key[i] = static_cast<uint8_t>((*proof)[i]) ^ signature[i];
   Bytes stored = sha256(client_key);
   if (CRYPTO_memcmp(stored.data(), secret_.stored_key.data(), kKeyLen) != 0)
-    return error_ = "client proof does not match", std::nullopt;
+    return refuse(error_, "client proof does not match");
   return "v=" + base64Encode(asString(hmac(secret_.server_key, auth_message)));
 }
 
@@ -206,16 +212,16 @@ std::optional<std::string> ScramClient::handleServerFirst(std::string_view serve
   auto nonce = attribute(server_first, 0, 'r');
   auto salt_text = attribute(server_first, 1, 's');
   auto iter_text = attribute(server_first, 2, 'i');
-  if (!nonce || !salt_text || !iter_text) return error_ = "malformed server-first", std::nullopt;
+  if (!nonce || !salt_text || !iter_text) return refuse(error_, "malformed server-first");
   if (!nonce->starts_with(client_nonce_) || nonce->size() <= client_nonce_.size())
-    return error_ = "server nonce does not extend ours", std::nullopt;
+    return refuse(error_, "server nonce does not extend ours");
   int iterations = 0;
   auto [ptr, ec] =
       std::from_chars(iter_text->data(), iter_text->data() + iter_text->size(), iterations);
   if (ec != std::errc() || iterations <= 0 || iterations > kMaxIterations)
-    return error_ = "bad iteration count", std::nullopt;
+    return refuse(error_, "bad iteration count");
   auto salt = base64Decode(*salt_text);
-  if (!salt || salt->empty()) return error_ = "bad salt", std::nullopt;
+  if (!salt || salt->empty()) return refuse(error_, "bad salt");
   Bytes salted = saltedPassword(password_, Bytes(salt->begin(), salt->end()), iterations);
   std::string without_proof = "c=biws,r=" + std::string(*nonce);
   std::string auth_message =
