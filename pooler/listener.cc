@@ -12,7 +12,7 @@ namespace apibouncer {
 bool Listener::listenTcp(const std::string& address, int port, int backlog, bool reuseport,
                          std::string& error) {
   sockaddr_storage addr{};
-  std::string host = address == "*" ? "0.0.0.0" : address;
+  const std::string& host = address;
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) != 0 &&
       uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) != 0) {
     error = "listen_addr '" + address + "' is not an IP address";
@@ -28,7 +28,9 @@ bool Listener::listenTcp(const std::string& address, int port, int backlog, bool
       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   }
   description_ = host + ":" + std::to_string(port);
-  int rc = uv_tcp_bind(&handle_.tcp, reinterpret_cast<sockaddr*>(&addr), 0);
+  // IPv6 sockets stay IPv6-only so "*" can listen on 0.0.0.0 and :: side by side.
+  unsigned flags = addr.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0;
+  int rc = uv_tcp_bind(&handle_.tcp, reinterpret_cast<sockaddr*>(&addr), flags);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle_.tcp), backlog, onConnection);
   if (rc != 0) {
     error = "cannot listen on " + description_ + ": " + uv_strerror(rc);

@@ -66,14 +66,24 @@ Pooler::~Pooler() = default;
 
 bool Pooler::start(std::string& error) {
   const auto& s = settings();
-  for (const std::string& address : splitList(s.listen_addr)) {
-    auto* listener = new Listener(*this);
-    if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, s.so_reuseport, error)) {
-      listener->closeAndDelete();
-      return false;
+  for (const std::string& item : splitList(s.listen_addr)) {
+    // "*" means every IPv4 and IPv6 address, as in PgBouncer; a host without IPv6 keeps IPv4.
+    bool wildcard = item == "*";
+    for (const std::string& address :
+         wildcard ? std::vector<std::string>{"0.0.0.0", "::"} : std::vector<std::string>{item}) {
+      auto* listener = new Listener(*this);
+      if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, s.so_reuseport, error)) {
+        listener->closeAndDelete();
+        if (wildcard && address == "::") {
+          LOG_WARNING("%s", error.c_str());
+          error.clear();
+          continue;
+        }
+        return false;
+      }
+      listeners_.push_back(listener);
+      LOG_INFO("listening on %s", listener->description().c_str());
     }
-    listeners_.push_back(listener);
-    LOG_INFO("listening on %s", listener->description().c_str());
   }
   if (!s.unix_socket_dir.empty() && !s.unix_socket_dir.starts_with('@')) {
     auto* listener = new Listener(*this);

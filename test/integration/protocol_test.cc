@@ -127,3 +127,9 @@ TEST_CASE("startup parameters reach the server link", "[protocol]") {
   CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "itest-app");
   CHECK(std::string(PQparameterStatus(conn2.get(), "application_name")) == "itest-app");
 }
+
+TEST_CASE("listen_addr = * accepts IPv4 clients", "[protocol]") {
+  PoolerProcess pooler({"", "listen_addr = *\nauth_type = trust\n", "", true});
+  expectServes(pooler);
+  CHECK(pooler.logContains("listening on 0.0.0.0:"));
+}
