@@ -104,6 +104,7 @@ TEST_CASE("server_idle_timeout closes idle links; min_pool_size keeps some open"
     for (int i = 0; i < 3; ++i) {
       conns.push_back(connect(pooler.conninfo()));
       REQUIRE(PQstatus(conns.back().get()) == CONNECTION_OK);
+      backendPid(conns.back().get());  // a query makes the session hold its link
     }
     CHECK(backendsOf("idlecheck") == 3);
   }
