@@ -64,10 +64,13 @@ TEST_CASE("Query, Parse, Bind, Describe, Close, Execute decode", "[wire][fronten
   CHECK(b.result_formats == std::vector<int16_t>{1});
 
   DescribeMsg d;
-  REQUIRE(decodeDescribe(asBytes(std::string("P") + z("portal")), d));
+  std::string describe_body = std::string("P") + z("portal");
+  REQUIRE(decodeDescribe(asBytes(describe_body), d));
   CHECK(d.kind == 'P');
+  CHECK(d.name == "portal");
   CloseMsg c;
-  REQUIRE(decodeClose(asBytes(std::string("S") + z("s1")), c));
+  std::string close_body = std::string("S") + z("s1");
+  REQUIRE(decodeClose(asBytes(close_body), c));
   CHECK(c.name == "s1");
   CHECK_FALSE(decodeClose(asBytes(std::string("X") + z("s1")), c));
   ExecuteMsg e;
