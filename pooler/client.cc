@@ -264,7 +264,7 @@ void ClientSession::beginAuth() {
          "login failed");
     return;
   }
-  authSucceeded();
+  authSucceeded({});
 }
 
 void ClientSession::handleAuthMessage(char, std::span<const uint8_t> body) {
@@ -280,18 +280,20 @@ void ClientSession::handleAuthMessage(char, std::span<const uint8_t> body) {
            "login failed");
       return;
     case ClientAuth::Step::Kind::kSuccess:
-      send(step.bytes);
-      authSucceeded();
+      authSucceeded(std::move(step.bytes));
       return;
   }
 }
 
-void ClientSession::authSucceeded() {
+// `reply` holds what the exchange still owes the client (SCRAM's final message). It goes out
+// with AuthenticationOk and, when the pool can welcome without a link, the whole welcome, in
+// one write: one wake-up for the client instead of several.
+void ClientSession::authSucceeded(std::string reply) {
   auth_.reset();
   if (pooler_.settings().log_connections)
     LOG_INFO("C-%llu %s/%s@%s login attempt: db=%s user=%s", (unsigned long long)id(),
              database_.c_str(), user_.c_str(), peer_.c_str(), database_.c_str(), user_.c_str());
-  send(wire::authenticationOk());
+  reply += wire::authenticationOk();
   cancel_key_ = pooler_.registerCancelKey(this);
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user, user_);
@@ -299,11 +301,13 @@ void ClientSession::authSucceeded() {
   // Login bytes are consumed; an idle client keeps no buffer.
   if (inbuf_.empty()) inbuf_.shrink_to_fit();
   if (const auto* params = pool_->welcomeParameters()) {
-    sendWelcome(*params);
+    send(reply + welcomeMessages(*params));
+    welcome_sent_ = true;
     setState(State::kLoggedIn);
     if (!inbuf_.empty()) requestLink();  // the client did not wait for ReadyForQuery
     return;
   }
+  send(reply);
   requestLink();
 }
 
@@ -346,7 +350,10 @@ void ClientSession::onServerAssigned(ServerLink* server) {
 void ClientSession::finishLinking() {
   server_->linkTo(this);
   setState(State::kActive);
-  if (!welcome_sent_) sendWelcome(server_->parameters());
+  if (!welcome_sent_) {
+    send(welcomeMessages(server_->parameters()));
+    welcome_sent_ = true;
+  }
   startReading();
   if (!inbuf_.empty()) {
     std::string early = std::move(inbuf_);
@@ -358,7 +365,8 @@ void ClientSession::finishLinking() {
 
 // The server's parameters, with the values this client asked for at startup: those are what
 // its link will be SET to before any of its queries run.
-void ClientSession::sendWelcome(const std::map<std::string, std::string>& server_params) {
+std::string ClientSession::welcomeMessages(
+    const std::map<std::string, std::string>& server_params) const {
   std::map<std::string, std::string> params = server_params;
   for (const auto& [name, value] : tracked_params_) params[name] = value;
   std::string out;
@@ -366,8 +374,7 @@ void ClientSession::sendWelcome(const std::map<std::string, std::string>& server
   out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
                               static_cast<uint32_t>(cancel_key_));
   out += wire::readyForQuery('I');
-  send(out);
-  welcome_sent_ = true;
+  return out;
 }
 
 void ClientSession::relayToServer(std::span<const uint8_t> data) {

@@ -68,9 +68,9 @@ class ClientSession : public Connection {
   bool checkLimits();
   void beginAuth();
   void handleAuthMessage(char type, std::span<const uint8_t> body);
-  void authSucceeded();
+  void authSucceeded(std::string reply);
   void finishLinking();
-  void sendWelcome(const std::map<std::string, std::string>& server_params);
+  std::string welcomeMessages(const std::map<std::string, std::string>& server_params) const;
   void requestLink();
   void relayToServer(std::span<const uint8_t> data);
   void releaseServer(bool clean);
