@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "pooler/log.h"
@@ -365,8 +366,22 @@ void ClientSession::finishLinking() {
 
 // The server's parameters, with the values this client asked for at startup: those are what
 // its link will be SET to before any of its queries run.
+// In transaction and statement pooling, tracked parameters the client did not set take the
+// server's value, so a later link that another client changed is put back to what this client
+// saw. (Session pooling resets links with server_reset_query instead, and idle clients stay
+// small.)
+void ClientSession::adoptServerDefaults(const std::map<std::string, std::string>& server_params) {
+  for (const char* name : kTrackedParams) {
+    auto it = server_params.find(name);
+    bool known = std::any_of(tracked_params_.begin(), tracked_params_.end(),
+                             [&](const auto& tracked) { return tracked.first == name; });
+    if (it != server_params.end() && !known) tracked_params_.emplace_back(name, it->second);
+  }
+}
+
 std::string ClientSession::welcomeMessages(
-    const std::map<std::string, std::string>& server_params) const {
+    const std::map<std::string, std::string>& server_params) {
+  if (pool_->poolMode() != config::PoolMode::kSession) adoptServerDefaults(server_params);
   std::map<std::string, std::string> params = server_params;
   for (const auto& [name, value] : tracked_params_) params[name] = value;
   std::string out;
@@ -415,9 +430,28 @@ void ClientSession::onServerDrained() {
 
 void ClientSession::onRelayDrained() {}
 
-void ClientSession::onServerLost(const char* reason) {
+void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,
+                                 std::string_view message) {
   server_ = nullptr;
-  fail(wire::sqlstate::kConnectionFailure, "server conn crashed?", reason);
+  fail(sqlstate, message, reason);
+}
+
+void ClientSession::onTransactionEnd() {
+  if (!scanner_.atBoundary()) return;  // the client is mid-message: keep the link
+  releaseServer(true);
+  setState(State::kLoggedIn);
+}
+
+void ClientSession::rememberParameter(std::string_view name, std::string_view value) {
+  const char* canonical = canonicalTrackedName(name);
+  if (canonical == nullptr) return;
+  for (auto& [tracked, current] : tracked_params_) {
+    if (tracked == canonical) {
+      current = std::string(value);
+      return;
+    }
+  }
+  tracked_params_.emplace_back(canonical, std::string(value));
 }
 
 void ClientSession::releaseServer(bool clean) {

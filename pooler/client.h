@@ -45,7 +45,12 @@ class ClientSession : public Connection {
   void onServerAssigned(ServerLink* server);
   // From the linked server link.
   void relayFromServer(std::span<const uint8_t> bytes);
-  void onServerLost(const char* reason);
+  void onServerLost(const char* reason, std::string_view sqlstate = "08006",
+                    std::string_view message = "server conn crashed?");
+  // Transaction/statement pooling: the link is clean between transactions; give it back.
+  void onTransactionEnd();
+  // The server reported a changed setting; tracked ones are re-applied on later links.
+  void rememberParameter(std::string_view name, std::string_view value);
   void onServerDrained();  // the server took our queued bytes: read from the client again
   void onRelayDrained();   // (unused by the server side; kept symmetrical)
 
@@ -70,7 +75,8 @@ class ClientSession : public Connection {
   void handleAuthMessage(char type, std::span<const uint8_t> body);
   void authSucceeded(std::string reply);
   void finishLinking();
-  std::string welcomeMessages(const std::map<std::string, std::string>& server_params) const;
+  std::string welcomeMessages(const std::map<std::string, std::string>& server_params);
+  void adoptServerDefaults(const std::map<std::string, std::string>& server_params);
   void requestLink();
   void relayToServer(std::span<const uint8_t> data);
   void releaseServer(bool clean);

@@ -20,7 +20,14 @@ uint64_t ms(double seconds) {
 }  // namespace
 
 Pool::Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user)
-    : pooler_(pooler), db_(std::move(db)), server_user_(std::move(server_user)) {}
+    : pooler_(pooler), db_(std::move(db)), server_user_(std::move(server_user)) {
+  mode_ = configuredMode();
+}
+
+void Pool::updateDatabase(const config::DatabaseConfig& db) {
+  db_ = db;
+  mode_ = configuredMode();
+}
 
 Pool::~Pool() = default;
 
@@ -30,7 +37,7 @@ std::string Pool::serverPassword() const {
   return secret != nullptr ? secret->text : std::string();
 }
 
-config::PoolMode Pool::poolMode() const {
+config::PoolMode Pool::configuredMode() const {
   const config::UserConfig* user = pooler_.config().findUser(server_user_);
   if (user != nullptr && user->pool_mode) return *user->pool_mode;
   if (db_.pool_mode) return *db_.pool_mode;

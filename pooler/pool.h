@@ -27,10 +27,12 @@ class Pool {
 
   const config::DatabaseConfig& database() const { return db_; }
   const std::string& serverUser() const { return server_user_; }
-  void updateDatabase(const config::DatabaseConfig& db) { db_ = db; }
+  void updateDatabase(const config::DatabaseConfig& db);
   // The password used to log in to PostgreSQL ("" if none known), and whether it is an md5 hash.
   std::string serverPassword() const;
-  config::PoolMode poolMode() const;
+  // [users] pool_mode, else the database's, else [pgbouncer]'s; fixed when the config changes
+  // because the relay asks at every ReadyForQuery.
+  config::PoolMode poolMode() const { return mode_; }
 
   // A client wants a server link. It gets one now (onServerAssigned) or waits in the queue.
   void requestServer(ClientSession* client);
@@ -67,6 +69,7 @@ class Pool {
   size_t connectingCount() const;
 
  private:
+  config::PoolMode configuredMode() const;
   int poolSize() const;
   int reservePoolSize() const;
   int minPoolSize() const;
@@ -80,6 +83,7 @@ class Pool {
   Pooler& pooler_;
   config::DatabaseConfig db_;
   std::string server_user_;
+  config::PoolMode mode_ = config::PoolMode::kSession;
   std::unordered_map<ServerLink*, std::unique_ptr<ServerLink>> servers_;
   std::vector<ServerLink*> idle_;  // LIFO: the most recently used link is reused first
   std::deque<ClientSession*> waiting_;

@@ -6,6 +6,7 @@
 #include "pooler/auth/md5.h"
 #include "pooler/auth/scram.h"
 #include "pooler/client.h"
+#include "pooler/config/config.h"
 #include "pooler/log.h"
 #include "pooler/pool.h"
 #include "pooler/wire/backend.h"
@@ -43,8 +44,10 @@ struct ServerLink::ActiveVisitor {
       return;
     }
     wire::ParameterStatusMsg msg;
-    if (wire::decodeParameterStatus(body, msg))
-      link.parameters_[std::string(msg.name)] = std::string(msg.value);
+    if (!wire::decodeParameterStatus(body, msg)) return;
+    link.parameters_[std::string(msg.name)] = std::string(msg.value);
+    // The client changed a setting (SET ...): later links must get it too.
+    if (link.client_ != nullptr) link.client_->rememberParameter(msg.name, msg.value);
   }
 };
 
@@ -173,13 +176,38 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     return;
   }
   last_used_ms_ = uv_now(loop());
-  if (client_ != nullptr) client_->relayFromServer(data);
+  if (client_ == nullptr) return;
+  if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&
+      pending_ready_ == 0) {
+    refuseTransactionBlock(data);
+    return;
+  }
+  client_->relayFromServer(data);
+  if (client_ == nullptr || pool_.poolMode() == config::PoolMode::kSession) return;
+  // Transaction and statement pooling: the link goes back to the pool between transactions.
+  // Last statement: the link may be handed to another client right away.
+  if (isClean()) client_->onTransactionEnd();
 }
 
 void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready) {
   pending_ready_ += expected_ready;
   last_used_ms_ = uv_now(loop());
   send(bytes);
+}
+
+// Statement pooling cannot hand a link back inside a transaction: the client gets an error in
+// place of the ReadyForQuery that would have opened one (when it ends the chunk, as it does
+// unless the client pipelined), and the link is dropped.
+void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
+  constexpr size_t kReadyForQuerySize = 6;
+  bool ready_last = data.size() >= kReadyForQuerySize &&
+                    data[data.size() - kReadyForQuerySize] == wire::be::kReadyForQuery;
+  client_->relayFromServer(ready_last ? data.first(data.size() - kReadyForQuerySize) : data);
+  ClientSession* client = client_;
+  client_ = nullptr;  // the client hears why below, not "server conn crashed?"
+  disconnect("transaction in statement pooling mode");
+  client->onServerLost("statement mode violation", wire::sqlstate::kFeatureNotSupported,
+                       "transaction blocks not allowed in statement pooling mode");
 }
 
 bool ServerLink::isClean() const {

@@ -75,6 +75,7 @@ class ServerLink : public Connection {
   bool handleAuthRequest(std::span<const uint8_t> body);
   void onInternalData(std::span<const uint8_t> data);
   void onActiveData(std::span<const uint8_t> data);
+  void refuseTransactionBlock(std::span<const uint8_t> data);
   void setState(State state);
 
   struct ActiveVisitor;
