@@ -183,7 +183,6 @@ bool ClientSession::handleStartupPacket() {
   if (database_.empty()) database_ = user_;
   if (packet.minorVersion() > 0 || !packet.protocol_options.empty()) {
     send(wire::negotiateProtocolVersion(0, packet.protocol_options));
-    protocol_negotiated_ = true;
   }
   if (!acceptStartupParameters(packet.params) || !checkLimits()) return false;
   beginAuth();
@@ -313,6 +312,7 @@ void ClientSession::authSucceeded(std::string reply) {
 }
 
 void ClientSession::requestLink() {
+  wait_notified_ = false;
   setState(State::kWaitingLink);
   wait_start_ms_ = uv_now(loop());
   pool_->requestServer(this);
@@ -434,6 +434,16 @@ void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,
                                  std::string_view message) {
   server_ = nullptr;
   fail(sqlstate, message, reason);
+}
+
+void ClientSession::notifyWaiting() {
+  if (wait_notified_) return;
+  wait_notified_ = true;
+  wire::ErrorSpec notice;
+  notice.severity = "NOTICE";
+  notice.sqlstate = "01000";
+  notice.message = "no server connection available yet, still waiting (query_wait_notify)";
+  send(wire::noticeResponse(notice));
 }
 
 void ClientSession::onTransactionEnd() {

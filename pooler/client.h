@@ -43,6 +43,8 @@ class ClientSession : public Connection {
 
   // From the pool.
   void onServerAssigned(ServerLink* server);
+  // query_wait_notify: tells a client that waits for a link, once per wait, that it waits.
+  void notifyWaiting();
   // From the linked server link.
   void relayFromServer(std::span<const uint8_t> bytes);
   void onServerLost(const char* reason, std::string_view sqlstate = "08006",
@@ -98,7 +100,7 @@ class ClientSession : public Connection {
   uint64_t cancel_key_ = 0;
   bool counted_ = false;  // counted in db/user client limits
   bool welcome_sent_ = false;
-  bool protocol_negotiated_ = false;
+  bool wait_notified_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
 };
 

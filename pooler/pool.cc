@@ -124,8 +124,15 @@ ServerLink* Pool::takeIdleServer() {
   double lifetime =
       db_.server_lifetime >= 0 ? db_.server_lifetime : pooler_.settings().server_lifetime;
   while (!idle_.empty()) {
-    ServerLink* server = idle_.back();
-    idle_.pop_back();
+    // LIFO keeps few links warm; server_round_robin spreads the load over all of them.
+    ServerLink* server;
+    if (pooler_.settings().server_round_robin) {
+      server = idle_.front();
+      idle_.erase(idle_.begin());
+    } else {
+      server = idle_.back();
+      idle_.pop_back();
+    }
     if (lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)) {
       server->disconnect("server lifetime over");
       continue;
@@ -291,6 +298,9 @@ void Pool::maintain(uint64_t now) {
       timed_out.push_back(client);
   for (ClientSession* client : timed_out)
     client->fail(wire::sqlstate::kProtocolViolation, "query_wait_timeout", "query_wait_timeout");
+  if (s.query_wait_notify > 0)
+    for (ClientSession* client : waiting_)
+      if (now - client->waitStartMs() >= ms(s.query_wait_notify)) client->notifyWaiting();
 
   if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_) {
     bool in_use = !waiting_.empty() || activeCount() > 0 || !db_.user.empty();

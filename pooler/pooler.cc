@@ -151,10 +151,14 @@ void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
     LOG_DEBUG("cancel request for an unknown key ignored");
     return;
   }
-  ServerLink* server = it->second->server();
   // Only a link that is running this client's query gets the cancel; a client without one
   // has nothing running.
-  if (server == nullptr || server->state() != ServerLink::State::kActive) return;
+  if (ServerLink* server = it->second->server()) cancelServerQuery(*server);
+}
+
+void Pooler::cancelServerQuery(ServerLink& link) {
+  ServerLink* server = &link;
+  if (server->state() != ServerLink::State::kActive) return;
   if (server->transport() == Connection::Transport::kUnix) {
     std::string path = server->addressHost() + "/.s.PGSQL." + std::to_string(server->addressPort());
     CancelLink::send(loop_, nullptr, path, server->backendPid(), server->backendKey());
@@ -228,8 +232,43 @@ void Pooler::runMaintenance() {
   }
   for (auto [client, reason] : expired)
     client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
+  enforceQueryLimits(now);
   for (auto& [key, pool] : pools_) pool->maintain(now);
   checkShutdownProgress();
+}
+
+// query_timeout cancels a query that runs too long; idle_transaction_timeout and
+// transaction_timeout disconnect a client that holds a transaction open too long. [users]
+// values override [pgbouncer]'s.
+void Pooler::enforceQueryLimits(uint64_t now) {
+  const auto& s = settings();
+  std::vector<std::pair<ClientSession*, const char*>> expired;
+  for (auto& [raw, client] : clients_) {
+    ServerLink* server = client->server();
+    if (server == nullptr || server->state() != ServerLink::State::kActive) continue;
+    const config::UserConfig* user = config_->findUser(client->userName());
+    auto limit = [&](double config::UserConfig::*member, double global) {
+      return user != nullptr && user->*member >= 0 ? user->*member : global;
+    };
+    double query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
+    double idle_tx =
+        limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
+    double tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);
+    if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
+        now - server->busySinceMs() >= ms(query_timeout)) {
+      LOG_INFO("C-%llu query_timeout: canceling the running query",
+               (unsigned long long)client->id());
+      server->markCancelSent();
+      cancelServerQuery(*server);
+    }
+    if (!server->inTransaction()) continue;
+    if (tx_timeout > 0 && now - server->transactionSinceMs() >= ms(tx_timeout))
+      expired.emplace_back(raw, "transaction timeout");
+    else if (idle_tx > 0 && !server->busy() && now - client->lastActivityMs() >= ms(idle_tx))
+      expired.emplace_back(raw, "idle transaction timeout");
+  }
+  for (auto [client, reason] : expired)
+    client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
 }
 
 void Pooler::closeListeners() {

@@ -51,6 +51,8 @@ class Pooler {
   size_t clientCount() const { return clients_.size(); }
   uint64_t registerCancelKey(ClientSession* client);  // returns pid<<32|key
   void forwardCancel(uint32_t pid, uint32_t key);
+  // Sends a CancelRequest for whatever `server` is running now.
+  void cancelServerQuery(ServerLink& server);
 
   // Pools and limits.
   Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user,
@@ -69,6 +71,7 @@ class Pooler {
   void runMaintenance();
 
  private:
+  void enforceQueryLimits(uint64_t now);
   void stop();
   void closeListeners();
 

@@ -39,7 +39,7 @@ struct ServerLink::ActiveVisitor {
   void onMessage(char type, std::span<const uint8_t> body) {
     if (type == wire::be::kReadyForQuery) {
       wire::ReadyForQueryMsg msg;
-      if (wire::decodeReadyForQuery(body, msg)) link.tx_status_ = msg.status;
+      if (wire::decodeReadyForQuery(body, msg)) link.setTransactionStatus(msg.status);
       if (link.pending_ready_ > 0) --link.pending_ready_;
       return;
     }
@@ -190,8 +190,12 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
 }
 
 void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready) {
-  pending_ready_ += expected_ready;
   last_used_ms_ = uv_now(loop());
+  if (pending_ready_ == 0 && expected_ready > 0) {
+    busy_since_ms_ = last_used_ms_;
+    cancel_sent_ = false;
+  }
+  pending_ready_ += expected_ready;
   send(bytes);
 }
 
@@ -208,6 +212,11 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
   disconnect("transaction in statement pooling mode");
   client->onServerLost("statement mode violation", wire::sqlstate::kFeatureNotSupported,
                        "transaction blocks not allowed in statement pooling mode");
+}
+
+void ServerLink::setTransactionStatus(char status) {
+  if (tx_status_ == 'I' && status != 'I') tx_since_ms_ = uv_now(loop());
+  tx_status_ = status;
 }
 
 bool ServerLink::isClean() const {
@@ -402,7 +411,7 @@ void ServerLink::onInternalData(std::span<const uint8_t> data) {
       inbuf_.clear();
       bool ok = internal_error_.empty() && rfq.status == 'I';
       if (!ok && internal_error_.empty()) internal_error_ = "left a transaction open";
-      tx_status_ = rfq.status;
+      setTransactionStatus(rfq.status);
       setState(client_ != nullptr ? State::kActive : State::kIdle);
       InternalDone done = std::move(internal_done_);
       internal_done_ = nullptr;

@@ -51,6 +51,13 @@ class ServerLink : public Connection {
   // True if the link sits between transactions with no reply pending.
   bool isClean() const;
   void unlink() { client_ = nullptr; }
+  // A query (or Sync) is out and its ReadyForQuery has not come back yet.
+  bool busy() const { return pending_ready_ > 0; }
+  uint64_t busySinceMs() const { return busy_since_ms_; }
+  bool cancelSent() const { return cancel_sent_; }
+  void markCancelSent() { cancel_sent_ = true; }
+  bool inTransaction() const { return tx_status_ != 'I'; }
+  uint64_t transactionSinceMs() const { return tx_since_ms_; }
 
   // Closes the link, logging why. Safe to call more than once.
   void disconnect(const char* reason);
@@ -77,6 +84,7 @@ class ServerLink : public Connection {
   void onActiveData(std::span<const uint8_t> data);
   void refuseTransactionBlock(std::span<const uint8_t> data);
   void setState(State state);
+  void setTransactionStatus(char status);
 
   struct ActiveVisitor;
   Pool& pool_;
@@ -90,6 +98,9 @@ class ServerLink : public Connection {
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
   char tx_status_ = 'I';
+  uint64_t busy_since_ms_ = 0;  // when pending_ready_ last rose from zero
+  uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
+  bool cancel_sent_ = false;    // query_timeout already canceled the running query
   std::unique_ptr<auth::ScramClient> scram_;
   InternalDone internal_done_;
   std::string internal_error_;

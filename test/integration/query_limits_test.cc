@@ -1,0 +1,117 @@
+// Per-query and per-transaction limits: query_timeout, idle_transaction_timeout,
+// transaction_timeout, query_wait_notify, server_round_robin.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+#include "fixture.h"
+
+using namespace itest;
+
+namespace {
+
+std::string sandboxDb(const std::string& extra) {
+  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
+         extra + "\n";
+}
+
+Conn connectOk(const PoolerProcess& pooler) {
+  Conn conn = connect(pooler.conninfo());
+  INFO(PQerrorMessage(conn.get()) << pooler.log());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  return conn;
+}
+
+}  // namespace
+
+TEST_CASE("query_timeout cancels a query that runs too long", "[limits]") {
+  PoolerProcess pooler({"", "query_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  auto start = std::chrono::steady_clock::now();
+  Result r = exec(conn.get(), "SELECT pg_sleep(20)");
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+}
+
+TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
+  PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
+  Conn conn = connectOk(pooler);
+  Result r = exec(conn.get(), "SELECT pg_sleep(20)");
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+}
+
+TEST_CASE("idle_transaction_timeout disconnects a client idle inside a transaction", "[limits]") {
+  PoolerProcess pooler({"", "idle_transaction_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) != PGRES_TUPLES_OK);
+  CHECK(std::string(PQerrorMessage(conn.get())).find("idle transaction timeout") !=
+        std::string::npos);
+  // Outside a transaction, idling is fine.
+  Conn other = connectOk(pooler);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(PQresultStatus(exec(other.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+}
+
+TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits]") {
+  PoolerProcess pooler({"", "transaction_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  bool cut = false;
+  for (int i = 0; i < 30 && !cut; ++i) {  // busy, never idle: only transaction_timeout applies
+    cut = PQresultStatus(exec(conn.get(), "SELECT pg_sleep(0.1)").get()) != PGRES_TUPLES_OK;
+  }
+  CHECK(cut);
+  CHECK(std::string(PQerrorMessage(conn.get())).find("transaction timeout") != std::string::npos);
+}
+
+TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") {
+  PoolerProcess pooler({sandboxDb("pool_size=1"), "query_wait_notify = 1\n", "", true});
+  Conn holder = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(holder.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  Conn waiter = connectOk(pooler);
+  std::string notices;
+  PQsetNoticeReceiver(
+      waiter.get(),
+      [](void* arg, const PGresult* res) {
+        *static_cast<std::string*>(arg) += PQresultErrorMessage(res);
+      },
+      &notices);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+    holder.reset();
+  });
+  CHECK(PQresultStatus(exec(waiter.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  release.join();
+  CHECK(notices.find("query_wait_notify") != std::string::npos);
+}
+
+TEST_CASE("server_round_robin spreads clients over idle links", "[limits]") {
+  for (bool round_robin : {false, true}) {
+    PoolerProcess pooler({sandboxDb("pool_size=3 pool_mode=transaction"),
+                          std::string("server_round_robin = ") + (round_robin ? "1" : "0") + "\n",
+                          "", true});
+    {  // three transactions at once open three links; COMMIT gives them back
+      std::vector<Conn> conns;
+      for (int i = 0; i < 3; ++i) {
+        conns.push_back(connectOk(pooler));
+        REQUIRE(PQresultStatus(exec(conns.back().get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+        exec(conns.back().get(), "SELECT 1");
+      }
+      for (auto& conn : conns) exec(conn.get(), "COMMIT");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Conn conn = connectOk(pooler);
+    std::set<std::string> pids;
+    for (int i = 0; i < 6; ++i) {
+      Result r = exec(conn.get(), "SELECT pg_backend_pid()");
+      REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+      pids.insert(PQgetvalue(r.get(), 0, 0));
+    }
+    INFO("round robin " << round_robin);
+    CHECK(pids.size() == (round_robin ? 3u : 1u));
+  }
+}
