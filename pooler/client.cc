@@ -23,13 +23,19 @@ namespace {
 constexpr const char* kTrackedParams[] = {"client_encoding",  "DateStyle",
                                           "TimeZone",         "standard_conforming_strings",
                                           "application_name", "IntervalStyle"};
+static_assert(std::size(kTrackedParams) ==
+              std::tuple_size_v<decltype(ClientSession::TrackedParams::values)>);
 // Bytes a client may send before its link is ready; more means it is not waiting for us.
 constexpr size_t kMaxEarlyBytes = 1 << 20;
 
-const char* canonicalTrackedName(std::string_view name) {
-  for (const char* p : kTrackedParams)
-    if (name.size() == strlen(p) && strncasecmp(name.data(), p, name.size()) == 0) return p;
-  return nullptr;
+// Index of a tracked parameter in kTrackedParams (names compare case-insensitively), or -1.
+int trackedIndex(std::string_view name) {
+  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
+    const char* p = kTrackedParams[i];
+    if (name.size() == strlen(p) && strncasecmp(name.data(), p, name.size()) == 0)
+      return static_cast<int>(i);
+  }
+  return -1;
 }
 
 bool listContains(std::string_view list, std::string_view item) {
@@ -98,6 +104,11 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
       processLoginBuffer();
       return;
     case State::kLoggedIn:
+      // A client leaving between transactions needs no link to say goodbye.
+      if (data[0] == wire::fe::kTerminate) {
+        disconnect("client close request");
+        return;
+      }
       inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
       requestLink();
       return;
@@ -194,8 +205,8 @@ bool ClientSession::acceptStartupParameters(
   const auto& ignored = pooler_.settings().ignore_startup_parameters;
   for (const auto& [name, value] : params) {
     if (name == "user" || name == "database") continue;
-    if (const char* canonical = canonicalTrackedName(name)) {
-      tracked_params_.emplace_back(canonical, value);
+    if (int index = trackedIndex(name); index >= 0) {
+      tracked_.set(index, value);
       continue;
     }
     if (listContains(ignored, name)) continue;
@@ -321,10 +332,11 @@ void ClientSession::requestLink() {
 std::string ClientSession::setStatementsFor(const ServerLink& server) const {
   std::string sql;
   const auto& have = server.parameters();
-  for (const auto& [name, value] : tracked_params_) {
-    auto it = have.find(name);
-    if (it != have.end() && it->second == value) continue;
-    sql += "SET " + name + " = " + quoteLiteral(value) + ";";
+  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
+    if (!tracked_.has(i)) continue;
+    auto it = have.find(kTrackedParams[i]);
+    if (it != have.end() && it->second == tracked_.values[i]) continue;
+    sql += std::string("SET ") + kTrackedParams[i] + " = " + quoteLiteral(tracked_.values[i]) + ";";
   }
   return sql;
 }
@@ -371,11 +383,9 @@ void ClientSession::finishLinking() {
 // saw. (Session pooling resets links with server_reset_query instead, and idle clients stay
 // small.)
 void ClientSession::adoptServerDefaults(const std::map<std::string, std::string>& server_params) {
-  for (const char* name : kTrackedParams) {
-    auto it = server_params.find(name);
-    bool known = std::any_of(tracked_params_.begin(), tracked_params_.end(),
-                             [&](const auto& tracked) { return tracked.first == name; });
-    if (it != server_params.end() && !known) tracked_params_.emplace_back(name, it->second);
+  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
+    auto it = server_params.find(kTrackedParams[i]);
+    if (it != server_params.end() && !tracked_.has(i)) tracked_.set(i, it->second);
   }
 }
 
@@ -383,7 +393,8 @@ std::string ClientSession::welcomeMessages(
     const std::map<std::string, std::string>& server_params) {
   if (pool_->poolMode() != config::PoolMode::kSession) adoptServerDefaults(server_params);
   std::map<std::string, std::string> params = server_params;
-  for (const auto& [name, value] : tracked_params_) params[name] = value;
+  for (size_t i = 0; i < std::size(kTrackedParams); ++i)
+    if (tracked_.has(i)) params[kTrackedParams[i]] = tracked_.values[i];
   std::string out;
   for (const auto& [name, value] : params) out += wire::parameterStatus(name, value);
   out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
@@ -453,15 +464,7 @@ void ClientSession::onTransactionEnd() {
 }
 
 void ClientSession::rememberParameter(std::string_view name, std::string_view value) {
-  const char* canonical = canonicalTrackedName(name);
-  if (canonical == nullptr) return;
-  for (auto& [tracked, current] : tracked_params_) {
-    if (tracked == canonical) {
-      current = std::string(value);
-      return;
-    }
-  }
-  tracked_params_.emplace_back(canonical, std::string(value));
+  if (int index = trackedIndex(name); index >= 0) tracked_.set(index, value);
 }
 
 void ClientSession::releaseServer(bool clean) {

@@ -3,6 +3,7 @@
 // (session mode: the link stays until the client leaves).
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,18 @@ class ServerLink;
 
 class ClientSession : public Connection {
  public:
+  // Values of the parameters the pooler keeps per client (kTrackedParams in client.cc), in
+  // place: short values need no allocation, so idle clients stay small.
+  struct TrackedParams {
+    std::array<std::string, 6> values;
+    uint8_t set_mask = 0;
+    bool has(size_t i) const { return set_mask & (1u << i); }
+    void set(size_t i, std::string_view value) {
+      values[i] = std::string(value);
+      set_mask |= static_cast<uint8_t>(1u << i);
+    }
+  };
+
   // kLoggedIn: welcomed with the pool's cached server parameters, holding no link until the
   // client sends something (as PgBouncer: idle clients cost no server connection).
   enum class State { kStartup, kAuth, kLoggedIn, kWaitingLink, kLinking, kActive, kClosing };
@@ -90,7 +103,7 @@ class ClientSession : public Connection {
   State state_ = State::kStartup;
   std::string peer_;
   std::string user_, database_;
-  std::vector<std::pair<std::string, std::string>> tracked_params_;  // canonical name, value
+  TrackedParams tracked_;
   std::string inbuf_;  // login bytes, and client bytes that arrive before the link is ready
   std::unique_ptr<ClientAuth> auth_;
   std::unique_ptr<config::DatabaseConfig> db_;  // only from startup until the pool is known
