@@ -29,8 +29,13 @@ WORK=$(mktemp -d /tmp/apibouncer-bench-XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill -QUIT "$pid" 2>/dev/null || true; done
-  sleep 0.3
+  # The poolers run under runuser: signal them through their pidfiles, not the wrappers.
+  for side in apibouncer pgbouncer; do
+    [ -f "$WORK/$side/pooler.pid" ] && kill -QUIT "$(cat "$WORK/$side/pooler.pid")" 2>/dev/null
+  done
+  sleep 0.5
+  pkill -KILL -f "$WORK/" 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   tools/pg-sandbox.sh stop "$WORK/pg" || true
   rm -rf "$WORK"
 }
