@@ -307,7 +307,7 @@ void ClientSession::authSucceeded(std::string reply) {
   reply += wire::authenticationOk();
   cancel_key_ = pooler_.registerCancelKey(this);
   std::string server_user = db_->user.empty() ? user_ : db_->user;
-  pool_ = &pooler_.poolFor(*db_, server_user, user_);
+  pool_ = &pooler_.poolFor(*db_, server_user);
   db_.reset();
   // Login bytes are consumed; an idle client keeps no buffer.
   if (inbuf_.empty()) inbuf_.shrink_to_fit();
@@ -438,8 +438,6 @@ void ClientSession::onDrained() {
 void ClientSession::onServerDrained() {
   if (state_ == State::kActive) startReading();
 }
-
-void ClientSession::onRelayDrained() {}
 
 void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,
                                  std::string_view message) {

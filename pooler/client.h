@@ -67,7 +67,6 @@ class ClientSession : public Connection {
   // The server reported a changed setting; tracked ones are re-applied on later links.
   void rememberParameter(std::string_view name, std::string_view value);
   void onServerDrained();  // the server took our queued bytes: read from the client again
-  void onRelayDrained();   // (unused by the server side; kept symmetrical)
 
   // Sends a FATAL error and closes. `reason` goes to the log.
   void fail(std::string_view sqlstate, std::string_view message, const char* reason);

@@ -241,7 +241,6 @@ void Pool::serverReady(ServerLink* server) {
 
 void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate, const std::string& message) {
   login_failed_until_ms_ = uv_now(pooler_.loop()) + ms(pooler_.settings().server_login_retry);
-  last_login_error_ = message;
   failWaiters(sqlstate, message);
 }
 

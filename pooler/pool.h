@@ -91,7 +91,6 @@ class Pool {
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
-  std::string last_login_error_;
   std::optional<std::map<std::string, std::string>> welcome_params_;
 };
 

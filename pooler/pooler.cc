@@ -173,8 +173,7 @@ void Pooler::cancelServerQuery(ServerLink& link) {
                    server->backendKey());
 }
 
-Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& server_user,
-                      const std::string&) {
+Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& server_user) {
   std::string key = db.name + '\0' + server_user;
   auto it = pools_.find(key);
   if (it == pools_.end())
@@ -191,14 +190,6 @@ void Pooler::serverSlotFreed() {
   }
   for (auto& [key, pool] : pools_)
     if (pool->waitingCount() > 0) pool->launchForWaiters();
-}
-
-void Pooler::forEachPool(const std::function<void(Pool&)>& fn) {
-  for (auto& [key, pool] : pools_) fn(*pool);
-}
-
-void Pooler::forEachClient(const std::function<void(ClientSession&)>& fn) {
-  for (auto& [raw, client] : clients_) fn(*client);
 }
 
 int Pooler::activeServerCount() const {

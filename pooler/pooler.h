@@ -4,7 +4,6 @@
 
 #include <uv.h>
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,14 +54,11 @@ class Pooler {
   void cancelServerQuery(ServerLink& server);
 
   // Pools and limits.
-  Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user,
-                const std::string& client_user);
+  Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user);
   Counts& dbCounts(const std::string& db) { return db_counts_[db]; }
   Counts& userCounts(const std::string& user) { return user_counts_[user]; }
   // A server slot freed somewhere: pools blocked by a db/user limit may proceed.
   void serverSlotFreed();
-  void forEachPool(const std::function<void(Pool&)>& fn);
-  void forEachClient(const std::function<void(ClientSession&)>& fn);
   int activeServerCount() const;
 
   // Called by the janitor and after releases while shutting down.
