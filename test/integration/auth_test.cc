@@ -11,23 +11,8 @@ namespace wire = apibouncer::wire;
 
 namespace {
 
-bool canQuery(const std::string& conninfo, std::string& error) {
-  Conn conn = connect(conninfo);
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    error = PQerrorMessage(conn.get());
-    return false;
-  }
-  Result r = exec(conn.get(), "SELECT current_user");
-  error = PQerrorMessage(conn.get());
-  return PQresultStatus(r.get()) == PGRES_TUPLES_OK;
-}
-
 std::string scramSecretOf(const std::string& role) {
   return superuserQuery("SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'");
-}
-
-std::string md5Databases() {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app\n";
 }
 
 }  // namespace
@@ -38,11 +23,11 @@ TEST_CASE("md5 client login with plain and md5 secrets; md5 to the server", "[au
   REQUIRE(md5_secret.starts_with("md5"));
   for (const std::string& secret : {std::string("md5-secret"), md5_secret}) {
     PoolerProcess pooler(
-        {md5Databases(), "auth_type = md5\n", "\"md5user\" \"" + secret + "\"\n", true});
+        {defaultDatabases(), "auth_type = md5\n", "\"md5user\" \"" + secret + "\"\n", true});
     std::string error;
-    CHECK(canQuery(pooler.conninfo("md5user", "md5-secret"), error));
+    CHECK(runsQuery(pooler.conninfo("md5user", "md5-secret"), error));
     INFO(error << pooler.log());
-    CHECK_FALSE(canQuery(pooler.conninfo("md5user", "wrong"), error));
+    CHECK_FALSE(runsQuery(pooler.conninfo("md5user", "wrong"), error));
     CHECK(error.find("password authentication failed") != std::string::npos);
   }
 }
@@ -61,29 +46,29 @@ TEST_CASE("scram-sha-256 client login with plain and SCRAM secrets; SCRAM to the
       {databases, "auth_type = scram-sha-256\n", "\"scramuser\" \"" + scram_secret + "\"\n", true});
   for (PoolerProcess* pooler : {&with_plain, &with_scram}) {
     std::string error;
-    CHECK(canQuery(pooler->conninfo("scramuser", "scram-secret"), error));
+    CHECK(runsQuery(pooler->conninfo("scramuser", "scram-secret"), error));
     INFO(error << pooler->log());
-    CHECK_FALSE(canQuery(pooler->conninfo("scramuser", "nope"), error));
+    CHECK_FALSE(runsQuery(pooler->conninfo("scramuser", "nope"), error));
   }
 }
 
 TEST_CASE("the server password comes from auth_file when the database entry has none", "[auth]") {
   // app is stored as SCRAM in PostgreSQL, md5user as md5: both logins happen with the
   // auth_file's plain password.
-  PoolerProcess pooler({md5Databases(), "auth_type = plain\n", defaultUserlist(), true});
+  PoolerProcess pooler({defaultDatabases(), "auth_type = plain\n", defaultUserlist(), true});
   std::string error;
-  CHECK(canQuery(pooler.conninfo("app", "app-secret"), error));
+  CHECK(runsQuery(pooler.conninfo("app", "app-secret"), error));
   INFO(error);
-  CHECK(canQuery(pooler.conninfo("md5user", "md5-secret"), error));
+  CHECK(runsQuery(pooler.conninfo("md5user", "md5-secret"), error));
   INFO(error);
 }
 
 TEST_CASE("trust logs in users from auth_file without a password", "[auth]") {
   PoolerProcess pooler({"", "auth_type = trust\n", "", true});
   std::string error;
-  CHECK(canQuery(pooler.conninfo("app", ""), error));
+  CHECK(runsQuery(pooler.conninfo("app", ""), error));
   INFO(error);
-  CHECK_FALSE(canQuery(pooler.conninfo("stranger", ""), error));
+  CHECK_FALSE(runsQuery(pooler.conninfo("stranger", ""), error));
 }
 
 TEST_CASE("a wrong password gets SQLSTATE 28P01 and a logged reason", "[auth]") {

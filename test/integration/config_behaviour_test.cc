@@ -15,66 +15,50 @@
 using namespace itest;
 namespace wire = apibouncer::wire;
 
-namespace {
-
-std::string sandboxDb(const std::string& extra) {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
-         extra + "\n";
-}
-
-std::string firstValue(PGconn* conn, const std::string& sql) {
-  Result r = exec(conn, sql);
-  INFO(PQerrorMessage(conn));
-  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
-  return PQgetvalue(r.get(), 0, 0);
-}
-
-}  // namespace
-
 TEST_CASE("timezone and connect_query from the database entry reach the server", "[config]") {
-  PoolerProcess pooler({sandboxDb("timezone=Asia/Tokyo connect_query='SELECT set_config(''"
-                                  "application_name'', ''from-connect-query'', false)'"),
+  PoolerProcess pooler({sandboxDatabase("timezone=Asia/Tokyo connect_query='SELECT set_config(''"
+                                        "application_name'', ''from-connect-query'', false)'"),
                         "", "", true});
   Conn conn = connect(pooler.conninfo());
   INFO(PQerrorMessage(conn.get()) << pooler.log());
   REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  CHECK(firstValue(conn.get(), "SHOW TimeZone") == "Asia/Tokyo");
-  CHECK(firstValue(conn.get(), "SHOW application_name") == "from-connect-query");
+  CHECK(queryValue(conn.get(), "SHOW TimeZone") == "Asia/Tokyo");
+  CHECK(queryValue(conn.get(), "SHOW application_name") == "from-connect-query");
   CHECK(std::string(PQparameterStatus(conn.get(), "TimeZone")) == "Asia/Tokyo");
 }
 
 TEST_CASE("a link failing server_check_query is replaced before a client gets it", "[config]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"),
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"),
                         "server_check_delay = 0\nserver_check_query = SELECT no_such_function()\n",
                         "", true});
   std::string first_pid;
   {
     Conn conn = connect(pooler.conninfo());
     REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-    first_pid = firstValue(conn.get(), "SELECT pg_backend_pid()");
+    first_pid = queryValue(conn.get(), "SELECT pg_backend_pid()");
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Conn conn = connect(pooler.conninfo());
   REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  CHECK(firstValue(conn.get(), "SELECT pg_backend_pid()") != first_pid);
+  CHECK(queryValue(conn.get(), "SELECT pg_backend_pid()") != first_pid);
   CHECK(pooler.logContains("server check failed"));
 }
 
 TEST_CASE("a passing server_check_query keeps the link", "[config]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"),
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"),
                         "server_check_delay = 0\nserver_check_query = SELECT 1\n", "", true});
   std::string first_pid;
   {
     Conn conn = connect(pooler.conninfo());
-    first_pid = firstValue(conn.get(), "SELECT pg_backend_pid()");
+    first_pid = queryValue(conn.get(), "SELECT pg_backend_pid()");
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Conn conn = connect(pooler.conninfo());
-  CHECK(firstValue(conn.get(), "SELECT pg_backend_pid()") == first_pid);
+  CHECK(queryValue(conn.get(), "SELECT pg_backend_pid()") == first_pid);
 }
 
 TEST_CASE("max_db_client_connections and max_user_client_connections", "[config]") {
-  PoolerProcess by_db({sandboxDb("max_db_client_connections=1"), "", "", true});
+  PoolerProcess by_db({sandboxDatabase("max_db_client_connections=1"), "", "", true});
   Conn a = connect(by_db.conninfo());
   REQUIRE(PQstatus(a.get()) == CONNECTION_OK);
   Conn b = connect(by_db.conninfo("md5user", "md5-secret"));
@@ -116,8 +100,7 @@ TEST_CASE("daemon mode (-d) writes a pidfile and stops on SIGTERM", "[config][pr
       << "listen_port = " << port << "\nunix_socket_dir =\nauth_type = trust\n"
       << "auth_file = " << dir << "/userlist.txt\nlogfile = " << dir << "/daemon.log\n"
       << "pidfile = " << dir << "/daemon.pid\n";
-  const char* bin = std::getenv("APIBOUNCER_BIN");
-  std::string binary = bin != nullptr && *bin ? bin : DEFAULT_APIBOUNCER_BIN;
+  std::string binary = poolerBinary();
   REQUIRE(std::system((binary + " -d " + dir + "/daemon.ini").c_str()) == 0);
   std::string pid_text;
   for (int i = 0; i < 100 && pid_text.empty(); ++i) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -103,6 +104,10 @@ void ensureRole(const std::string& role, const std::string& password) {
   superuserQuery("GRANT CONNECT ON DATABASE app TO " + role);
 }
 
+std::string poolerBinary() {
+  return envOr("APIBOUNCER_BIN", DEFAULT_APIBOUNCER_BIN);
+}
+
 int freePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -117,6 +122,50 @@ int freePort() {
 
 std::string defaultDatabases() {
   return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app\n";
+}
+
+std::string sandboxDatabase(const std::string& extra) {
+  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
+         extra + "\n";
+}
+
+int backendsOf(const std::string& role) {
+  return std::stoi(
+      superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
+}
+
+std::string queryValue(PGconn* conn, const std::string& sql) {
+  Result r = exec(conn, sql);
+  INFO(sql << ": " << PQerrorMessage(conn));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  return PQgetvalue(r.get(), 0, 0);
+}
+
+bool runsQuery(const std::string& conninfo, std::string& error) {
+  Conn conn = connect(conninfo);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    error = PQerrorMessage(conn.get());
+    return false;
+  }
+  Result r = exec(conn.get(), "SELECT 1");
+  error = PQerrorMessage(conn.get());
+  return PQresultStatus(r.get()) == PGRES_TUPLES_OK;
+}
+
+std::string runCommand(const std::string& command, int& status) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  status = pclose(pipe);
+  return output;
+}
+
+Conn connectOk(const PoolerProcess& pooler) {
+  Conn conn = connect(pooler.conninfo());
+  INFO(PQerrorMessage(conn.get()) << pooler.log());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  return conn;
 }
 
 std::string defaultUserlist() {
@@ -136,7 +185,7 @@ PoolerProcess::PoolerProcess(PoolerConfig config) {
       "\nunix_socket_dir = " + dir_ + "\nlogfile = " + dir_ + "/pooler.log\nauth_file = " + dir_ +
       "/userlist.txt\nauth_type = scram-sha-256\n" + config.settings + "\n";
   writeFile(dir_ + "/pooler.ini", ini);
-  std::string bin = envOr("APIBOUNCER_BIN", DEFAULT_APIBOUNCER_BIN);
+  std::string bin = poolerBinary();
   pid_ = fork();
   REQUIRE(pid_ >= 0);
   if (pid_ == 0) {

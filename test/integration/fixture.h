@@ -44,6 +44,10 @@ struct PoolerConfig {
   bool wait_until_ready = true;
 };
 
+class PoolerProcess;
+// Connects through `pooler` as app; the test fails (with the pooler's log) if it cannot.
+Conn connectOk(const PoolerProcess& pooler);
+
 class PoolerProcess {
  public:
   explicit PoolerProcess(PoolerConfig config = {});
@@ -71,7 +75,21 @@ class PoolerProcess {
 };
 
 int freePort();
+// The pooler under test: $APIBOUNCER_BIN, else the one this build made.
+std::string poolerBinary();
 std::string defaultDatabases();
+// A [databases] line for `app` on the sandbox with extra connection-string keys.
+std::string sandboxDatabase(const std::string& extra);
+// Number of PostgreSQL backends logged in as `role` (seen directly, not through the pooler).
+int backendsOf(const std::string& role);
+// Connects and runs one query; false with `error` set if either fails. (With a welcome from
+// cached parameters the wait for a server link happens at the first query, otherwise during
+// connect: this covers both.)
+bool runsQuery(const std::string& conninfo, std::string& error);
+// Runs a shell command; returns its output (stdout and stderr) and sets its exit status.
+std::string runCommand(const std::string& command, int& status);
+// Runs `sql` and returns the first value of the first row (the test fails if it errors).
+std::string queryValue(PGconn* conn, const std::string& sql);
 std::string defaultUserlist();
 
 // A client speaking the protocol by hand, for what libpq will not send.

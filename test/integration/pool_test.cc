@@ -8,23 +8,10 @@
 
 using namespace itest;
 
-namespace {
-
-std::string poolDatabases(int pool_size) {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) +
-         " dbname=app pool_size=" + std::to_string(pool_size) + "\n";
-}
-
-int backendsOf(const std::string& role) {
-  return std::stoi(
-      superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
-}
-
-}  // namespace
-
 TEST_CASE("50 clients on a pool of 2 are all served, never by more than 2 servers", "[pool]") {
   ensureRole("pool50", "pool50-secret");
-  PoolerProcess pooler({poolDatabases(2), "", "\"pool50\" \"pool50-secret\"\n", true});
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=2"), "", "\"pool50\" \"pool50-secret\"\n", true});
   std::atomic<int> served{0};
   std::atomic<bool> done{false};
   int most_backends = 0;
@@ -84,7 +71,7 @@ TEST_CASE("max_client_conn refuses the extra client with a clear error", "[pool]
 }
 
 TEST_CASE("a released server link is reset and reused", "[pool]") {
-  PoolerProcess pooler({poolDatabases(1), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "", "", true});
   std::string first_pid;
   {
     Conn conn = connect(pooler.conninfo());
@@ -102,7 +89,7 @@ TEST_CASE("a released server link is reset and reused", "[pool]") {
 }
 
 TEST_CASE("a client that leaves inside a transaction does not hand over a dirty link", "[pool]") {
-  PoolerProcess pooler({poolDatabases(1), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "", "", true});
   {
     Conn conn = connect(pooler.conninfo());
     REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
@@ -130,7 +117,8 @@ TEST_CASE("an unreachable server gives waiting clients an error", "[pool]") {
 
 TEST_CASE("idle clients hold no server link until they send a query", "[pool]") {
   ensureRole("idleclients", "idleclients-secret");
-  PoolerProcess pooler({poolDatabases(2), "", "\"idleclients\" \"idleclients-secret\"\n", true});
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=2"), "", "\"idleclients\" \"idleclients-secret\"\n", true});
   std::vector<Conn> clients;
   for (int i = 0; i < 10; ++i) {
     clients.push_back(connect(pooler.conninfo("idleclients", "idleclients-secret")));

@@ -11,19 +11,6 @@
 
 using namespace itest;
 
-namespace {
-
-std::string run(const std::string& command, int& status) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-  status = pclose(pipe);
-  return output;
-}
-
-}  // namespace
-
 TEST_CASE("an unknown config key stops the process naming file, line and key", "[process]") {
   PoolerProcess pooler({"", "no_such_key = 1\n", "", false});
   auto status = pooler.waitExit(std::chrono::seconds(5));
@@ -88,9 +75,9 @@ TEST_CASE("pgbench -S runs through the pooler without errors (simple and extende
     superuserQuery("CREATE DATABASE benchdb OWNER bench");
   const Sandbox& pg = Sandbox::get();
   int status = 0;
-  std::string init =
-      run("pgbench -i -s 1 -q -h 127.0.0.1 -p " + std::to_string(pg.port) + " -U postgres benchdb",
-          status);
+  std::string init = runCommand(
+      "pgbench -i -s 1 -q -h 127.0.0.1 -p " + std::to_string(pg.port) + " -U postgres benchdb",
+      status);
   INFO(init);
   REQUIRE(status == 0);
   std::string databases = "benchdb = host=127.0.0.1 port=" + std::to_string(pg.port) +
@@ -98,9 +85,9 @@ TEST_CASE("pgbench -S runs through the pooler without errors (simple and extende
   PoolerProcess pooler({databases, "auth_type = trust\n", "\"bench\" \"\"\n", true});
   for (const char* mode : {"simple", "extended", "prepared"}) {
     std::string out =
-        run("pgbench -S -M " + std::string(mode) + " -c 4 -j 2 -t 200 -h 127.0.0.1 -p " +
-                std::to_string(pooler.port()) + " -U bench benchdb",
-            status);
+        runCommand("pgbench -S -M " + std::string(mode) + " -c 4 -j 2 -t 200 -h 127.0.0.1 -p " +
+                       std::to_string(pooler.port()) + " -U bench benchdb",
+                   status);
     INFO(mode << ": " << out << pooler.log());
     CHECK(status == 0);
     CHECK(out.find("number of failed transactions: 0") != std::string::npos);
@@ -109,15 +96,15 @@ TEST_CASE("pgbench -S runs through the pooler without errors (simple and extende
 }
 
 TEST_CASE("the command line answers -V and -h, and needs a config file", "[process]") {
-  const char* bin = std::getenv("APIBOUNCER_BIN");
-  std::string binary = bin != nullptr && *bin ? bin : DEFAULT_APIBOUNCER_BIN;
+  std::string binary = poolerBinary();
   int status = 0;
-  CHECK(run(binary + " -V", status).find("apibouncer ") != std::string::npos);
+  CHECK(runCommand(binary + " -V", status).find("apibouncer ") != std::string::npos);
   CHECK(status == 0);
-  CHECK(run(binary + " --help", status).find("--daemon") != std::string::npos);
+  CHECK(runCommand(binary + " --help", status).find("--daemon") != std::string::npos);
   CHECK(status == 0);
-  run(binary, status);
+  runCommand(binary, status);
   CHECK(status != 0);
-  CHECK(run(binary + " /nonexistent.ini", status).find("/nonexistent.ini") != std::string::npos);
+  CHECK(runCommand(binary + " /nonexistent.ini", status).find("/nonexistent.ini") !=
+        std::string::npos);
   CHECK(status != 0);
 }

@@ -9,22 +9,6 @@
 
 using namespace itest;
 
-namespace {
-
-std::string sandboxDb(const std::string& extra) {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
-         extra + "\n";
-}
-
-Conn connectOk(const PoolerProcess& pooler) {
-  Conn conn = connect(pooler.conninfo());
-  INFO(PQerrorMessage(conn.get()) << pooler.log());
-  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  return conn;
-}
-
-}  // namespace
-
 TEST_CASE("query_timeout cancels a query that runs too long", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
@@ -69,7 +53,7 @@ TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits
 }
 
 TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"), "query_wait_notify = 1\n", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "query_wait_notify = 1\n", "", true});
   Conn holder = connectOk(pooler);
   REQUIRE(PQresultStatus(exec(holder.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
   Conn waiter = connectOk(pooler);
@@ -91,7 +75,7 @@ TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") 
 
 TEST_CASE("server_round_robin spreads clients over idle links", "[limits]") {
   for (bool round_robin : {false, true}) {
-    PoolerProcess pooler({sandboxDb("pool_size=3 pool_mode=transaction"),
+    PoolerProcess pooler({sandboxDatabase("pool_size=3 pool_mode=transaction"),
                           std::string("server_round_robin = ") + (round_robin ? "1" : "0") + "\n",
                           "", true});
     {  // three transactions at once open three links; COMMIT gives them back

@@ -8,20 +8,9 @@
 
 using namespace itest;
 
-namespace {
-
-Conn connectApp(const PoolerProcess& pooler) {
-  Conn conn = connect(pooler.conninfo());
-  INFO(PQerrorMessage(conn.get()) << pooler.log());
-  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  return conn;
-}
-
-}  // namespace
-
 TEST_CASE("simple and multi-statement queries return rows", "[query]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   Result one = exec(conn.get(), "SELECT 40 + 2 AS answer, current_user");
   REQUIRE(PQresultStatus(one.get()) == PGRES_TUPLES_OK);
   CHECK(std::string(PQgetvalue(one.get(), 0, 0)) == "42");
@@ -39,7 +28,7 @@ TEST_CASE("simple and multi-statement queries return rows", "[query]") {
 
 TEST_CASE("extended protocol: PQexecParams and prepared statements", "[query]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   const char* values[] = {"20", "22"};
   Result sum(
       PQexecParams(conn.get(), "SELECT $1::int + $2::int", 2, nullptr, values, nullptr, nullptr, 0),
@@ -62,7 +51,7 @@ TEST_CASE("extended protocol: PQexecParams and prepared statements", "[query]") 
 
 TEST_CASE("COPY FROM STDIN and COPY TO STDOUT round-trip", "[query][copy]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   REQUIRE(PQresultStatus(exec(conn.get(), "CREATE TEMP TABLE items (id int, name text)").get()) ==
           PGRES_COMMAND_OK);
   Result copy_in = exec(conn.get(), "COPY items FROM STDIN");
@@ -90,7 +79,7 @@ TEST_CASE("COPY FROM STDIN and COPY TO STDOUT round-trip", "[query][copy]") {
 
 TEST_CASE("a 100 MB result arrives whole", "[query][large]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   Result big = exec(conn.get(), "SELECT repeat('x', 1000000) FROM generate_series(1, 100)");
   REQUIRE(PQresultStatus(big.get()) == PGRES_TUPLES_OK);
   REQUIRE(PQntuples(big.get()) == 100);
@@ -99,7 +88,7 @@ TEST_CASE("a 100 MB result arrives whole", "[query][large]") {
 
 TEST_CASE("server errors pass through unchanged", "[query][errors]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   Result division = exec(conn.get(), "SELECT 1/0");
   CHECK(errorField(division.get(), PG_DIAG_SQLSTATE) == "22012");
 
@@ -122,7 +111,7 @@ TEST_CASE("server errors pass through unchanged", "[query][errors]") {
 
 TEST_CASE("PQcancel stops a running query with 57014", "[query][cancel]") {
   PoolerProcess pooler;
-  Conn conn = connectApp(pooler);
+  Conn conn = connectOk(pooler);
   auto start = std::chrono::steady_clock::now();
   REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

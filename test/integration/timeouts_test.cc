@@ -8,45 +8,13 @@
 
 using namespace itest;
 
-namespace {
-
-std::string sandboxDb(const std::string& extra) {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
-         extra + "\n";
-}
-
-std::string backendPid(PGconn* conn) {
-  Result r = exec(conn, "SELECT pg_backend_pid()");
-  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
-  return PQgetvalue(r.get(), 0, 0);
-}
-
-// Connects and runs one query; with a welcome from cached parameters the wait for a server
-// happens at the first query, without one it happens during connect. Either way is fine.
-bool runsQuery(const std::string& conninfo, std::string& error) {
-  Conn conn = connect(conninfo);
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    error = PQerrorMessage(conn.get());
-    return false;
-  }
-  Result r = exec(conn.get(), "SELECT 1");
-  error = PQerrorMessage(conn.get());
-  return PQresultStatus(r.get()) == PGRES_TUPLES_OK;
-}
-
-int backendsOf(const std::string& role) {
-  return std::stoi(
-      superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
-}
-
-}  // namespace
-
 TEST_CASE("query_wait_timeout: a client waiting too long for a server gets an error",
           "[timeouts]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"), "query_wait_timeout = 1\n", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "query_wait_timeout = 1\n", "", true});
   Conn holder = connect(pooler.conninfo());
   REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
-  backendPid(holder.get());  // session mode: the holder now keeps the only link
+  queryValue(holder.get(),
+             "SELECT pg_backend_pid()");  // session mode: the holder now keeps the only link
   auto start = std::chrono::steady_clock::now();
   std::string error;
   CHECK_FALSE(runsQuery(pooler.conninfo(), error));
@@ -57,10 +25,10 @@ TEST_CASE("query_wait_timeout: a client waiting too long for a server gets an er
 }
 
 TEST_CASE("a waiting client gets the link when the holder leaves", "[timeouts]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "", "", true});
   auto holder = std::make_unique<Conn>(connect(pooler.conninfo()));
   REQUIRE(PQstatus(holder->get()) == CONNECTION_OK);
-  backendPid(holder->get());
+  queryValue(holder->get(), "SELECT pg_backend_pid()");
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     holder.reset();
@@ -82,29 +50,30 @@ TEST_CASE("client_login_timeout closes a client that never logs in", "[timeouts]
 }
 
 TEST_CASE("server_lifetime retires a link once it is released", "[timeouts]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1"), "server_lifetime = 1\n", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"), "server_lifetime = 1\n", "", true});
   std::string first;
   {
     Conn conn = connect(pooler.conninfo());
     REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-    first = backendPid(conn.get());
+    first = queryValue(conn.get(), "SELECT pg_backend_pid()");
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   Conn conn = connect(pooler.conninfo());
   REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  CHECK(backendPid(conn.get()) != first);
+  CHECK(queryValue(conn.get(), "SELECT pg_backend_pid()") != first);
 }
 
 TEST_CASE("server_idle_timeout closes idle links; min_pool_size keeps some open", "[timeouts]") {
   ensureRole("idlecheck", "idlecheck-secret");
-  std::string databases = sandboxDb("user=idlecheck password=idlecheck-secret min_pool_size=1");
+  std::string databases =
+      sandboxDatabase("user=idlecheck password=idlecheck-secret min_pool_size=1");
   PoolerProcess pooler({databases, "server_idle_timeout = 1\nauth_type = trust\n", "", true});
   {
     std::vector<Conn> conns;
     for (int i = 0; i < 3; ++i) {
       conns.push_back(connect(pooler.conninfo()));
       REQUIRE(PQstatus(conns.back().get()) == CONNECTION_OK);
-      backendPid(conns.back().get());  // a query makes the session hold its link
+      queryValue(conns.back().get(), "SELECT 1");  // a query makes the session hold its link
     }
     CHECK(backendsOf("idlecheck") == 3);
   }
@@ -113,23 +82,24 @@ TEST_CASE("server_idle_timeout closes idle links; min_pool_size keeps some open"
 }
 
 TEST_CASE("reserve_pool_size adds links after reserve_pool_timeout", "[timeouts]") {
-  PoolerProcess pooler(
-      {sandboxDb("pool_size=1 reserve_pool_size=1"), "reserve_pool_timeout = 0.5\n", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 reserve_pool_size=1"),
+                        "reserve_pool_timeout = 0.5\n", "", true});
   Conn holder = connect(pooler.conninfo());
   REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
-  std::string holder_pid = backendPid(holder.get());
+  std::string holder_pid = queryValue(holder.get(), "SELECT pg_backend_pid()");
   auto start = std::chrono::steady_clock::now();
   Conn second = connect(pooler.conninfo());
   REQUIRE(PQstatus(second.get()) == CONNECTION_OK);
-  CHECK(backendPid(second.get()) != holder_pid);
+  CHECK(queryValue(second.get(), "SELECT pg_backend_pid()") != holder_pid);
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(400));
 }
 
 TEST_CASE("max_db_connections caps server links across users", "[timeouts]") {
-  PoolerProcess pooler({sandboxDb("max_db_connections=1"), "query_wait_timeout = 1\n", "", true});
+  PoolerProcess pooler(
+      {sandboxDatabase("max_db_connections=1"), "query_wait_timeout = 1\n", "", true});
   Conn first = connect(pooler.conninfo());
   REQUIRE(PQstatus(first.get()) == CONNECTION_OK);
-  backendPid(first.get());
+  queryValue(first.get(), "SELECT pg_backend_pid()");
   std::string error;
   CHECK_FALSE(runsQuery(pooler.conninfo("md5user", "md5-secret"), error));
   CHECK(error.find("query_wait_timeout") != std::string::npos);

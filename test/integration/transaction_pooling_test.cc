@@ -10,44 +10,21 @@
 
 using namespace itest;
 
-namespace {
-
-std::string sandboxDb(const std::string& extra) {
-  return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app " +
-         extra + "\n";
-}
-
-std::string firstValue(PGconn* conn, const std::string& sql) {
-  Result r = exec(conn, sql);
-  INFO(sql << ": " << PQerrorMessage(conn));
-  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
-  return PQgetvalue(r.get(), 0, 0);
-}
-
-Conn connectOk(const PoolerProcess& pooler) {
-  Conn conn = connect(pooler.conninfo());
-  INFO(PQerrorMessage(conn.get()) << pooler.log());
-  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
-  return conn;
-}
-
-}  // namespace
-
 TEST_CASE("transaction mode: two clients share one link between transactions", "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1 pool_mode=transaction"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   Conn a = connectOk(pooler);
   Conn b = connectOk(pooler);
-  std::string pid_a = firstValue(a.get(), "SELECT pg_backend_pid()");
-  std::string pid_b = firstValue(b.get(), "SELECT pg_backend_pid()");
+  std::string pid_a = queryValue(a.get(), "SELECT pg_backend_pid()");
+  std::string pid_b = queryValue(b.get(), "SELECT pg_backend_pid()");
   CHECK(pid_a == pid_b);
   for (int i = 0; i < 20; ++i) {
-    CHECK(firstValue(a.get(), "SELECT " + std::to_string(i)) == std::to_string(i));
-    CHECK(firstValue(b.get(), "SELECT " + std::to_string(i + 100)) == std::to_string(i + 100));
+    CHECK(queryValue(a.get(), "SELECT " + std::to_string(i)) == std::to_string(i));
+    CHECK(queryValue(b.get(), "SELECT " + std::to_string(i + 100)) == std::to_string(i + 100));
   }
 }
 
 TEST_CASE("transaction mode: a transaction keeps its link until COMMIT", "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1 pool_mode=transaction"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   Conn a = connectOk(pooler);
   Conn b = connectOk(pooler);
   REQUIRE(PQresultStatus(exec(a.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
@@ -55,46 +32,46 @@ TEST_CASE("transaction mode: a transaction keeps its link until COMMIT", "[trans
           PGRES_COMMAND_OK);
   std::atomic<bool> b_done{false};
   std::thread other([&] {
-    firstValue(b.get(), "SELECT 1");
+    queryValue(b.get(), "SELECT 1");
     b_done = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK_FALSE(b_done);  // waiting: the only link is inside a's transaction
-  CHECK(firstValue(a.get(), "SELECT count(*) FROM t_inside") == "0");
+  CHECK(queryValue(a.get(), "SELECT count(*) FROM t_inside") == "0");
   REQUIRE(PQresultStatus(exec(a.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
   other.join();
   CHECK(b_done);
 }
 
 TEST_CASE("transaction mode: SET follows the client to its next link", "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1 pool_mode=transaction"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   Conn a = connectOk(pooler);
   Conn b = connectOk(pooler);
   REQUIRE(PQresultStatus(exec(a.get(), "SET application_name = 'client-a'").get()) ==
           PGRES_COMMAND_OK);
   REQUIRE(PQresultStatus(exec(b.get(), "SET application_name = 'client-b'").get()) ==
           PGRES_COMMAND_OK);
-  CHECK(firstValue(a.get(), "SHOW application_name") == "client-a");
-  CHECK(firstValue(b.get(), "SHOW application_name") == "client-b");
+  CHECK(queryValue(a.get(), "SHOW application_name") == "client-a");
+  CHECK(queryValue(b.get(), "SHOW application_name") == "client-b");
   Conn c = connectOk(pooler);  // never set it: sees the server default, not b's value
-  CHECK(firstValue(c.get(), "SHOW application_name").empty());
+  CHECK(queryValue(c.get(), "SHOW application_name").empty());
 }
 
 TEST_CASE("transaction mode: a client leaving mid-transaction leaves no dirty link",
           "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1 pool_mode=transaction"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   {
     Conn a = connectOk(pooler);
     exec(a.get(), "BEGIN");
     exec(a.get(), "SELECT 1");
   }
   Conn b = connectOk(pooler);
-  CHECK(firstValue(b.get(), "SELECT 1") == "1");
+  CHECK(queryValue(b.get(), "SELECT 1") == "1");
   CHECK(PQtransactionStatus(b.get()) == PQTRANS_IDLE);
 }
 
 TEST_CASE("transaction mode: extended protocol and COPY", "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_size=1 pool_mode=transaction"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   Conn a = connectOk(pooler);
   Conn b = connectOk(pooler);
   const char* values[] = {"41"};
@@ -113,18 +90,18 @@ TEST_CASE("transaction mode: extended protocol and COPY", "[transaction]") {
   }
   while (PGresult* rest = PQgetResult(b.get())) PQclear(rest);
   CHECK(received == "1\n2\n3\n");
-  CHECK(firstValue(a.get(), "SELECT 'after'") == "after");
+  CHECK(queryValue(a.get(), "SELECT 'after'") == "after");
 }
 
 TEST_CASE("statement mode refuses transaction blocks", "[transaction]") {
-  PoolerProcess pooler({sandboxDb("pool_mode=statement"), "", "", true});
+  PoolerProcess pooler({sandboxDatabase("pool_mode=statement"), "", "", true});
   Conn conn = connectOk(pooler);
-  CHECK(firstValue(conn.get(), "SELECT 1") == "1");
+  CHECK(queryValue(conn.get(), "SELECT 1") == "1");
   exec(conn.get(), "BEGIN");
   CHECK(std::string(PQerrorMessage(conn.get())).find("transaction blocks not allowed") !=
         std::string::npos);
   Conn again = connectOk(pooler);
-  CHECK(firstValue(again.get(), "SELECT 2") == "2");
+  CHECK(queryValue(again.get(), "SELECT 2") == "2");
   CHECK(PQtransactionStatus(again.get()) == PQTRANS_IDLE);
 }
 
@@ -141,12 +118,9 @@ TEST_CASE("pgbench -c 10 on a pool of 2 in transaction mode", "[transaction][pgb
   PoolerProcess pooler({databases, "auth_type = trust\n", "\"txbench\" \"\"\n", true});
   for (const char* mode : {"simple", "extended"}) {
     std::string cmd = "pgbench -S -M " + std::string(mode) + " -c 10 -j 2 -t 100 -h 127.0.0.1 -p " +
-                      std::to_string(pooler.port()) + " -U txbench txbenchdb 2>&1";
-    std::string out;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    char buf[4096];
-    while (size_t got = fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
-    int status = pclose(pipe);
+                      std::to_string(pooler.port()) + " -U txbench txbenchdb";
+    int status = 0;
+    std::string out = runCommand(cmd, status);
     INFO(mode << ": " << out << pooler.log());
     CHECK(status == 0);
     CHECK(out.find("number of transactions actually processed: 1000/1000") != std::string::npos);
