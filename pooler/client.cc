@@ -234,12 +234,10 @@ bool ClientSession::checkLimits() {
     fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_, "no such database");
     return false;
   }
-  int max_db = db_->max_db_client_connections >= 0 ? db_->max_db_client_connections
-                                                   : s.max_db_client_connections;
-  const config::UserConfig* user_cfg = pooler_.config().findUser(user_);
-  int max_user = user_cfg && user_cfg->max_user_client_connections >= 0
-                     ? user_cfg->max_user_client_connections
-                     : s.max_user_client_connections;
+  int max_db = config::setOr(db_->max_db_client_connections, s.max_db_client_connections);
+  int max_user = config::userSetOr(pooler_.config().findUser(user_),
+                                   &config::UserConfig::max_user_client_connections,
+                                   s.max_user_client_connections);
   if (max_db > 0 && pooler_.dbCounts(database_).clients >= max_db) {
     fail(wire::sqlstate::kTooManyConnections,
          "no more connections allowed (max_db_client_connections)", "max_db_client_connections");

@@ -45,21 +45,22 @@ config::PoolMode Pool::configuredMode() const {
 }
 
 int Pool::poolSize() const {
-  const config::UserConfig* user = pooler_.config().findUser(server_user_);
-  if (user != nullptr && user->pool_size >= 0) return user->pool_size;
-  if (db_.pool_size >= 0) return db_.pool_size;
-  return pooler_.settings().default_pool_size;
+  return config::userSetOr(pooler_.config().findUser(server_user_), &config::UserConfig::pool_size,
+                           config::setOr(db_.pool_size, pooler_.settings().default_pool_size));
 }
 
 int Pool::reservePoolSize() const {
-  const config::UserConfig* user = pooler_.config().findUser(server_user_);
-  if (user != nullptr && user->reserve_pool_size >= 0) return user->reserve_pool_size;
-  if (db_.reserve_pool_size >= 0) return db_.reserve_pool_size;
-  return pooler_.settings().reserve_pool_size;
+  return config::userSetOr(
+      pooler_.config().findUser(server_user_), &config::UserConfig::reserve_pool_size,
+      config::setOr(db_.reserve_pool_size, pooler_.settings().reserve_pool_size));
 }
 
 int Pool::minPoolSize() const {
-  return db_.min_pool_size >= 0 ? db_.min_pool_size : pooler_.settings().min_pool_size;
+  return config::setOr(db_.min_pool_size, pooler_.settings().min_pool_size);
+}
+
+double Pool::serverLifetime() const {
+  return config::setOr(db_.server_lifetime, pooler_.settings().server_lifetime);
 }
 
 size_t Pool::connectingCount() const {
@@ -83,11 +84,11 @@ bool Pool::mayOpenServer(bool use_reserve) const {
     int limit = size + (use_reserve ? reservePoolSize() : 0);
     if (static_cast<int>(servers_.size()) >= limit) return false;
   }
-  int max_db = db_.max_db_connections >= 0 ? db_.max_db_connections : s.max_db_connections;
+  int max_db = config::setOr(db_.max_db_connections, s.max_db_connections);
   if (max_db > 0 && pooler_.dbCounts(db_.name).servers >= max_db) return false;
-  const config::UserConfig* user = pooler_.config().findUser(server_user_);
-  int max_user = user != nullptr && user->max_user_connections >= 0 ? user->max_user_connections
-                                                                    : s.max_user_connections;
+  int max_user =
+      config::userSetOr(pooler_.config().findUser(server_user_),
+                        &config::UserConfig::max_user_connections, s.max_user_connections);
   if (max_user > 0 && pooler_.userCounts(server_user_).servers >= max_user) return false;
   return true;
 }
@@ -121,8 +122,7 @@ void Pool::launchForWaiters() {
 
 ServerLink* Pool::takeIdleServer() {
   uint64_t now = uv_now(pooler_.loop());
-  double lifetime =
-      db_.server_lifetime >= 0 ? db_.server_lifetime : pooler_.settings().server_lifetime;
+  double lifetime = serverLifetime();
   while (!idle_.empty()) {
     // LIFO keeps few links warm; server_round_robin spreads the load over all of them.
     ServerLink* server;
@@ -219,8 +219,7 @@ void Pool::releaseServer(ServerLink* server, bool clean) {
 void Pool::serverReady(ServerLink* server) {
   if (server->state() != ServerLink::State::kIdle) server->becomeIdle();
   uint64_t now = uv_now(pooler_.loop());
-  double lifetime =
-      db_.server_lifetime >= 0 ? db_.server_lifetime : pooler_.settings().server_lifetime;
+  double lifetime = serverLifetime();
   if (lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)) {
     server->disconnect("server lifetime over");
     return;
@@ -276,7 +275,7 @@ void Pool::maintain(uint64_t now) {
   for (ServerLink* server : expired)
     server->failLogin(std::string(wire::sqlstate::kConnectionFailure), "server_connect_timeout");
 
-  double lifetime = db_.server_lifetime >= 0 ? db_.server_lifetime : s.server_lifetime;
+  double lifetime = serverLifetime();
   std::vector<ServerLink*> retire;
   size_t keep = static_cast<size_t>(std::max(0, minPoolSize()));
   for (ServerLink* server : idle_) {

@@ -73,6 +73,7 @@ class Pool {
   int poolSize() const;
   int reservePoolSize() const;
   int minPoolSize() const;
+  double serverLifetime() const;
   bool mayOpenServer(bool use_reserve) const;
   void openServer();
   ServerLink* takeIdleServer();

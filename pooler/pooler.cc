@@ -200,66 +200,53 @@ int Pooler::activeServerCount() const {
 
 void Pooler::runMaintenance() {
   uint64_t now = uv_now(loop_);
-  const auto& s = settings();
   std::vector<std::pair<ClientSession*, const char*>> expired;
-  for (auto& [raw, client] : clients_) {
-    auto state = client->state();
-    bool logging_in =
-        state == ClientSession::State::kStartup || state == ClientSession::State::kAuth;
-    if (logging_in && s.client_login_timeout > 0 &&
-        now - client->connectedAtMs() >= ms(s.client_login_timeout)) {
-      expired.emplace_back(raw, "client_login_timeout");
-      continue;
-    }
-    const config::UserConfig* user = config_->findUser(client->userName());
-    double idle_timeout = user != nullptr && user->client_idle_timeout >= 0
-                              ? user->client_idle_timeout
-                              : s.client_idle_timeout;
-    bool idle = state == ClientSession::State::kLoggedIn ||
-                (state == ClientSession::State::kActive && client->server() != nullptr &&
-                 client->server()->isClean());
-    if (idle && idle_timeout > 0 && now - client->lastActivityMs() >= ms(idle_timeout))
-      expired.emplace_back(raw, "client_idle_timeout");
-  }
+  for (auto& [raw, client] : clients_)
+    if (const char* reason = checkClientLimits(*client, now)) expired.emplace_back(raw, reason);
   for (auto [client, reason] : expired)
     client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
-  enforceQueryLimits(now);
   for (auto& [key, pool] : pools_) pool->maintain(now);
   checkShutdownProgress();
 }
 
-// query_timeout cancels a query that runs too long; idle_transaction_timeout and
-// transaction_timeout disconnect a client that holds a transaction open too long. [users]
-// values override [pgbouncer]'s.
-void Pooler::enforceQueryLimits(uint64_t now) {
+// The timeout `client` ran into (it gets disconnected), or nullptr. query_timeout only cancels
+// the running query. [users] values override [pgbouncer]'s.
+const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   const auto& s = settings();
-  std::vector<std::pair<ClientSession*, const char*>> expired;
-  for (auto& [raw, client] : clients_) {
-    ServerLink* server = client->server();
-    if (server == nullptr || server->state() != ServerLink::State::kActive) continue;
-    const config::UserConfig* user = config_->findUser(client->userName());
-    auto limit = [&](double config::UserConfig::*member, double global) {
-      return user != nullptr && user->*member >= 0 ? user->*member : global;
-    };
-    double query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
-    double idle_tx =
-        limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
-    double tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);
-    if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
-        now - server->busySinceMs() >= ms(query_timeout)) {
-      LOG_INFO("C-%llu query_timeout: canceling the running query",
-               (unsigned long long)client->id());
-      server->markCancelSent();
-      cancelServerQuery(*server);
-    }
-    if (!server->inTransaction()) continue;
-    if (tx_timeout > 0 && now - server->transactionSinceMs() >= ms(tx_timeout))
-      expired.emplace_back(raw, "transaction timeout");
-    else if (idle_tx > 0 && !server->busy() && now - client->lastActivityMs() >= ms(idle_tx))
-      expired.emplace_back(raw, "idle transaction timeout");
+  auto state = client.state();
+  if (state == ClientSession::State::kStartup || state == ClientSession::State::kAuth) {
+    bool late =
+        s.client_login_timeout > 0 && now - client.connectedAtMs() >= ms(s.client_login_timeout);
+    return late ? "client_login_timeout" : nullptr;
   }
-  for (auto [client, reason] : expired)
-    client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
+  const config::UserConfig* user = config_->findUser(client.userName());
+  auto limit = [&](double config::UserConfig::*member, double global) {
+    return ms(config::userSetOr(user, member, global));
+  };
+  ServerLink* server = client.server();
+  bool linked = state == ClientSession::State::kActive && server != nullptr &&
+                server->state() == ServerLink::State::kActive;
+  uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
+  bool idle = state == ClientSession::State::kLoggedIn || (linked && server->isClean());
+  if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
+    return "client_idle_timeout";
+  if (!linked) return nullptr;
+  uint64_t query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
+  if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
+      now - server->busySinceMs() >= query_timeout) {
+    LOG_INFO("C-%llu query_timeout: canceling the running query", (unsigned long long)client.id());
+    server->markCancelSent();
+    cancelServerQuery(*server);
+  }
+  if (!server->inTransaction()) return nullptr;
+  uint64_t tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);
+  if (tx_timeout > 0 && now - server->transactionSinceMs() >= tx_timeout)
+    return "transaction timeout";
+  uint64_t idle_tx =
+      limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
+  if (idle_tx > 0 && !server->busy() && now - client.lastActivityMs() >= idle_tx)
+    return "idle transaction timeout";
+  return nullptr;
 }
 
 void Pooler::closeListeners() {

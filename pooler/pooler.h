@@ -67,7 +67,7 @@ class Pooler {
   void runMaintenance();
 
  private:
-  void enforceQueryLimits(uint64_t now);
+  const char* checkClientLimits(ClientSession& client, uint64_t now);
   void stop();
   void closeListeners();
 

@@ -44,8 +44,7 @@ struct ServerLink::ActiveVisitor {
       return;
     }
     wire::ParameterStatusMsg msg;
-    if (!wire::decodeParameterStatus(body, msg)) return;
-    link.parameters_[std::string(msg.name)] = std::string(msg.value);
+    if (!link.recordParameter(body, msg)) return;
     // The client changed a setting (SET ...): later links must get it too.
     if (link.client_ != nullptr) link.client_->rememberParameter(msg.name, msg.value);
   }
@@ -242,23 +241,38 @@ void ServerLink::onDrained() {
   if (client_ != nullptr) client_->onServerDrained();
 }
 
-void ServerLink::onLoginData(std::span<const uint8_t> data) {
+// Login and internal queries read whole messages: appends `data` and hands each complete
+// message to `handle(type, body)` until it returns false (it has then dealt with the buffer).
+// False if the bytes cannot be a message stream.
+template <class Handler>
+bool ServerLink::drainBuffered(std::span<const uint8_t> data, uint32_t max_size, Handler&& handle) {
   inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
   size_t offset = 0;
-  while (state_ == State::kLogin && !closing()) {
+  while (true) {
     wire::Message msg;
     auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()) + offset,
                                           inbuf_.size() - offset);
-    auto status = wire::nextMessage(bytes, 1 << 20, msg);
+    auto status = wire::nextMessage(bytes, max_size, msg);
     if (status == wire::DecodeStatus::kNeedMore) break;
-    if (status != wire::DecodeStatus::kOk) {
-      failLogin(std::string(wire::sqlstate::kProtocolViolation), "bad packet from server");
-      return;
-    }
+    if (status != wire::DecodeStatus::kOk) return false;
     offset += msg.header.totalSize();
-    if (!handleLoginMessage(msg.header.type, msg.body)) return;
+    if (!handle(msg.header.type, msg.body)) return true;
   }
-  if (!closing()) inbuf_.erase(0, offset);
+  inbuf_.erase(0, offset);
+  return true;
+}
+
+bool ServerLink::recordParameter(std::span<const uint8_t> body, wire::ParameterStatusMsg& msg) {
+  if (!wire::decodeParameterStatus(body, msg)) return false;
+  parameters_[std::string(msg.name)] = std::string(msg.value);
+  return true;
+}
+
+void ServerLink::onLoginData(std::span<const uint8_t> data) {
+  bool ok = drainBuffered(data, 1 << 20, [this](char type, std::span<const uint8_t> body) {
+    return handleLoginMessage(type, body) && !closing();
+  });
+  if (!ok) failLogin(std::string(wire::sqlstate::kProtocolViolation), "bad packet from server");
 }
 
 bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
@@ -267,8 +281,7 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
       return handleAuthRequest(body);
     case wire::be::kParameterStatus: {
       wire::ParameterStatusMsg msg;
-      if (wire::decodeParameterStatus(body, msg))
-        parameters_[std::string(msg.name)] = std::string(msg.value);
+      recordParameter(body, msg);
       return true;
     }
     case wire::be::kBackendKeyData: {
@@ -325,8 +338,9 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
     return false;
   }
   std::string password = pool_.serverPassword();
-  bool password_is_md5 = auth::classifySecret(password).kind == auth::Secret::Kind::kMd5;
-  bool password_is_scram = auth::classifySecret(password).kind == auth::Secret::Kind::kScram;
+  auth::Secret::Kind password_kind = auth::classifySecret(password).kind;
+  bool password_is_md5 = password_kind == auth::Secret::Kind::kMd5;
+  bool password_is_scram = password_kind == auth::Secret::Kind::kScram;
   auto refuse = [this](const std::string& why) {
     failLogin(std::string(wire::sqlstate::kInvalidPassword), why);
     return false;
@@ -382,44 +396,36 @@ void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
 }
 
 void ServerLink::onInternalData(std::span<const uint8_t> data) {
-  inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
-  size_t offset = 0;
-  while (true) {
-    wire::Message msg;
-    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()) + offset,
-                                          inbuf_.size() - offset);
-    auto status = wire::nextMessage(bytes, 1 << 30, msg);
-    if (status == wire::DecodeStatus::kNeedMore) break;
-    if (status != wire::DecodeStatus::kOk) {
-      disconnect("bad packet from server");
-      return;
-    }
-    offset += msg.header.totalSize();
-    char type = msg.header.type;
-    if (type == wire::be::kParameterStatus) {
-      wire::ParameterStatusMsg ps;
-      if (wire::decodeParameterStatus(msg.body, ps))
-        parameters_[std::string(ps.name)] = std::string(ps.value);
-    } else if (type == wire::be::kErrorResponse) {
-      wire::ErrorFieldsMsg err;
-      wire::decodeErrorFields(msg.body, err);
-      internal_error_ = std::string(err.field('M'));
-      if (internal_error_.empty()) internal_error_ = "error";
-    } else if (type == wire::be::kReadyForQuery) {
-      wire::ReadyForQueryMsg rfq;
-      wire::decodeReadyForQuery(msg.body, rfq);
-      inbuf_.clear();
-      bool ok = internal_error_.empty() && rfq.status == 'I';
-      if (!ok && internal_error_.empty()) internal_error_ = "left a transaction open";
-      setTransactionStatus(rfq.status);
-      setState(client_ != nullptr ? State::kActive : State::kIdle);
-      InternalDone done = std::move(internal_done_);
-      internal_done_ = nullptr;
-      if (done) done(ok, internal_error_);
-      return;
-    }
+  bool ok = drainBuffered(data, 1 << 30, [this](char type, std::span<const uint8_t> body) {
+    return handleInternalMessage(type, body);
+  });
+  if (!ok) disconnect("bad packet from server");
+}
+
+// Returns false once the query is over (ReadyForQuery); the callback may start another.
+bool ServerLink::handleInternalMessage(char type, std::span<const uint8_t> body) {
+  if (type == wire::be::kParameterStatus) {
+    wire::ParameterStatusMsg ps;
+    recordParameter(body, ps);
+  } else if (type == wire::be::kErrorResponse) {
+    wire::ErrorFieldsMsg err;
+    wire::decodeErrorFields(body, err);
+    internal_error_ = std::string(err.field('M'));
+    if (internal_error_.empty()) internal_error_ = "error";
+  } else if (type == wire::be::kReadyForQuery) {
+    wire::ReadyForQueryMsg rfq;
+    wire::decodeReadyForQuery(body, rfq);
+    inbuf_.clear();
+    bool ok = internal_error_.empty() && rfq.status == 'I';
+    if (!ok && internal_error_.empty()) internal_error_ = "left a transaction open";
+    setTransactionStatus(rfq.status);
+    setState(client_ != nullptr ? State::kActive : State::kIdle);
+    InternalDone done = std::move(internal_done_);
+    internal_done_ = nullptr;
+    if (done) done(ok, internal_error_);
+    return false;
   }
-  inbuf_.erase(0, offset);
+  return true;
 }
 
 void ServerLink::failLogin(const std::string& sqlstate, const std::string& message) {

@@ -10,6 +10,7 @@
 
 #include "pooler/connection.h"
 #include "pooler/message_scanner.h"
+#include "pooler/wire/backend.h"
 
 namespace apibouncer {
 
@@ -81,6 +82,11 @@ class ServerLink : public Connection {
   bool handleLoginMessage(char type, std::span<const uint8_t> body);
   bool handleAuthRequest(std::span<const uint8_t> body);
   void onInternalData(std::span<const uint8_t> data);
+  bool handleInternalMessage(char type, std::span<const uint8_t> body);
+  template <class Handler>
+  bool drainBuffered(std::span<const uint8_t> data, uint32_t max_size, Handler&& handle);
+  // Decodes a ParameterStatus body into `msg` and keeps the value; false if malformed.
+  bool recordParameter(std::span<const uint8_t> body, wire::ParameterStatusMsg& msg);
   void onActiveData(std::span<const uint8_t> data);
   void refuseTransactionBlock(std::span<const uint8_t> data);
   void setState(State state);

@@ -146,6 +146,17 @@ struct UserConfig {
          client_idle_timeout = -1;
 };
 
+// Per-database and per-user settings override [pgbouncer]'s; unset numbers are -1.
+template <class T>
+T setOr(T value, T fallback) {
+  return value >= 0 ? value : fallback;
+}
+// The user's value for `member` where the user has an entry that sets it, else `fallback`.
+template <class T>
+T userSetOr(const UserConfig* user, T UserConfig::*member, T fallback) {
+  return user != nullptr ? setOr(user->*member, fallback) : fallback;
+}
+
 struct Config {
   std::string path;  // the main file, as given (used by RELOAD)
   Settings settings;
