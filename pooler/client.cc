@@ -68,11 +68,10 @@ std::string quoteLiteral(std::string_view value) {
 // Sees each client message type as it streams past: counts the ReadyForQuery each one will
 // earn and stops at Terminate, which ends the session instead of reaching the server.
 struct ClientSession::RelayVisitor {
-  int expected_ready = 0;
+  ClientRequests& requests;
   MessageScanner::Action onType(char type) {
     if (type == wire::fe::kTerminate) return MessageScanner::Action::kStop;
-    if (type == wire::fe::kQuery || type == wire::fe::kSync || type == wire::fe::kFunctionCall)
-      ++expected_ready;
+    requests.see(type);
     return MessageScanner::Action::kSkip;
   }
   void onMessage(char, std::span<const uint8_t>) {}
@@ -402,9 +401,33 @@ std::string ClientSession::welcomeMessages(
 }
 
 void ClientSession::relayToServer(std::span<const uint8_t> data) {
-  RelayVisitor visitor;
-  auto result = scanner_.feed(data, visitor);
+  ClientRequests requests = requests_;
+  requests.expected_ready = 0;
+  size_t capacity = pool_->preparedStatementCapacity();
+  if (capacity == 0) {
+    RelayVisitor visitor{requests};
+    auto result = scanner_.feed(data, visitor);
+    forwardScanned(data, result, requests);
+    return;
+  }
+  if (!prepared_) prepared_ = std::make_unique<PreparedRelay>(pooler_.statementRegistry());
+  static std::string to_server, to_client;  // single-threaded loop: shared by all clients
+  to_client.clear();
+  auto outcome = prepared_->relay(
+      data, scanner_, {server_->preparedStatements(), server_->replies(), capacity}, requests,
+      to_server, to_client);
+  if (!to_client.empty() && !send(to_client)) return;
+  // The chunk is consumed: what remains to forward is the edited stream, up to any Terminate.
+  auto result = outcome.scan;
+  if (result.status == MessageScanner::Result::Status::kStopped)
+    result.offset = outcome.to_server.size();
+  forwardScanned(outcome.to_server, result, outcome.requests);
+}
+
+void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,
+                                   const ClientRequests& requests) {
   using Status = MessageScanner::Result::Status;
+  requests_ = requests;
   size_t forward = result.status == Status::kStopped ? result.offset : data.size();
   if (result.status == Status::kTooLarge || result.status == Status::kMalformed) {
     // Part of the bad packet may have reached the server: the link cannot be trusted.
@@ -416,7 +439,8 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
          "bad packet from client");
     return;
   }
-  if (forward > 0) server_->forwardFromClient(data.first(forward), visitor.expected_ready);
+  server_->forwardFromClient(data.first(forward), requests.expected_ready,
+                             requests.extended_open);
   if (result.status == Status::kStopped) {
     disconnect("client close request");
     return;
@@ -461,6 +485,10 @@ void ClientSession::onTransactionEnd() {
 
 void ClientSession::rememberParameter(std::string_view name, std::string_view value) {
   if (int index = trackedIndex(name); index >= 0) tracked_.set(index, value);
+}
+
+void ClientSession::forgetPreparedStatements() {
+  if (prepared_) prepared_->forgetAll();
 }
 
 void ClientSession::releaseServer(bool clean) {

@@ -15,6 +15,7 @@
 #include "pooler/config/config.h"
 #include "pooler/connection.h"
 #include "pooler/message_scanner.h"
+#include "pooler/prepared_relay.h"
 
 namespace apibouncer {
 
@@ -66,6 +67,8 @@ class ClientSession : public Connection {
   void onTransactionEnd();
   // The server reported a changed setting; tracked ones are re-applied on later links.
   void rememberParameter(std::string_view name, std::string_view value);
+  // DEALLOCATE ALL / DISCARD ALL ran on the link: the client's named statements are gone.
+  void forgetPreparedStatements();
   void onServerDrained();  // the server took our queued bytes: read from the client again
 
   // Sends a FATAL error and closes. `reason` goes to the log.
@@ -93,6 +96,9 @@ class ClientSession : public Connection {
   void adoptServerDefaults(const std::map<std::string, std::string>& server_params);
   void requestLink();
   void relayToServer(std::span<const uint8_t> data);
+  // Sends `data` on, or fails the client if it was not a valid message stream.
+  void forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,
+                      const ClientRequests& requests);
   void releaseServer(bool clean);
   std::string setStatementsFor(const ServerLink& server) const;
   void setState(State state);
@@ -109,6 +115,8 @@ class ClientSession : public Connection {
   Pool* pool_ = nullptr;
   ServerLink* server_ = nullptr;
   MessageScanner scanner_;
+  ClientRequests requests_;                 // extended_open carries over between chunks
+  std::unique_ptr<PreparedRelay> prepared_;  // once the client uses a tracking pool
   uint64_t cancel_key_ = 0;
   bool counted_ = false;  // counted in db/user client limits
   bool welcome_sent_ = false;

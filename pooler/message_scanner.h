@@ -29,12 +29,19 @@ class MessageScanner {
   // True when the stream sits between two messages.
   bool atBoundary() const { return header_have_ == 0 && body_left_ == 0; }
 
-  // Visitor: `Action onType(char type)`, `void onMessage(char type, std::span<const uint8_t>)`.
+  // Visitor: `Action onType(char type)` (or `onType(char type, size_t offset)`, offset = the
+  // type byte's index in the chunk), `void onMessage(char type, std::span<const uint8_t>)`, and
+  // optionally `void onEnd(char type, size_t end)`: every message's end, as an index in the
+  // chunk just past its last byte. The offsets let a caller edit the stream message by message.
   template <class Visitor>
   Result feed(std::span<const uint8_t> chunk, Visitor& visitor);
 
  private:
   bool headerComplete(Result& result);
+  template <class Visitor>
+  static void notifyEnd(Visitor& visitor, char type, size_t end) {
+    if constexpr (requires { visitor.onEnd(type, end); }) visitor.onEnd(type, end);
+  }
 
   uint32_t max_size_;
   uint8_t header_[5] = {};
@@ -57,6 +64,7 @@ MessageScanner::Result MessageScanner::feed(std::span<const uint8_t> chunk, Visi
           capturing_ = false;
           visitor.onMessage(static_cast<char>(header_[0]), chunk.subspan(pos, take));
           pos += take;
+          notifyEnd(visitor, static_cast<char>(header_[0]), pos);
           continue;
         }
         captured_.append(reinterpret_cast<const char*>(chunk.data() + pos), take);
@@ -71,10 +79,16 @@ MessageScanner::Result MessageScanner::feed(std::span<const uint8_t> chunk, Visi
             static_cast<char>(header_[0]),
             std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
       }
+      if (body_left_ == 0) notifyEnd(visitor, static_cast<char>(header_[0]), pos);
       continue;
     }
     if (header_have_ == 0) {
-      Action action = visitor.onType(static_cast<char>(chunk[pos]));
+      char type = static_cast<char>(chunk[pos]);
+      Action action;
+      if constexpr (requires { visitor.onType(type, pos); })
+        action = visitor.onType(type, pos);
+      else
+        action = visitor.onType(type);
       if (action == Action::kStop) {
         result.status = Result::Status::kStopped;
         result.offset = pos;
@@ -85,9 +99,12 @@ MessageScanner::Result MessageScanner::feed(std::span<const uint8_t> chunk, Visi
     header_[header_have_++] = chunk[pos++];
     if (header_have_ < 5) continue;
     if (!headerComplete(result)) return result;
-    if (body_left_ == 0 && capturing_) {
-      capturing_ = false;
-      visitor.onMessage(static_cast<char>(header_[0]), std::span<const uint8_t>());
+    if (body_left_ == 0) {
+      if (capturing_) {
+        capturing_ = false;
+        visitor.onMessage(static_cast<char>(header_[0]), std::span<const uint8_t>());
+      }
+      notifyEnd(visitor, static_cast<char>(header_[0]), pos);
     }
   }
   return result;

@@ -37,6 +37,12 @@ std::string Pool::serverPassword() const {
   return secret != nullptr ? secret->text : std::string();
 }
 
+size_t Pool::preparedStatementCapacity() const {
+  int max = pooler_.settings().max_prepared_statements;
+  if (mode_ == config::PoolMode::kSession || max <= 0) return 0;
+  return static_cast<size_t>(max);
+}
+
 config::PoolMode Pool::configuredMode() const {
   const config::UserConfig* user = pooler_.config().findUser(server_user_);
   if (user != nullptr && user->pool_mode) return *user->pool_mode;

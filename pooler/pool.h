@@ -33,6 +33,10 @@ class Pool {
   // [users] pool_mode, else the database's, else [pgbouncer]'s; fixed when the config changes
   // because the relay asks at every ReadyForQuery.
   config::PoolMode poolMode() const { return mode_; }
+  // Named prepared statements kept per link when the pooler tracks them (transaction and
+  // statement pooling with max_prepared_statements > 0); 0 when it does not.
+  size_t preparedStatementCapacity() const;
+  Pooler& pooler() { return pooler_; }
 
   // A client wants a server link. It gets one now (onServerAssigned) or waits in the queue.
   void requestServer(ClientSession* client);

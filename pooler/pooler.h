@@ -12,6 +12,7 @@
 
 #include "pooler/auth/auth_file.h"
 #include "pooler/config/config.h"
+#include "pooler/prepared_statements.h"
 
 namespace apibouncer {
 
@@ -53,6 +54,9 @@ class Pooler {
   // Sends a CancelRequest for whatever `server` is running now.
   void cancelServerQuery(ServerLink& server);
 
+  // Protocol-level prepared statements known under the pooler's names (all pools).
+  StatementRegistry& statementRegistry() { return statements_; }
+
   // Pools and limits.
   Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user);
   Counts& dbCounts(const std::string& db) { return db_counts_[db]; }
@@ -72,6 +76,7 @@ class Pooler {
   void closeListeners();
 
   uv_loop_t* loop_;
+  StatementRegistry statements_;  // before the clients and pools that hold its statements
   std::shared_ptr<const config::Config> config_;
   auth::AuthFile auth_file_;
   std::vector<Listener*> listeners_;  // each deletes itself when closed

@@ -1,6 +1,8 @@
 // ServerLink: connecting, logging in to PostgreSQL, internal queries and relaying (server.h).
 #include "pooler/server.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "pooler/auth/md5.h"
@@ -25,18 +27,50 @@ std::string_view asText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+// A command that drops every prepared statement of the session.
+bool dropsAllStatements(std::string_view text) {
+  auto contains = [&](std::string_view what) {
+    return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) == b;
+           }) != text.end();
+  };
+  return contains("DISCARD ALL") || contains("DEALLOCATE ALL");
+}
+
 }  // namespace
 
 // While linked: the bytes go to the client untouched; ReadyForQuery and ParameterStatus are
-// read on the way so the link knows when it is clean and what the session looks like.
+// read on the way so the link knows when it is clean and what the session looks like. When
+// prepared statements are tracked, every reply is matched to its request so the pooler's own
+// requests are answered to nobody and the pooler's answers land in their place.
 struct ServerLink::ActiveVisitor {
   ServerLink& link;
-  MessageScanner::Action onType(char type) {
+  bool tracking;
+  MessageScanner::Action onType(char type, size_t offset) {
+    if (tracking) {
+      if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(offset);
+      if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
+    }
     if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus)
       return MessageScanner::Action::kCapture;
     return MessageScanner::Action::kSkip;
   }
+  void onEnd(char type, size_t end) {
+    if (!tracking) return;
+    if (link.editor_.cutting()) link.editor_.resumeAt(end);
+    static std::string answers;  // single-threaded loop: one buffer for every link
+    answers.clear();
+    link.replies_.onReplyEnd(type, answers);
+    if (!answers.empty()) link.editor_.insert(end, answers);
+  }
   void onMessage(char type, std::span<const uint8_t> body) {
+    if (type == wire::be::kCommandComplete) {
+      // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over.
+      if (!dropsAllStatements(asText(body))) return;
+      link.prepared_.clear();
+      if (link.client_ != nullptr) link.client_->forgetPreparedStatements();
+      return;
+    }
     if (type == wire::be::kReadyForQuery) {
       wire::ReadyForQueryMsg msg;
       if (wire::decodeReadyForQuery(body, msg)) link.setTransactionStatus(msg.status);
@@ -168,12 +202,17 @@ void ServerLink::onRead(std::span<const uint8_t> data) {
 }
 
 void ServerLink::onActiveData(std::span<const uint8_t> data) {
-  ActiveVisitor visitor{*this};
+  // Tracking stays on while answers are owed, even if a reload just turned it off.
+  bool tracking = pool_.preparedStatementCapacity() > 0 || !replies_.empty();
+  static std::string edited;  // single-threaded loop: one buffer for every link
+  if (tracking) editor_.begin(data, edited);
+  ActiveVisitor visitor{*this, tracking};
   auto result = scanner_.feed(data, visitor);
   if (result.status != MessageScanner::Result::Status::kDone) {
     disconnect("bad packet from server");
     return;
   }
+  if (tracking) data = editor_.finish(data.size());
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;
   if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&
@@ -181,21 +220,23 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     refuseTransactionBlock(data);
     return;
   }
-  client_->relayFromServer(data);
+  if (!data.empty()) client_->relayFromServer(data);
   if (client_ == nullptr || pool_.poolMode() == config::PoolMode::kSession) return;
   // Transaction and statement pooling: the link goes back to the pool between transactions.
   // Last statement: the link may be handed to another client right away.
   if (isClean()) client_->onTransactionEnd();
 }
 
-void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready) {
+void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready,
+                                   bool extended_open) {
   last_used_ms_ = uv_now(loop());
+  extended_open_ = extended_open;
   if (pending_ready_ == 0 && expected_ready > 0) {
     busy_since_ms_ = last_used_ms_;
     cancel_sent_ = false;
   }
   pending_ready_ += expected_ready;
-  send(bytes);
+  if (!bytes.empty()) send(bytes);
 }
 
 // Statement pooling cannot hand a link back inside a transaction: the client gets an error in
@@ -220,7 +261,7 @@ void ServerLink::setTransactionStatus(char status) {
 
 bool ServerLink::isClean() const {
   return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' &&
-         scanner_.atBoundary();
+         !extended_open_ && replies_.empty() && scanner_.atBoundary();
 }
 
 void ServerLink::linkTo(ClientSession* client) {
@@ -387,6 +428,7 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
 }
 
 void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
+  if (dropsAllStatements(sql)) prepared_.clear();  // e.g. server_reset_query = DISCARD ALL
   setState(State::kInternalQuery);
   internal_done_ = std::move(done);
   internal_error_.clear();

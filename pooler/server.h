@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 
+#include "pooler/chunk_editor.h"
 #include "pooler/connection.h"
 #include "pooler/message_scanner.h"
+#include "pooler/prepared_statements.h"
+#include "pooler/reply_tracker.h"
 #include "pooler/wire/backend.h"
 
 namespace apibouncer {
@@ -47,8 +50,13 @@ class ServerLink : public Connection {
   void becomeIdle();
   void linkTo(ClientSession* client);
   ClientSession* client() const { return client_; }
-  // Client bytes go through here so the link knows how many ReadyForQuery it still owes.
-  void forwardFromClient(std::span<const uint8_t> bytes, int expected_ready);
+  // Client bytes go through here so the link knows how many ReadyForQuery it still owes, and
+  // whether an extended-protocol exchange is still open (no Sync yet: the link is not free).
+  void forwardFromClient(std::span<const uint8_t> bytes, int expected_ready, bool extended_open);
+  // Prepared statement tracking (transaction/statement pooling): what this link has prepared,
+  // and the answers it owes for the client's edited stream.
+  ServerStatementCache& preparedStatements() { return prepared_; }
+  ReplyTracker& replies() { return replies_; }
   // True if the link sits between transactions with no reply pending.
   bool isClean() const;
   void unlink() { client_ = nullptr; }
@@ -103,6 +111,10 @@ class ServerLink : public Connection {
   std::string inbuf_;  // login and internal queries only
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
+  bool extended_open_ = false;
+  ServerStatementCache prepared_;
+  ReplyTracker replies_;
+  ChunkEditor editor_;  // swallows and inserts replies when statements are tracked
   char tx_status_ = 'I';
   uint64_t busy_since_ms_ = 0;  // when pending_ready_ last rose from zero
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'

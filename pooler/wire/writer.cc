@@ -149,6 +149,22 @@ std::string emptyQueryResponse() {
   return PacketWriter().begin('I').end().take();
 }
 
+std::string parseComplete() {
+  return PacketWriter().begin('1').end().take();
+}
+
+std::string closeComplete() {
+  return PacketWriter().begin('3').end().take();
+}
+
+void appendMessage(std::string& out, char type, std::initializer_list<std::string_view> parts) {
+  size_t length = 4;
+  for (std::string_view part : parts) length += part.size();
+  out += type;
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((length >> shift) & 0xff);
+  for (std::string_view part : parts) out.append(part);
+}
+
 std::string startupMessage(uint32_t protocol_version,
                            const std::vector<std::pair<std::string, std::string>>& params) {
   PacketWriter w;

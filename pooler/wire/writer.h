@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,7 @@ constexpr std::string_view kTooManyConnections = "53300";
 constexpr std::string_view kInvalidCatalogName = "3D000";
 constexpr std::string_view kQueryCanceled = "57014";
 constexpr std::string_view kFeatureNotSupported = "0A000";
+constexpr std::string_view kDuplicatePreparedStatement = "42P05";
 constexpr std::string_view kProgramLimitExceeded = "54000";
 constexpr std::string_view kInternalError = "XX000";
 }  // namespace sqlstate
@@ -75,6 +77,12 @@ std::string rowDescription(const std::vector<std::string_view>& column_names);
 std::string dataRow(const std::vector<std::string_view>& values);  // text; use nullRow for NULLs
 std::string commandComplete(std::string_view tag);
 std::string emptyQueryResponse();
+std::string parseComplete();
+std::string closeComplete();
+
+// Appends one typed message whose body is `parts` in order (rewriting a message in place of
+// the original without building it twice).
+void appendMessage(std::string& out, char type, std::initializer_list<std::string_view> parts);
 
 // Frontend messages (pooler -> server, and tests acting as clients).
 std::string startupMessage(uint32_t protocol_version,

@@ -1,0 +1,246 @@
+// PreparedRelay: rewriting statement names in the client's stream (see prepared_relay.h).
+#include "pooler/prepared_relay.h"
+
+#include <cstring>
+#include <optional>
+
+#include "pooler/wire/frontend.h"
+#include "pooler/wire/writer.h"
+
+namespace apibouncer {
+namespace {
+
+constexpr std::string_view kNul("\0", 1);
+using Request = ReplyTracker::Request;
+
+std::string_view asText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The NUL-terminated string at `offset` of `body` (without its NUL), or nullopt if it runs
+// past the end.
+std::optional<std::string_view> cstringAt(std::span<const uint8_t> body, size_t offset) {
+  if (offset >= body.size()) return std::nullopt;
+  const void* nul = memchr(body.data() + offset, 0, body.size() - offset);
+  if (nul == nullptr) return std::nullopt;
+  size_t length = static_cast<const uint8_t*>(nul) - (body.data() + offset);
+  return asText(body.subspan(offset, length));
+}
+
+}  // namespace
+
+void ClientRequests::see(char type) {
+  namespace fe = wire::fe;
+  switch (type) {
+    case fe::kQuery:
+    case fe::kFunctionCall:
+      ++expected_ready;
+      return;
+    case fe::kSync:
+      ++expected_ready;
+      extended_open = false;
+      return;
+    case fe::kParse:
+    case fe::kBind:
+    case fe::kDescribe:
+    case fe::kExecute:
+    case fe::kClose:
+    case fe::kFlush:
+      extended_open = true;
+      return;
+    default:
+      return;
+  }
+}
+
+struct PreparedRelay::Visitor {
+  PreparedRelay& relay;
+  Link& link;
+  ClientRequests& requests;
+  std::string& rewritten;
+  size_t start = ChunkEditor::kNone;  // the current message's offset, if it began in this chunk
+
+  MessageScanner::Action onType(char type, size_t offset) {
+    namespace fe = wire::fe;
+    if (type == fe::kTerminate) return MessageScanner::Action::kStop;
+    start = offset;
+    if (relay.skip_until_sync_ && type != fe::kSync) {
+      // The pooler answered with an error: the server must not see the rest up to Sync.
+      relay.editor_.cutFrom(offset);
+      relay.in_message_ = true;
+      relay.decision_ = Decision::kDrop;
+      return MessageScanner::Action::kSkip;
+    }
+    requests.see(type);
+    switch (type) {
+      case fe::kParse:
+      case fe::kBind:
+      case fe::kDescribe:
+      case fe::kClose:
+        relay.editor_.cutFrom(offset);  // held back until it is whole
+        relay.in_message_ = true;
+        return MessageScanner::Action::kCapture;
+      case fe::kExecute:
+        link.replies.expect(Request::kExecute);
+        break;
+      case fe::kSync:
+        link.replies.expect(Request::kSync);
+        relay.skip_until_sync_ = false;
+        break;
+      case fe::kQuery:
+      case fe::kFunctionCall:
+        link.replies.expect(Request::kSimpleQuery);
+        break;
+      default:
+        break;
+    }
+    return MessageScanner::Action::kSkip;
+  }
+
+  void onMessage(char type, std::span<const uint8_t> body) {
+    rewritten.clear();
+    relay.decision_ = relay.rewrite(type, body, link, rewritten);
+    if (relay.decision_ == Decision::kKeep && start == ChunkEditor::kNone) {
+      // Its first bytes were held back in an earlier chunk: send it whole from here.
+      wire::appendMessage(rewritten, type, {asText(body)});
+      relay.decision_ = Decision::kReplace;
+    }
+  }
+
+  void onEnd(char, size_t end) {
+    if (!relay.in_message_) return;
+    relay.in_message_ = false;
+    switch (relay.decision_) {
+      case Decision::kKeep:
+        relay.editor_.uncut();
+        break;
+      case Decision::kReplace:
+        relay.editor_.resumeAt(end);
+        relay.editor_.insert(end, rewritten);
+        break;
+      case Decision::kDrop:
+        relay.editor_.resumeAt(end);
+        break;
+    }
+  }
+};
+
+PreparedRelay::Outcome PreparedRelay::relay(std::span<const uint8_t> chunk,
+                                            MessageScanner& scanner, Link link,
+                                            ClientRequests requests, std::string& server_buf,
+                                            std::string& to_client) {
+  // The rewritten message lives only from its last byte to its end: one buffer serves all
+  // clients (the loop is single-threaded), so rewriting allocates nothing once warm.
+  static std::string rewritten;
+  editor_.begin(chunk, server_buf);
+  requests.expected_ready = 0;
+  Visitor visitor{*this, link, requests, rewritten};
+  Outcome outcome;
+  outcome.scan = scanner.feed(chunk, visitor);
+  size_t end = outcome.scan.status == MessageScanner::Result::Status::kStopped
+                   ? outcome.scan.offset
+                   : chunk.size();
+  outcome.to_server = editor_.finish(end);
+  outcome.requests = requests;
+  link.replies.takeReady(to_client);
+  return outcome;
+}
+
+PreparedRelay::Decision PreparedRelay::rewrite(char type, std::span<const uint8_t> body,
+                                               Link& link, std::string& out) {
+  namespace fe = wire::fe;
+  switch (type) {
+    case fe::kParse:
+      return rewriteParse(body, link, out);
+    case fe::kBind: {
+      // Bind: portal name, then the statement name.
+      auto portal = cstringAt(body, 0);
+      if (!portal) {
+        link.replies.expect(Request::kBind);
+        return Decision::kKeep;  // malformed: the server says so
+      }
+      return rewriteStatementName(type, body, portal->size() + 1, link, out);
+    }
+    case fe::kDescribe:
+      if (body.empty() || body[0] != 'S') {
+        link.replies.expect(Request::kDescribe);
+        return Decision::kKeep;
+      }
+      return rewriteStatementName(type, body, 1, link, out);
+    case fe::kClose:
+      return rewriteClose(body, link);
+  }
+  return Decision::kKeep;
+}
+
+PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> body, Link& link,
+                                                    std::string& out) {
+  auto name = cstringAt(body, 0);
+  if (!name || name->empty()) {
+    link.replies.expect(Request::kParse);  // unnamed (or malformed): the server's business
+    return Decision::kKeep;
+  }
+  if (statements_.find(*name) != nullptr) {
+    wire::ErrorSpec error;
+    error.severity = "ERROR";
+    error.sqlstate = wire::sqlstate::kDuplicatePreparedStatement;
+    std::string message = "prepared statement \"" + std::string(*name) + "\" already exists";
+    error.message = message;
+    link.replies.answer(wire::errorResponse(error));
+    skip_until_sync_ = true;
+    return Decision::kDrop;
+  }
+  StatementRef statement = registry_.intern(asText(body.subspan(name->size() + 1)));
+  statements_.add(*name, statement);
+  if (link.cache.touch(statement.get())) {
+    link.replies.answer(wire::parseComplete());
+    return Decision::kDrop;
+  }
+  prepareOnLink(statement, /*swallow=*/false, link, out);
+  return Decision::kReplace;
+}
+
+PreparedRelay::Decision PreparedRelay::rewriteStatementName(char type,
+                                                            std::span<const uint8_t> body,
+                                                            size_t name_offset, Link& link,
+                                                            std::string& out) {
+  Request request = type == wire::fe::kBind ? Request::kBind : Request::kDescribe;
+  auto name = cstringAt(body, name_offset);
+  const StatementRef* statement = name && !name->empty() ? statements_.find(*name) : nullptr;
+  if (statement == nullptr) {
+    // Unnamed, unknown (the server reports it does not exist) or malformed: as it came.
+    link.replies.expect(request);
+    return Decision::kKeep;
+  }
+  if (!link.cache.touch(statement->get())) prepareOnLink(*statement, /*swallow=*/true, link, out);
+  wire::appendMessage(out, type,
+                      {asText(body.first(name_offset)), (*statement)->server_name, kNul,
+                       asText(body.subspan(name_offset + name->size() + 1))});
+  link.replies.expect(request);
+  return Decision::kReplace;
+}
+
+PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> body, Link& link) {
+  auto name = body.empty() ? std::nullopt : cstringAt(body, 1);
+  if (body.empty() || body[0] != 'S' || !name || name->empty()) {
+    link.replies.expect(Request::kClose);
+    return Decision::kKeep;
+  }
+  // The statement stays prepared on the servers for other clients (and the LRU retires it);
+  // the client just forgets its name. Closing an unknown name is not an error, as in PostgreSQL.
+  statements_.remove(*name);
+  link.replies.answer(wire::closeComplete());
+  return Decision::kDrop;
+}
+
+void PreparedRelay::prepareOnLink(const StatementRef& statement, bool swallow, Link& link,
+                                  std::string& out) {
+  for (const StatementRef& evicted : link.cache.add(statement, link.capacity)) {
+    wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});
+    link.replies.expect(Request::kClose, /*swallow=*/true);
+  }
+  wire::appendMessage(out, wire::fe::kParse, {statement->server_name, kNul, statement->definition});
+  link.replies.expect(Request::kParse, swallow);
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,74 @@
+// Client -> server bytes when prepared statements are tracked (transaction and statement
+// pooling with max_prepared_statements > 0). Parse, Bind, Describe and Close that name a
+// statement are rewritten to the pooler's name for it; a statement the link lacks is prepared
+// on it first; a Parse the link already has, and a Close, are answered by the pooler. Every
+// request is announced to the link's ReplyTracker so the answers come back in order. All other
+// bytes pass untouched, and a chunk with nothing to rewrite is forwarded as it came.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "pooler/chunk_editor.h"
+#include "pooler/message_scanner.h"
+#include "pooler/prepared_statements.h"
+#include "pooler/reply_tracker.h"
+
+namespace apibouncer {
+
+// What a stretch of client bytes asks of the server: the ReadyForQuery messages it will earn,
+// and whether it leaves an extended-protocol exchange open (no Sync yet: keep the link).
+struct ClientRequests {
+  int expected_ready = 0;
+  bool extended_open = false;
+  void see(char type);
+};
+
+class PreparedRelay {
+ public:
+  // The server link the client holds now.
+  struct Link {
+    ServerStatementCache& cache;
+    ReplyTracker& replies;
+    size_t capacity;  // max_prepared_statements
+  };
+  struct Outcome {
+    MessageScanner::Result scan;
+    std::span<const uint8_t> to_server;  // the chunk itself, or `server_buf`
+    ClientRequests requests;
+  };
+
+  explicit PreparedRelay(StatementRegistry& registry) : registry_(registry) {}
+
+  // Relays one chunk for `link`. Rewritten bytes are built in `server_buf`; the pooler's
+  // answers whose turn has come are appended to `to_client`. `requests.extended_open` carries
+  // the state from the previous chunk in and the new state out.
+  Outcome relay(std::span<const uint8_t> chunk, MessageScanner& scanner, Link link,
+                ClientRequests requests, std::string& server_buf, std::string& to_client);
+  // DEALLOCATE ALL / DISCARD ALL ran: the client has no statements any more.
+  void forgetAll() { statements_.clear(); }
+  size_t statementCount() const { return statements_.size(); }
+
+ private:
+  struct Visitor;
+  enum class Decision { kKeep, kReplace, kDrop };
+  Decision rewrite(char type, std::span<const uint8_t> body, Link& link, std::string& out);
+  Decision rewriteParse(std::span<const uint8_t> body, Link& link, std::string& out);
+  // Rewrites a message naming statement `name` at `name_offset` of its body.
+  Decision rewriteStatementName(char type, std::span<const uint8_t> body, size_t name_offset,
+                                Link& link, std::string& out);
+  Decision rewriteClose(std::span<const uint8_t> body, Link& link);
+  // Makes sure `statement` is prepared on the link, appending the Parse (and the Close of
+  // any statement it evicts) to `out`.
+  void prepareOnLink(const StatementRef& statement, bool swallow, Link& link, std::string& out);
+
+  StatementRegistry& registry_;
+  ClientStatements statements_;
+  ChunkEditor editor_;
+  bool in_message_ = false;       // a message being held back continues in the next chunk
+  Decision decision_ = Decision::kKeep;  // what becomes of it when it ends
+  bool skip_until_sync_ = false;  // after the pooler's own error, like the server after one
+};
+
+}  // namespace apibouncer

@@ -1,0 +1,71 @@
+// ReplyTracker: which server message ends which request (see reply_tracker.h).
+#include "pooler/reply_tracker.h"
+
+#include "pooler/wire/backend.h"
+
+namespace apibouncer {
+
+void ReplyTracker::expect(Request request, bool swallow) {
+  queue_.push_back(Entry{request, swallow, {}});
+}
+
+void ReplyTracker::answer(std::string reply) {
+  queue_.push_back(Entry{Request::kParse, false, std::move(reply)});
+}
+
+void ReplyTracker::takeReady(std::string& out) {
+  while (!queue_.empty() && !queue_.front().answer.empty()) {
+    out += queue_.front().answer;
+    queue_.pop_front();
+  }
+}
+
+// The message that completes each request. Describe of a statement sends ParameterDescription
+// first; a simple query (or function call) sends many messages and ends with ReadyForQuery.
+bool ReplyTracker::ends(Request request, char type) {
+  namespace be = wire::be;
+  switch (request) {
+    case Request::kParse:
+      return type == be::kParseComplete;
+    case Request::kBind:
+      return type == be::kBindComplete;
+    case Request::kClose:
+      return type == be::kCloseComplete;
+    case Request::kDescribe:
+      return type == be::kRowDescription || type == be::kNoData;
+    case Request::kExecute:
+      return type == be::kCommandComplete || type == be::kEmptyQueryResponse ||
+             type == be::kPortalSuspended;
+    case Request::kSync:
+    case Request::kSimpleQuery:
+      return type == be::kReadyForQuery;
+  }
+  return false;
+}
+
+bool ReplyTracker::onReplyStart(char type) {
+  current_ends_head_ = false;
+  if (queue_.empty()) return false;
+  const Entry& head = queue_.front();
+  if (type == wire::be::kErrorResponse) {
+    // A simple query and a Sync still end with ReadyForQuery after an error.
+    current_ends_head_ =
+        head.request != Request::kSync && head.request != Request::kSimpleQuery;
+    return false;  // errors always reach the client, even for a request the pooler added
+  }
+  current_ends_head_ = ends(head.request, type);
+  return current_ends_head_ && head.swallow;
+}
+
+void ReplyTracker::onReplyEnd(char type, std::string& out) {
+  if (!current_ends_head_) return;
+  current_ends_head_ = false;
+  queue_.pop_front();
+  if (type == wire::be::kErrorResponse) {
+    // The server skips to the next Sync; the answers queued before it are not given either.
+    while (!queue_.empty() && queue_.front().request != Request::kSync) queue_.pop_front();
+  }
+  takeReady(out);
+}
+
+}  // namespace apibouncer
