@@ -491,6 +491,10 @@ void ClientSession::forgetPreparedStatements() {
   if (prepared_) prepared_->forgetAll();
 }
 
+void ClientSession::forgetPreparedStatement(std::string_view name) {
+  if (prepared_) prepared_->forget(name);
+}
+
 void ClientSession::releaseServer(bool clean) {
   if (server_ == nullptr) return;
   ServerLink* server = server_;

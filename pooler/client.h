@@ -69,6 +69,7 @@ class ClientSession : public Connection {
   void rememberParameter(std::string_view name, std::string_view value);
   // DEALLOCATE ALL / DISCARD ALL ran on the link: the client's named statements are gone.
   void forgetPreparedStatements();
+  void forgetPreparedStatement(std::string_view name);
   void onServerDrained();  // the server took our queued bytes: read from the client again
 
   // Sends a FATAL error and closes. `reason` goes to the log.

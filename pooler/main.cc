@@ -112,9 +112,10 @@ void warnAboutConfig(const config::Config& cfg) {
     non_session |= db.pool_mode && *db.pool_mode != config::PoolMode::kSession;
   for (const auto& [name, user] : cfg.users)
     non_session |= user.pool_mode && *user.pool_mode != config::PoolMode::kSession;
-  if (non_session)
+  if (non_session && cfg.settings.max_prepared_statements <= 0)
     LOG_WARNING(
-        "pool_mode transaction/statement is not implemented yet: pools run in session mode");
+        "max_prepared_statements = 0: named prepared statements of the protocol fail in "
+        "transaction and statement pooling");
 }
 
 bool daemonize(std::string& error) {

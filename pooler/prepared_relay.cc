@@ -193,10 +193,10 @@ PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> bod
   StatementRef statement = registry_.intern(asText(body.subspan(name->size() + 1)));
   statements_.add(*name, statement);
   if (link.cache.touch(statement.get())) {
-    link.replies.answer(wire::parseComplete());
+    link.replies.answer(wire::parseComplete(), *name);
     return Decision::kDrop;
   }
-  prepareOnLink(statement, /*swallow=*/false, link, out);
+  prepareOnLink(statement, *name, link, out);
   return Decision::kReplace;
 }
 
@@ -212,7 +212,7 @@ PreparedRelay::Decision PreparedRelay::rewriteStatementName(char type,
     link.replies.expect(request);
     return Decision::kKeep;
   }
-  if (!link.cache.touch(statement->get())) prepareOnLink(*statement, /*swallow=*/true, link, out);
+  if (!link.cache.touch(statement->get())) prepareOnLink(*statement, {}, link, out);
   wire::appendMessage(out, type,
                       {asText(body.first(name_offset)), (*statement)->server_name, kNul,
                        asText(body.subspan(name_offset + name->size() + 1))});
@@ -233,14 +233,14 @@ PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> bod
   return Decision::kDrop;
 }
 
-void PreparedRelay::prepareOnLink(const StatementRef& statement, bool swallow, Link& link,
-                                  std::string& out) {
+void PreparedRelay::prepareOnLink(const StatementRef& statement, std::string_view client_name,
+                                  Link& link, std::string& out) {
   for (const StatementRef& evicted : link.cache.add(statement, link.capacity)) {
     wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});
     link.replies.expect(Request::kClose, /*swallow=*/true);
   }
   wire::appendMessage(out, wire::fe::kParse, {statement->server_name, kNul, statement->definition});
-  link.replies.expect(Request::kParse, swallow);
+  link.replies.expectParse(statement.get(), client_name);
 }
 
 }  // namespace apibouncer

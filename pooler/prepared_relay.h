@@ -48,6 +48,8 @@ class PreparedRelay {
                 ClientRequests requests, std::string& server_buf, std::string& to_client);
   // DEALLOCATE ALL / DISCARD ALL ran: the client has no statements any more.
   void forgetAll() { statements_.clear(); }
+  // A Parse of the client's did not happen after all (refused, or skipped after an error).
+  void forget(std::string_view client_name) { statements_.remove(client_name); }
   size_t statementCount() const { return statements_.size(); }
 
  private:
@@ -59,9 +61,11 @@ class PreparedRelay {
   Decision rewriteStatementName(char type, std::span<const uint8_t> body, size_t name_offset,
                                 Link& link, std::string& out);
   Decision rewriteClose(std::span<const uint8_t> body, Link& link);
-  // Makes sure `statement` is prepared on the link, appending the Parse (and the Close of
-  // any statement it evicts) to `out`.
-  void prepareOnLink(const StatementRef& statement, bool swallow, Link& link, std::string& out);
+  // Prepares `statement` on the link, appending the Parse (and the Close of any statement it
+  // evicts) to `out`. `client_name` is the client's Parse this is; "" when the pooler adds
+  // the Parse for a Bind or Describe (its answer is swallowed).
+  void prepareOnLink(const StatementRef& statement, std::string_view client_name, Link& link,
+                     std::string& out);
 
   StatementRegistry& registry_;
   ClientStatements statements_;

@@ -46,6 +46,13 @@ std::vector<StatementRef> ServerStatementCache::add(StatementRef statement, size
   return evicted;
 }
 
+void ServerStatementCache::remove(const PreparedStatement* statement) {
+  auto it = index_.find(statement);
+  if (it == index_.end()) return;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
 void ServerStatementCache::clear() {
   index_.clear();
   lru_.clear();

@@ -42,6 +42,7 @@ class ServerStatementCache {
   // Records `statement` as prepared here and returns those to close so that at most
   // `capacity` stay (least recently used first).
   std::vector<StatementRef> add(StatementRef statement, size_t capacity);
+  void remove(const PreparedStatement* statement);
   void clear();
   size_t size() const { return index_.size(); }
 

@@ -6,11 +6,22 @@
 namespace apibouncer {
 
 void ReplyTracker::expect(Request request, bool swallow) {
-  queue_.push_back(Entry{request, swallow, {}});
+  queue_.push_back(Entry{request, swallow, {}, {}, nullptr});
 }
 
-void ReplyTracker::answer(std::string reply) {
-  queue_.push_back(Entry{Request::kParse, false, std::move(reply)});
+void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
+  queue_.push_back(
+      Entry{Request::kParse, client_name.empty(), {}, std::string(client_name), statement});
+}
+
+void ReplyTracker::answer(std::string reply, std::string_view client_name) {
+  queue_.push_back(Entry{Request::kParse, false, std::move(reply), std::string(client_name),
+                         nullptr});
+}
+
+void ReplyTracker::abandon(Entry& entry) {
+  if (entry.request == Request::kParse && (entry.statement || !entry.client_name.empty()))
+    failed_.push_back(FailedParse{std::move(entry.client_name), entry.statement});
 }
 
 void ReplyTracker::takeReady(std::string& out) {
@@ -60,10 +71,16 @@ bool ReplyTracker::onReplyStart(char type) {
 void ReplyTracker::onReplyEnd(char type, std::string& out) {
   if (!current_ends_head_) return;
   current_ends_head_ = false;
-  queue_.pop_front();
   if (type == wire::be::kErrorResponse) {
     // The server skips to the next Sync; the answers queued before it are not given either.
-    while (!queue_.empty() && queue_.front().request != Request::kSync) queue_.pop_front();
+    abandon(queue_.front());
+    queue_.pop_front();
+    while (!queue_.empty() && queue_.front().request != Request::kSync) {
+      abandon(queue_.front());
+      queue_.pop_front();
+    }
+  } else {
+    queue_.pop_front();
   }
   takeReady(out);
 }

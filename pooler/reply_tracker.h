@@ -11,17 +11,36 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace apibouncer {
+
+struct PreparedStatement;
 
 class ReplyTracker {
  public:
   enum class Request : uint8_t { kParse, kBind, kDescribe, kExecute, kClose, kSync, kSimpleQuery };
 
+  // A Parse that did not happen: the server refused it or skipped it after an error.
+  struct FailedParse {
+    std::string client_name;                         // "" for a Parse the pooler added
+    const PreparedStatement* on_server = nullptr;  // the link does not have it after all
+  };
+
   // The server will answer `request`; a pooler-added request has its answer swallowed.
   void expect(Request request, bool swallow = false);
-  // The pooler answers in the server's place (ParseComplete, CloseComplete, an error).
-  void answer(std::string reply);
+  // A Parse of `statement` sent to the server, for the client's `client_name` ("" if the
+  // pooler added it, whose answer is swallowed).
+  void expectParse(const PreparedStatement* statement, std::string_view client_name);
+  // The pooler answers in the server's place (ParseComplete, CloseComplete, an error);
+  // `client_name` names the statement a ParseComplete stands for.
+  void answer(std::string reply, std::string_view client_name = {});
+  // Parses that failed since the last call.
+  std::vector<FailedParse> takeFailedParses() {
+    std::vector<FailedParse> taken;
+    taken.swap(failed_);
+    return taken;
+  }
   // Appends the pooler's answers whose turn has come (nothing owed by the server before them).
   void takeReady(std::string& out);
   bool empty() const { return queue_.empty(); }
@@ -38,10 +57,15 @@ class ReplyTracker {
     Request request;
     bool swallow = false;
     std::string answer;  // non-empty: the pooler answers, the server never sees the request
+    std::string client_name;                         // Parse: the client's name for it
+    const PreparedStatement* statement = nullptr;  // Parse sent to the server
   };
   static bool ends(Request request, char type);
+  // `entry` will never be answered (an error ended it or made the server skip it).
+  void abandon(Entry& entry);
 
   std::deque<Entry> queue_;
+  std::vector<FailedParse> failed_;
   bool current_ends_head_ = false;  // the message being read ends the first request
 };
 

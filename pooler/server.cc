@@ -212,7 +212,14 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     disconnect("bad packet from server");
     return;
   }
-  if (tracking) data = editor_.finish(data.size());
+  if (tracking) {
+    data = editor_.finish(data.size());
+    for (auto& failed : replies_.takeFailedParses()) {
+      if (failed.on_server != nullptr) prepared_.remove(failed.on_server);
+      if (!failed.client_name.empty() && client_ != nullptr)
+        client_->forgetPreparedStatement(failed.client_name);
+    }
+  }
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;
   if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&

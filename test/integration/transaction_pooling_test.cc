@@ -105,7 +105,7 @@ TEST_CASE("statement mode refuses transaction blocks", "[transaction]") {
   CHECK(PQtransactionStatus(again.get()) == PQTRANS_IDLE);
 }
 
-TEST_CASE("pgbench -c 10 on a pool of 2 in transaction mode", "[transaction][pgbench]") {
+TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction mode", "[transaction][pgbench]") {
   ensureRole("txbench", "txbench-secret");
   if (superuserQuery("SELECT count(*) FROM pg_database WHERE datname = 'txbenchdb'") == "0")
     superuserQuery("CREATE DATABASE txbenchdb");
@@ -116,15 +116,24 @@ TEST_CASE("pgbench -c 10 on a pool of 2 in transaction mode", "[transaction][pgb
   std::string databases = "txbenchdb = host=127.0.0.1 port=" + std::to_string(pg.port) +
                           " dbname=txbenchdb user=postgres pool_size=2 pool_mode=transaction\n";
   PoolerProcess pooler({databases, "auth_type = trust\n", "\"txbench\" \"\"\n", true});
-  for (const char* mode : {"simple", "extended"}) {
-    std::string cmd = "pgbench -S -M " + std::string(mode) + " -c 10 -j 2 -t 100 -h 127.0.0.1 -p " +
-                      std::to_string(pooler.port()) + " -U txbench txbenchdb";
+  std::string target =
+      " -h 127.0.0.1 -p " + std::to_string(pooler.port()) + " -U txbench txbenchdb";
+  for (const char* mode : {"simple", "extended", "prepared"}) {
+    std::string cmd = "pgbench -S -M " + std::string(mode) + " -c 10 -j 2 -t 100" + target;
     int status = 0;
     std::string out = runCommand(cmd, status);
     INFO(mode << ": " << out << pooler.log());
     CHECK(status == 0);
     CHECK(out.find("number of transactions actually processed: 1000/1000") != std::string::npos);
   }
+  // The TPC-B-like script: multi-statement transactions of prepared statements. (One thread
+  // per client: pgbench prepares synchronously, so a thread serving several clients would
+  // wait for a link its other client holds inside a transaction, through any pooler.)
+  int status = 0;
+  std::string out = runCommand("pgbench -M prepared -c 4 -j 4 -t 50" + target, status);
+  INFO("tpcb prepared: " << out << pooler.log());
+  CHECK(status == 0);
+  CHECK(out.find("number of transactions actually processed: 200/200") != std::string::npos);
   CHECK(std::stoi(superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                                  "'txbenchdb' AND usename = 'postgres'")) <= 2);
 }

@@ -1,0 +1,265 @@
+// Protocol-level prepared statements in transaction pooling (max_prepared_statements): named
+// statements follow their client from link to link, answers arrive in protocol order, and
+// errors, Close, DISCARD ALL and the per-link limit behave as on a direct connection.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <initializer_list>
+#include <thread>
+
+#include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
+
+using namespace itest;
+namespace wire = apibouncer::wire;
+
+namespace {
+
+constexpr std::string_view kNul("\0", 1);
+
+std::string message(char type, std::initializer_list<std::string_view> parts) {
+  std::string out;
+  wire::appendMessage(out, type, parts);
+  return out;
+}
+std::string parse(std::string_view name, std::string_view sql) {
+  return message('P', {name, kNul, sql, kNul, std::string_view("\0\0", 2)});
+}
+// Bind of the unnamed portal to `statement`, no parameters, text results.
+std::string bind(std::string_view statement) {
+  return message('B', {kNul, statement, kNul, std::string_view("\0\0\0\0\0\0", 6)});
+}
+std::string execute() {
+  return message('E', {kNul, std::string_view("\0\0\0\0", 4)});
+}
+std::string syncMsg() {
+  return message('S', {});
+}
+std::string flush() {
+  return message('H', {});
+}
+std::string closeStatement(std::string_view name) {
+  return message('C', {"S", name, kNul});
+}
+std::string describeStatement(std::string_view name) {
+  return message('D', {"S", name, kNul});
+}
+
+// What came back for a stretch of requests: the message types in order, the first column of
+// the DataRows, and the SQLSTATE and text of the first error.
+struct Replies {
+  std::string types;
+  std::vector<std::string> values;
+  std::string sqlstate, error;
+};
+
+Replies readUntilReady(RawClient& client, int ready_count = 1) {
+  Replies replies;
+  char type = 0;
+  std::string body;
+  while (ready_count > 0 && client.readMessage(type, body)) {
+    replies.types += type;
+    if (type == 'Z') --ready_count;
+    if (type == 'D' && body.size() >= 6) {
+      auto* p = reinterpret_cast<const uint8_t*>(body.data());
+      int32_t length = static_cast<int32_t>(wire::readU32(p + 2));
+      if (length >= 0) replies.values.push_back(body.substr(6, static_cast<size_t>(length)));
+    }
+    if (type == 'E' && replies.sqlstate.empty()) {
+      for (size_t i = 0; i < body.size() && body[i] != '\0';) {
+        size_t end = body.find('\0', i + 1);
+        if (body[i] == 'C') replies.sqlstate = body.substr(i + 1, end - i - 1);
+        if (body[i] == 'M') replies.error = body.substr(i + 1, end - i - 1);
+        i = end + 1;
+      }
+    }
+  }
+  return replies;
+}
+
+// A logged-in client speaking the protocol by hand (trust auth).
+struct RawSession {
+  RawClient client;
+  explicit RawSession(const PoolerProcess& pooler) : client(pooler.port()) {
+    client.sendBytes(
+        wire::startupMessage(wire::kProtocolV3, {{"user", "app"}, {"database", "app"}}));
+    REQUIRE(readUntilReady(client).types.back() == 'Z');
+  }
+  Replies send(const std::string& bytes, int ready_count = 1) {
+    REQUIRE(client.sendBytes(bytes));
+    return readUntilReady(client, ready_count);
+  }
+};
+
+// Transaction pooling on a single link: every client shares it between transactions.
+PoolerConfig onePoolLink(const std::string& extra_settings = "") {
+  return {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nauth_type = trust\n" +
+          extra_settings, "", true};
+}
+
+std::string execPrepared(PGconn* conn, const char* name, const char* value) {
+  const char* values[] = {value};
+  Result r(PQexecPrepared(conn, name, 1, values, nullptr, nullptr, 0), &PQclear);
+  INFO(PQerrorMessage(conn));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  return PQgetvalue(r.get(), 0, 0);
+}
+
+void prepare(PGconn* conn, const char* name, const char* sql) {
+  Result r(PQprepare(conn, name, sql, 0, nullptr), &PQclear);
+  INFO(PQerrorMessage(conn));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+}
+
+}  // namespace
+
+TEST_CASE("prepared statements follow each client over a shared link", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  Conn a = connectOk(pooler);
+  Conn b = connectOk(pooler);
+  prepare(a.get(), "q", "SELECT $1::int * 2");
+  prepare(b.get(), "q", "SELECT $1::text || '!'");  // same name, another statement
+  prepare(b.get(), "r", "SELECT $1::int * 2");      // a's text: shared on the server
+  for (int i = 0; i < 5; ++i) {
+    std::string n = std::to_string(i);
+    CHECK(execPrepared(a.get(), "q", n.c_str()) == std::to_string(i * 2));
+    CHECK(execPrepared(b.get(), "q", n.c_str()) == n + "!");
+    CHECK(execPrepared(b.get(), "r", n.c_str()) == std::to_string(i * 2));
+  }
+  // One link served everything; it holds each distinct statement once.
+  CHECK(queryValue(a.get(), "SELECT count(*) FROM pg_prepared_statements") == "2");
+}
+
+TEST_CASE("a statement is prepared again on a new link when its link is gone", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  Conn a = connectOk(pooler);
+  prepare(a.get(), "q", "SELECT $1::int + 100");
+  CHECK(execPrepared(a.get(), "q", "1") == "101");
+  std::string pid = queryValue(a.get(), "SELECT pg_backend_pid()");
+  superuserQuery("SELECT pg_terminate_backend(" + pid + ")");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the pooler drops the link
+  CHECK(execPrepared(a.get(), "q", "2") == "102");
+  CHECK(queryValue(a.get(), "SELECT pg_backend_pid()") != pid);
+}
+
+TEST_CASE("pooler answers to Parse and Close arrive in protocol order", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  RawSession y(pooler);
+  CHECK(x.send(parse("s1", "SELECT 1") + syncMsg()).types == "1Z");
+  // y prepares the same text: the link has it, so the pooler answers the Parse itself.
+  Replies r = y.send(parse("t", "SELECT 1") + bind("t") + describeStatement("t") + execute() +
+                     closeStatement("t") + syncMsg());
+  CHECK(r.types == "12tTDC3Z");
+  CHECK(r.values == std::vector<std::string>{"1"});
+  CHECK(y.send(wire::query("SELECT count(*) FROM pg_prepared_statements")).values ==
+        std::vector<std::string>{"1"});
+  // Closed: unknown again, as on a direct connection.
+  r = y.send(bind("t") + execute() + syncMsg());
+  CHECK(r.types == "EZ");
+  CHECK(r.sqlstate == "26000");
+  CHECK(r.error.find("\"t\"") != std::string::npos);
+}
+
+TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included",
+          "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  CHECK(x.send(parse("one", "SELECT 1") + syncMsg()).types == "1Z");
+  // The error comes first; the Parse after it never happened (no ParseComplete, no "two").
+  Replies r = x.send(bind("missing") + parse("two", "SELECT 2") + parse("again", "SELECT 1") +
+                     bind("one") + execute() + syncMsg());
+  CHECK(r.types == "EZ");
+  CHECK(r.sqlstate == "26000");
+  r = x.send(bind("two") + execute() + syncMsg());
+  CHECK(r.types == "EZ");
+  CHECK(r.error.find("\"two\"") != std::string::npos);
+  // So the names are free: preparing them now works.
+  r = x.send(parse("two", "SELECT 2") + parse("again", "SELECT 1") + bind("two") + execute() +
+             bind("again") + execute() + syncMsg());
+  CHECK(r.types == "112DC2DCZ");
+  CHECK(r.values == std::vector<std::string>{"2", "1"});
+}
+
+TEST_CASE("a Parse the server refuses leaves its name free", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  Replies r = x.send(parse("bad", "SELEC 1") + syncMsg());
+  CHECK(r.types == "EZ");
+  CHECK(r.sqlstate == "42601");
+  r = x.send(parse("bad", "SELECT 4") + bind("bad") + execute() + syncMsg());
+  CHECK(r.types == "12DCZ");
+  CHECK(r.values == std::vector<std::string>{"4"});
+}
+
+TEST_CASE("preparing a name twice is refused, and the first statement stays", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  CHECK(x.send(parse("u", "SELECT 2") + syncMsg()).types == "1Z");
+  Replies r = x.send(parse("u", "SELECT 3") + bind("u") + execute() + syncMsg());
+  CHECK(r.types == "EZ");
+  CHECK(r.sqlstate == "42P05");
+  r = x.send(bind("u") + execute() + syncMsg());
+  CHECK(r.types == "2DCZ");
+  CHECK(r.values == std::vector<std::string>{"2"});
+}
+
+TEST_CASE("max_prepared_statements bounds what a link keeps", "[prepared]") {
+  PoolerProcess pooler(onePoolLink("max_prepared_statements = 2\n"));
+  Conn a = connectOk(pooler);
+  prepare(a.get(), "a", "SELECT $1::int + 1");
+  prepare(a.get(), "b", "SELECT $1::int + 2");
+  prepare(a.get(), "c", "SELECT $1::int + 3");
+  for (int round = 0; round < 3; ++round) {
+    CHECK(execPrepared(a.get(), "a", "10") == "11");
+    CHECK(execPrepared(a.get(), "b", "10") == "12");
+    CHECK(execPrepared(a.get(), "c", "10") == "13");
+  }
+  CHECK(std::stoi(queryValue(a.get(), "SELECT count(*) FROM pg_prepared_statements")) <= 2);
+}
+
+TEST_CASE("DISCARD ALL and DEALLOCATE ALL drop the client's statements", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  Conn a = connectOk(pooler);
+  for (const char* command : {"DISCARD ALL", "DEALLOCATE ALL"}) {
+    prepare(a.get(), "q", "SELECT $1::int");
+    CHECK(execPrepared(a.get(), "q", "7") == "7");
+    REQUIRE(PQresultStatus(exec(a.get(), command).get()) == PGRES_COMMAND_OK);
+    const char* values[] = {"7"};
+    Result r(PQexecPrepared(a.get(), "q", 1, values, nullptr, nullptr, 0), &PQclear);
+    CHECK(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+    CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "26000");
+  }
+}
+
+TEST_CASE("Parse and Execute in separate round trips keep the link in between", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  REQUIRE(x.client.sendBytes(parse("", "SELECT 5") + flush()));
+  char type = 0;
+  std::string body;
+  REQUIRE(x.client.readMessage(type, body));
+  CHECK(type == '1');
+  // No Sync yet: the unnamed statement lives on this link, which nobody else may take.
+  Conn other = connectOk(pooler);
+  std::atomic<bool> other_done{false};
+  std::thread waiter([&] {
+    queryValue(other.get(), "SELECT 1");
+    other_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(other_done);
+  Replies r = x.send(bind("") + execute() + syncMsg());
+  CHECK(r.types == "2DCZ");
+  CHECK(r.values == std::vector<std::string>{"5"});
+  waiter.join();
+  CHECK(other_done);
+}
+
+TEST_CASE("max_prepared_statements = 0 passes statement names through", "[prepared]") {
+  PoolerProcess pooler(onePoolLink("max_prepared_statements = 0\n"));
+  Conn a = connectOk(pooler);
+  prepare(a.get(), "plain_name", "SELECT 1");
+  CHECK(queryValue(a.get(), "SELECT name FROM pg_prepared_statements") == "plain_name");
+}
