@@ -16,8 +16,13 @@ PACKAGES=(
   catch2                                 # unit and integration tests
   postgresql-15 postgresql-client-15     # test database, psql, pgbench
   pgbouncer                              # benchmark comparison
+  python3-asyncpg python3-psycopg        # client drivers the transaction-pooling tests use
+  libpostgresql-jdbc-java                # pgjdbc, likewise
   python3 procps iproute2                # scripts (free ports, process checks)
 )
+
+# pgjdbc's test runs a Java source file: any JDK 11+ will do, Debian's default if none.
+command -v javac >/dev/null || PACKAGES+=(default-jdk-headless)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
