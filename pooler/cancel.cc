@@ -2,15 +2,18 @@
 #include "pooler/cancel.h"
 
 #include "pooler/log.h"
+#include "pooler/server.h"
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
 
 void CancelLink::send(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
-                      uint32_t pid, uint32_t key) {
+                      ServerLink& target) {
   auto* link = new CancelLink(loop, address == nullptr ? Transport::kUnix : Transport::kTcp);
-  link->pid_ = pid;
-  link->key_ = key;
+  link->pid_ = target.backendPid();
+  link->key_ = target.backendKey();
+  link->target_ = &target;
+  target.cancelStarted(link);
   link->connect_req_.data = link;
   if (address == nullptr) {
     uv_pipe_connect(&link->connect_req_, reinterpret_cast<uv_pipe_t*>(link->stream()),
@@ -23,6 +26,11 @@ void CancelLink::send(uv_loop_t* loop, const sockaddr* address, const std::strin
     LOG_WARNING("cancel: cannot connect: %s", uv_strerror(rc));
     link->close();
   }
+}
+
+void CancelLink::onClosed() {
+  if (target_ != nullptr) target_->cancelFinished(this);
+  delete this;
 }
 
 void CancelLink::connectCb(uv_connect_t* req, int status) {

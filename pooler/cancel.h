@@ -1,4 +1,6 @@
-// Forwards one CancelRequest to PostgreSQL on a fresh connection, then closes it.
+// Forwards one CancelRequest to PostgreSQL on a fresh connection, then closes it. The link
+// whose query it cancels is told when the request is through, so that link is not handed to
+// another client whose query the late cancel could hit.
 #pragma once
 
 #include <uv.h>
@@ -9,25 +11,30 @@
 
 namespace apibouncer {
 
+class ServerLink;
+
 class CancelLink : public Connection {
  public:
   // Starts the connection; the object deletes itself when done.
   // `address` is the server's TCP address, or nullptr to use the Unix socket `unix_path`.
   static void send(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
-                   uint32_t pid, uint32_t key);
+                   ServerLink& target);
+  // The target link is going away; nobody needs to hear about this cancel any more.
+  void detach() { target_ = nullptr; }
 
  protected:
   void onRead(std::span<const uint8_t>) override {}
   void onReadEnd(int) override { close(); }
   void onDrained() override { close(); }
   void onWriteFailed(int) override { close(); }
-  void onClosed() override { delete this; }
+  void onClosed() override;
 
  private:
   CancelLink(uv_loop_t* loop, Transport transport) : Connection(loop, transport) {}
   static void connectCb(uv_connect_t* req, int status);
   uv_connect_t connect_req_{};
   uint32_t pid_ = 0, key_ = 0;
+  ServerLink* target_ = nullptr;
 };
 
 }  // namespace apibouncer

@@ -413,9 +413,9 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
   if (!prepared_) prepared_ = std::make_unique<PreparedRelay>(pooler_.statementRegistry());
   static std::string to_server, to_client;  // single-threaded loop: shared by all clients
   to_client.clear();
-  auto outcome = prepared_->relay(
-      data, scanner_, {server_->preparedStatements(), server_->replies(), capacity}, requests,
-      to_server, to_client);
+  auto outcome = prepared_->relay(data, scanner_,
+                                  {server_->preparedStatements(), server_->replies(), capacity},
+                                  requests, to_server, to_client);
   if (!to_client.empty() && !send(to_client)) return;
   // The chunk is consumed: what remains to forward is the edited stream, up to any Terminate.
   auto result = outcome.scan;
@@ -439,8 +439,7 @@ void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner
          "bad packet from client");
     return;
   }
-  server_->forwardFromClient(data.first(forward), requests.expected_ready,
-                             requests.extended_open);
+  server_->forwardFromClient(data.first(forward), requests.expected_ready, requests.extended_open);
   if (result.status == Status::kStopped) {
     disconnect("client close request");
     return;

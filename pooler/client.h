@@ -116,7 +116,7 @@ class ClientSession : public Connection {
   Pool* pool_ = nullptr;
   ServerLink* server_ = nullptr;
   MessageScanner scanner_;
-  ClientRequests requests_;                 // extended_open carries over between chunks
+  ClientRequests requests_;                  // extended_open carries over between chunks
   std::unique_ptr<PreparedRelay> prepared_;  // once the client uses a tracking pool
   uint64_t cancel_key_ = 0;
   bool counted_ = false;  // counted in db/user client limits

@@ -204,6 +204,10 @@ void Pool::releaseServer(ServerLink* server, bool clean) {
     server->disconnect("client disconnected with the server not idle");
     return;
   }
+  if (server->cancelInFlight()) {
+    server->parkUntilCanceled();  // back here once the cancel is through
+    return;
+  }
   const auto& s = pooler_.settings();
   bool reset = poolMode() == config::PoolMode::kSession || s.server_reset_query_always;
   if (!reset || s.server_reset_query.empty()) {
@@ -280,6 +284,15 @@ void Pool::maintain(uint64_t now) {
       expired.push_back(server);
   for (ServerLink* server : expired)
     server->failLogin(std::string(wire::sqlstate::kConnectionFailure), "server_connect_timeout");
+
+  // A cancel that does not get through in cancel_wait_timeout may still land later: the link
+  // it was meant for is not safe to reuse.
+  std::vector<ServerLink*> stuck;
+  for (const auto& [server, owned] : servers_)
+    if (server->parked() && s.cancel_wait_timeout > 0 &&
+        now - server->parkedSinceMs() >= ms(s.cancel_wait_timeout))
+      stuck.push_back(server);
+  for (ServerLink* server : stuck) server->disconnect("cancel_wait_timeout");
 
   double lifetime = serverLifetime();
   std::vector<ServerLink*> retire;

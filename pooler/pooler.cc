@@ -151,9 +151,10 @@ void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
     LOG_DEBUG("cancel request for an unknown key ignored");
     return;
   }
-  // Only a link that is running this client's query gets the cancel; a client without one
-  // has nothing running.
-  if (ServerLink* server = it->second->server()) cancelServerQuery(*server);
+  // Only a link that is running this client's query gets the cancel; a client without one, or
+  // whose link sits between queries, has nothing running.
+  ServerLink* server = it->second->server();
+  if (server != nullptr && (server->busy() || server->extendedOpen())) cancelServerQuery(*server);
 }
 
 void Pooler::cancelServerQuery(ServerLink& link) {
@@ -161,7 +162,7 @@ void Pooler::cancelServerQuery(ServerLink& link) {
   if (server->state() != ServerLink::State::kActive) return;
   if (server->transport() == Connection::Transport::kUnix) {
     std::string path = server->addressHost() + "/.s.PGSQL." + std::to_string(server->addressPort());
-    CancelLink::send(loop_, nullptr, path, server->backendPid(), server->backendKey());
+    CancelLink::send(loop_, nullptr, path, *server);
     return;
   }
   sockaddr_storage addr{};
@@ -169,8 +170,7 @@ void Pooler::cancelServerQuery(ServerLink& link) {
   if (uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(server->stream()),
                          reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     return;
-  CancelLink::send(loop_, reinterpret_cast<sockaddr*>(&addr), {}, server->backendPid(),
-                   server->backendKey());
+  CancelLink::send(loop_, reinterpret_cast<sockaddr*>(&addr), {}, *server);
 }
 
 Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& server_user) {

@@ -125,10 +125,9 @@ struct PreparedRelay::Visitor {
   }
 };
 
-PreparedRelay::Outcome PreparedRelay::relay(std::span<const uint8_t> chunk,
-                                            MessageScanner& scanner, Link link,
-                                            ClientRequests requests, std::string& server_buf,
-                                            std::string& to_client) {
+PreparedRelay::Outcome PreparedRelay::relay(std::span<const uint8_t> chunk, MessageScanner& scanner,
+                                            Link link, ClientRequests requests,
+                                            std::string& server_buf, std::string& to_client) {
   // The rewritten message lives only from its last byte to its end: one buffer serves all
   // clients (the loop is single-threaded), so rewriting allocates nothing once warm.
   static std::string rewritten;
@@ -137,17 +136,16 @@ PreparedRelay::Outcome PreparedRelay::relay(std::span<const uint8_t> chunk,
   Visitor visitor{*this, link, requests, rewritten};
   Outcome outcome;
   outcome.scan = scanner.feed(chunk, visitor);
-  size_t end = outcome.scan.status == MessageScanner::Result::Status::kStopped
-                   ? outcome.scan.offset
-                   : chunk.size();
+  size_t end = outcome.scan.status == MessageScanner::Result::Status::kStopped ? outcome.scan.offset
+                                                                               : chunk.size();
   outcome.to_server = editor_.finish(end);
   outcome.requests = requests;
   link.replies.takeReady(to_client);
   return outcome;
 }
 
-PreparedRelay::Decision PreparedRelay::rewrite(char type, std::span<const uint8_t> body,
-                                               Link& link, std::string& out) {
+PreparedRelay::Decision PreparedRelay::rewrite(char type, std::span<const uint8_t> body, Link& link,
+                                               std::string& out) {
   namespace fe = wire::fe;
   switch (type) {
     case fe::kParse:

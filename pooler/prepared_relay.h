@@ -70,9 +70,9 @@ class PreparedRelay {
   StatementRegistry& registry_;
   ClientStatements statements_;
   ChunkEditor editor_;
-  bool in_message_ = false;       // a message being held back continues in the next chunk
+  bool in_message_ = false;              // a message being held back continues in the next chunk
   Decision decision_ = Decision::kKeep;  // what becomes of it when it ends
-  bool skip_until_sync_ = false;  // after the pooler's own error, like the server after one
+  bool skip_until_sync_ = false;         // after the pooler's own error, like the server after one
 };
 
 }  // namespace apibouncer

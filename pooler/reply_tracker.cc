@@ -15,8 +15,8 @@ void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_v
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
-  queue_.push_back(Entry{Request::kParse, false, std::move(reply), std::string(client_name),
-                         nullptr});
+  queue_.push_back(
+      Entry{Request::kParse, false, std::move(reply), std::string(client_name), nullptr});
 }
 
 void ReplyTracker::abandon(Entry& entry) {
@@ -60,8 +60,7 @@ bool ReplyTracker::onReplyStart(char type) {
   const Entry& head = queue_.front();
   if (type == wire::be::kErrorResponse) {
     // A simple query and a Sync still end with ReadyForQuery after an error.
-    current_ends_head_ =
-        head.request != Request::kSync && head.request != Request::kSimpleQuery;
+    current_ends_head_ = head.request != Request::kSync && head.request != Request::kSimpleQuery;
     return false;  // errors always reach the client, even for a request the pooler added
   }
   current_ends_head_ = ends(head.request, type);

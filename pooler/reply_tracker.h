@@ -23,7 +23,7 @@ class ReplyTracker {
 
   // A Parse that did not happen: the server refused it or skipped it after an error.
   struct FailedParse {
-    std::string client_name;                         // "" for a Parse the pooler added
+    std::string client_name;                       // "" for a Parse the pooler added
     const PreparedStatement* on_server = nullptr;  // the link does not have it after all
   };
 
@@ -56,8 +56,8 @@ class ReplyTracker {
   struct Entry {
     Request request;
     bool swallow = false;
-    std::string answer;  // non-empty: the pooler answers, the server never sees the request
-    std::string client_name;                         // Parse: the client's name for it
+    std::string answer;       // non-empty: the pooler answers, the server never sees the request
+    std::string client_name;  // Parse: the client's name for it
     const PreparedStatement* statement = nullptr;  // Parse sent to the server
   };
   static bool ends(Request request, char type);

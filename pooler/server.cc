@@ -7,6 +7,7 @@
 
 #include "pooler/auth/md5.h"
 #include "pooler/auth/scram.h"
+#include "pooler/cancel.h"
 #include "pooler/client.h"
 #include "pooler/config/config.h"
 #include "pooler/log.h"
@@ -89,7 +90,20 @@ ServerLink::ServerLink(uv_loop_t* loop, Pool& pool, Transport transport)
   created_at_ms_ = last_used_ms_ = uv_now(loop);
 }
 
-ServerLink::~ServerLink() = default;
+ServerLink::~ServerLink() {
+  for (CancelLink* cancel : cancels_) cancel->detach();
+}
+
+void ServerLink::cancelFinished(CancelLink* cancel) {
+  std::erase(cancels_, cancel);
+  if (!cancels_.empty() || parked_since_ms_ == 0 || closing()) return;
+  parked_since_ms_ = 0;
+  pool_.releaseServer(this, true);
+}
+
+void ServerLink::parkUntilCanceled() {
+  parked_since_ms_ = std::max<uint64_t>(1, uv_now(loop()));
+}
 
 void ServerLink::setState(State state) {
   state_ = state;
@@ -267,8 +281,8 @@ void ServerLink::setTransactionStatus(char status) {
 }
 
 bool ServerLink::isClean() const {
-  return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' &&
-         !extended_open_ && replies_.empty() && scanner_.atBoundary();
+  return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' && !extended_open_ &&
+         replies_.empty() && scanner_.atBoundary();
 }
 
 void ServerLink::linkTo(ClientSession* client) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pooler/chunk_editor.h"
 #include "pooler/connection.h"
@@ -17,6 +18,7 @@
 
 namespace apibouncer {
 
+class CancelLink;
 namespace auth {
 class ScramClient;
 }
@@ -62,11 +64,22 @@ class ServerLink : public Connection {
   void unlink() { client_ = nullptr; }
   // A query (or Sync) is out and its ReadyForQuery has not come back yet.
   bool busy() const { return pending_ready_ > 0; }
+  // The client sent extended-protocol messages and no Sync yet (an Execute may be running).
+  bool extendedOpen() const { return extended_open_; }
   uint64_t busySinceMs() const { return busy_since_ms_; }
   bool cancelSent() const { return cancel_sent_; }
   void markCancelSent() { cancel_sent_ = true; }
   bool inTransaction() const { return tx_status_ != 'I'; }
   uint64_t transactionSinceMs() const { return tx_since_ms_; }
+
+  // Cancel requests on their way to this link's backend (cancel.h). A link its client gave
+  // back while one is in flight is parked until the cancel is through.
+  void cancelStarted(CancelLink* cancel) { cancels_.push_back(cancel); }
+  void cancelFinished(CancelLink* cancel);
+  bool cancelInFlight() const { return !cancels_.empty(); }
+  void parkUntilCanceled();
+  bool parked() const { return parked_since_ms_ != 0; }
+  uint64_t parkedSinceMs() const { return parked_since_ms_; }
 
   // Closes the link, logging why. Safe to call more than once.
   void disconnect(const char* reason);
@@ -119,6 +132,8 @@ class ServerLink : public Connection {
   uint64_t busy_since_ms_ = 0;  // when pending_ready_ last rose from zero
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
   bool cancel_sent_ = false;    // query_timeout already canceled the running query
+  std::vector<CancelLink*> cancels_;
+  uint64_t parked_since_ms_ = 0;
   std::unique_ptr<auth::ScramClient> scram_;
   InternalDone internal_done_;
   std::string internal_error_;

@@ -33,19 +33,17 @@ std::string script(const std::string& name) {
 // Debian's python3-asyncpg and python3-psycopg belong to the system interpreter.
 TEST_CASE("asyncpg with its statement cache works in transaction pooling", "[drivers]") {
   PoolerProcess pooler(twoLinkTransactionPool());
-  std::string dsn =
-      "postgresql://app@127.0.0.1:" + std::to_string(pooler.port()) + "/app";
-  expectDriverRuns(pooler, "/usr/bin/python3 " + script("asyncpg_prepared.py") + " '" + dsn +
-                               "' " + std::to_string(kClients));
+  std::string dsn = "postgresql://app@127.0.0.1:" + std::to_string(pooler.port()) + "/app";
+  expectDriverRuns(pooler, "/usr/bin/python3 " + script("asyncpg_prepared.py") + " '" + dsn + "' " +
+                               std::to_string(kClients));
 }
 
-TEST_CASE("psycopg 3 prepared statements and pipelines work in transaction pooling",
-          "[drivers]") {
+TEST_CASE("psycopg 3 prepared statements and pipelines work in transaction pooling", "[drivers]") {
   PoolerProcess pooler(twoLinkTransactionPool());
   std::string conninfo =
       "host=127.0.0.1 port=" + std::to_string(pooler.port()) + " dbname=app user=app";
-  expectDriverRuns(pooler, "/usr/bin/python3 " + script("psycopg_prepared.py") + " '" +
-                               conninfo + "' " + std::to_string(kClients));
+  expectDriverRuns(pooler, "/usr/bin/python3 " + script("psycopg_prepared.py") + " '" + conninfo +
+                               "' " + std::to_string(kClients));
 }
 
 TEST_CASE("pgjdbc server-prepared statements work in transaction pooling", "[drivers]") {

@@ -94,8 +94,8 @@ struct RawSession {
 
 // Transaction pooling on a single link: every client shares it between transactions.
 PoolerConfig onePoolLink(const std::string& extra_settings = "") {
-  return {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nauth_type = trust\n" +
-          extra_settings, "", true};
+  return {sandboxDatabase("pool_size=1"),
+          "pool_mode = transaction\nauth_type = trust\n" + extra_settings, "", true};
 }
 
 std::string execPrepared(PGconn* conn, const char* name, const char* value) {
@@ -162,8 +162,7 @@ TEST_CASE("pooler answers to Parse and Close arrive in protocol order", "[prepar
   CHECK(r.error.find("\"t\"") != std::string::npos);
 }
 
-TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included",
-          "[prepared]") {
+TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
   CHECK(x.send(parse("one", "SELECT 1") + syncMsg()).types == "1Z");

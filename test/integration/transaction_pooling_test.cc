@@ -105,7 +105,8 @@ TEST_CASE("statement mode refuses transaction blocks", "[transaction]") {
   CHECK(PQtransactionStatus(again.get()) == PQTRANS_IDLE);
 }
 
-TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction mode", "[transaction][pgbench]") {
+TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction mode",
+          "[transaction][pgbench]") {
   ensureRole("txbench", "txbench-secret");
   if (superuserQuery("SELECT count(*) FROM pg_database WHERE datname = 'txbenchdb'") == "0")
     superuserQuery("CREATE DATABASE txbenchdb");
@@ -136,4 +137,42 @@ TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction m
   CHECK(out.find("number of transactions actually processed: 200/200") != std::string::npos);
   CHECK(std::stoi(superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                                  "'txbenchdb' AND usename = 'postgres'")) <= 2);
+}
+
+namespace {
+void cancelFrom(PGconn* conn) {
+  PGcancel* cancel = PQgetCancel(conn);
+  char errbuf[256];
+  REQUIRE(PQcancel(cancel, errbuf, sizeof errbuf) == 1);
+  PQfreeCancel(cancel);
+}
+}  // namespace
+
+TEST_CASE("transaction mode: a cancel reaches the link its client is using", "[transaction]") {
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
+  Conn a = connectOk(pooler);
+  Conn b = connectOk(pooler);
+  REQUIRE(PQsendQuery(a.get(), "SELECT pg_sleep(30)") == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  cancelFrom(a.get());
+  Result result(PQgetResult(a.get()), &PQclear);
+  while (PGresult* extra = PQgetResult(a.get())) PQclear(extra);
+  CHECK(errorField(result.get(), PG_DIAG_SQLSTATE) == "57014");
+  // The link went back clean and serves the next client.
+  CHECK(queryValue(b.get(), "SELECT 'b runs'") == "b runs");
+}
+
+TEST_CASE("transaction mode: a client with nothing running cancels nobody's query",
+          "[transaction]") {
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
+  Conn idle = connectOk(pooler);
+  CHECK(queryValue(idle.get(), "SELECT 1") == "1");  // it used the link a moment ago
+  Conn busy = connectOk(pooler);
+  REQUIRE(PQsendQuery(busy.get(), "SELECT pg_sleep(0.5), 'finished'") == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  cancelFrom(idle.get());  // the link now runs busy's query, not idle's
+  Result result(PQgetResult(busy.get()), &PQclear);
+  while (PGresult* extra = PQgetResult(busy.get())) PQclear(extra);
+  REQUIRE(PQresultStatus(result.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(result.get(), 0, 1)) == "finished");
 }

@@ -1,0 +1,273 @@
+// Prepared statement tracking, the pure parts: the chunk editor, the reply tracker, the
+// statement registry and per-link LRU, and the client-side rewriting of statement names,
+// under every way the network may split the bytes.
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string>
+
+#include "pooler/chunk_editor.h"
+#include "pooler/prepared_relay.h"
+#include "pooler/prepared_statements.h"
+#include "pooler/reply_tracker.h"
+#include "pooler/wire/writer.h"
+
+using namespace apibouncer;
+
+namespace {
+
+constexpr std::string_view kNul("\0", 1);
+
+std::string message(char type, std::initializer_list<std::string_view> parts) {
+  std::string out;
+  wire::appendMessage(out, type, parts);
+  return out;
+}
+std::string definitionOf(std::string_view sql) {
+  return std::string(sql) + std::string("\0\0\0", 3);  // query, NUL, zero parameter types
+}
+std::string parse(std::string_view name, std::string_view sql) {
+  return message('P', {name, kNul, definitionOf(sql)});
+}
+std::string bindTo(std::string_view statement) {
+  return message('B', {"portal", kNul, statement, kNul, std::string_view("\0\0\0\0\0\0", 6)});
+}
+std::string execute() {
+  return message('E', {kNul, std::string_view("\0\0\0\0", 4)});
+}
+std::string syncMsg() {
+  return message('S', {});
+}
+std::string closeStatement(std::string_view name) {
+  return message('C', {"S", name, kNul});
+}
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::string text(std::span<const uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// One client on one link: relays a client stream cut into `chunk`-byte pieces.
+struct Relay {
+  StatementRegistry& registry;
+  ServerStatementCache* cache;  // the link's; a client may move to another link
+  ReplyTracker& replies;
+  PreparedRelay relay{registry};
+  MessageScanner scanner;
+  ClientRequests requests;
+  size_t capacity = 200;
+  int ready_owed = 0;  // ReadyForQuery the server owes, over all chunks
+
+  Relay(StatementRegistry& r, ServerStatementCache* c, ReplyTracker& t)
+      : registry(r), cache(c), replies(t) {}
+
+  // Returns what went to the server; `to_client` gets the pooler's answers.
+  std::string send(const std::string& stream, size_t chunk, std::string& to_client) {
+    std::string to_server, buffer;
+    for (size_t pos = 0; pos < stream.size(); pos += chunk) {
+      std::string piece = stream.substr(pos, chunk);
+      auto outcome = relay.relay(bytes(piece), scanner, {*cache, replies, capacity}, requests,
+                                 buffer, to_client);
+      REQUIRE(outcome.scan.status == MessageScanner::Result::Status::kDone);
+      requests = outcome.requests;
+      ready_owed += requests.expected_ready;
+      to_server += text(outcome.to_server);
+    }
+    return to_server;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("chunk editor: untouched chunks pass without a copy", "[prepared]") {
+  ChunkEditor editor;
+  std::string out, chunk = "abcdef";
+  editor.begin(bytes(chunk), out);
+  auto result = editor.finish(chunk.size());
+  CHECK(result.data() == bytes(chunk).data());
+  CHECK(text(result) == "abcdef");
+}
+
+TEST_CASE("chunk editor: cuts and inserts, also across chunks", "[prepared]") {
+  ChunkEditor editor;
+  std::string out;
+  std::string first = "keep-CUT";
+  editor.begin(bytes(first), out);
+  editor.cutFrom(4);  // "-CUT" and the next chunk's "MORE" go
+  CHECK(text(editor.finish(first.size())) == "keep");
+  std::string second = "MORE|tail";
+  editor.begin(bytes(second), out);
+  editor.resumeAt(4);
+  editor.insert(5, "[new]");
+  CHECK(text(editor.finish(second.size())) == "|[new]tail");
+  std::string third = "xyz";
+  editor.begin(bytes(third), out);
+  editor.cutFrom(1);
+  editor.uncut();  // changed its mind: nothing was edited, no copy
+  auto result = editor.finish(third.size());
+  CHECK(result.data() == bytes(third).data());
+}
+
+TEST_CASE("reply tracker: pooler answers go out in request order", "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  std::string out;
+  tracker.expect(R::kBind);
+  tracker.answer(wire::parseComplete(), "s");
+  tracker.expect(R::kExecute);
+  tracker.expect(R::kSync);
+  tracker.takeReady(out);
+  CHECK(out.empty());  // the Bind's answer comes first
+  CHECK_FALSE(tracker.onReplyStart('2'));
+  tracker.onReplyEnd('2', out);
+  CHECK(out == wire::parseComplete());
+  out.clear();
+  for (char type : std::string("DDC")) {
+    CHECK_FALSE(tracker.onReplyStart(type));
+    tracker.onReplyEnd(type, out);
+  }
+  CHECK(tracker.size() == 1);
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.empty());
+  CHECK(out.empty());
+}
+
+TEST_CASE("reply tracker: the pooler's own Parse is answered to nobody", "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  PreparedStatement statement{"apibouncer_1", definitionOf("SELECT 1")};
+  tracker.expectParse(&statement, "");  // injected for a Bind
+  tracker.expect(R::kBind);
+  CHECK(tracker.onReplyStart('1'));  // swallowed
+  std::string out;
+  tracker.onReplyEnd('1', out);
+  CHECK_FALSE(tracker.onReplyStart('2'));
+  tracker.onReplyEnd('2', out);
+  CHECK(tracker.empty());
+  CHECK(tracker.takeFailedParses().empty());
+}
+
+TEST_CASE("reply tracker: an error skips to Sync and reports Parses that never happened",
+          "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  PreparedStatement statement{"apibouncer_2", definitionOf("SELECT 2")};
+  tracker.expect(R::kBind);
+  tracker.expectParse(&statement, "two");
+  tracker.answer(wire::parseComplete(), "again");
+  tracker.expect(R::kExecute);
+  tracker.expect(R::kSync);
+  std::string out;
+  CHECK_FALSE(tracker.onReplyStart('E'));  // errors always reach the client
+  tracker.onReplyEnd('E', out);
+  CHECK(out.empty());          // no ParseComplete after an error
+  CHECK(tracker.size() == 1);  // only the Sync is left
+  auto failed = tracker.takeFailedParses();
+  REQUIRE(failed.size() == 2);
+  CHECK(failed[0].client_name == "two");
+  CHECK(failed[0].on_server == &statement);
+  CHECK(failed[1].client_name == "again");
+  CHECK(failed[1].on_server == nullptr);  // the link does have that one
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.empty());
+}
+
+TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
+  ReplyTracker tracker;
+  tracker.expect(ReplyTracker::Request::kSimpleQuery);
+  std::string out;
+  tracker.onReplyStart('E');
+  tracker.onReplyEnd('E', out);
+  CHECK(tracker.size() == 1);
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.empty());
+}
+
+TEST_CASE("registry: one server name per definition while anyone holds it", "[prepared]") {
+  StatementRegistry registry;
+  StatementRef a = registry.intern(definitionOf("SELECT 1"));
+  StatementRef b = registry.intern(definitionOf("SELECT 1"));
+  StatementRef c = registry.intern(definitionOf("SELECT 2"));
+  CHECK(a == b);
+  CHECK(a->server_name != c->server_name);
+  CHECK(registry.size() == 2);
+  std::string old_name = c->server_name;
+  c.reset();
+  CHECK(registry.size() == 1);  // nobody holds "SELECT 2" any more
+  CHECK(registry.intern(definitionOf("SELECT 2"))->server_name != old_name);
+}
+
+TEST_CASE("server cache: least recently used statements are closed first", "[prepared]") {
+  StatementRegistry registry;
+  ServerStatementCache cache;
+  StatementRef s1 = registry.intern("1"), s2 = registry.intern("2"), s3 = registry.intern("3");
+  CHECK(cache.add(s1, 2).empty());
+  CHECK(cache.add(s2, 2).empty());
+  CHECK(cache.touch(s1.get()));  // s2 is now the oldest
+  auto evicted = cache.add(s3, 2);
+  REQUIRE(evicted.size() == 1);
+  CHECK(evicted[0] == s2);
+  CHECK_FALSE(cache.touch(s2.get()));
+  cache.remove(s1.get());
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("relay: statement names are rewritten however the bytes are split", "[prepared]") {
+  std::string stream = parse("a", "SELECT 1") + bindTo("a") + execute() + syncMsg();
+  for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+    StatementRegistry registry;
+    ServerStatementCache cache;
+    ReplyTracker replies;
+    Relay client{registry, &cache, replies};
+    std::string to_client;
+    std::string to_server = client.send(stream, chunk, to_client);
+    std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+    INFO("chunk " << chunk);
+    CHECK(to_server == parse(name, "SELECT 1") + bindTo(name) + execute() + syncMsg());
+    CHECK(to_client.empty());
+    CHECK(replies.size() == 4);
+    CHECK(client.ready_owed == 1);
+    CHECK_FALSE(client.requests.extended_open);
+  }
+}
+
+TEST_CASE("relay: a statement the link has is answered by the pooler", "[prepared]") {
+  StatementRegistry registry;
+  ServerStatementCache cache;
+  ReplyTracker replies;
+  Relay first{registry, &cache, replies};
+  std::string to_client;
+  first.send(parse("a", "SELECT 1") + syncMsg(), 64, to_client);
+  replies.clear();  // as if the server had answered
+  Relay second{registry, &cache, replies};
+  std::string to_server =
+      second.send(parse("b", "SELECT 1") + bindTo("b") + syncMsg(), 3, to_client);
+  std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+  CHECK(to_server == bindTo(name) + syncMsg());
+  CHECK(to_client == wire::parseComplete());  // nothing was owed before it
+  // Close: the pooler answers and the statement stays on the link for others.
+  to_client.clear();
+  CHECK(second.send(closeStatement("b") + syncMsg(), 5, to_client) == syncMsg());
+  CHECK(replies.size() == 4);  // Bind, Sync, CloseComplete (waits its turn), Sync
+  CHECK(to_client.empty());
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("relay: a Bind on a link without the statement prepares it first", "[prepared]") {
+  StatementRegistry registry;
+  ServerStatementCache cache_one, cache_two;
+  ReplyTracker replies;
+  Relay client{registry, &cache_one, replies};
+  std::string to_client;
+  client.send(parse("a", "SELECT 1") + syncMsg(), 64, to_client);
+  client.cache = &cache_two;  // the client's next transaction runs on another link
+  std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+  CHECK(client.send(bindTo("a") + execute() + syncMsg(), 7, to_client) ==
+        parse(name, "SELECT 1") + bindTo(name) + execute() + syncMsg());
+  CHECK(cache_two.size() == 1);
+}
