@@ -18,25 +18,8 @@
 namespace apibouncer {
 namespace {
 
-// Parameters a client may set at startup that the pooler keeps and applies to its link
-// (PgBouncer's varcache), with the spelling the server reports them in.
-constexpr const char* kTrackedParams[] = {"client_encoding",  "DateStyle",
-                                          "TimeZone",         "standard_conforming_strings",
-                                          "application_name", "IntervalStyle"};
-static_assert(std::size(kTrackedParams) ==
-              std::tuple_size_v<decltype(ClientSession::TrackedParams::values)>);
 // Bytes a client may send before its link is ready; more means it is not waiting for us.
 constexpr size_t kMaxEarlyBytes = 1 << 20;
-
-// Index of a tracked parameter in kTrackedParams (names compare case-insensitively), or -1.
-int trackedIndex(std::string_view name) {
-  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
-    const char* p = kTrackedParams[i];
-    if (name.size() == strlen(p) && strncasecmp(name.data(), p, name.size()) == 0)
-      return static_cast<int>(i);
-  }
-  return -1;
-}
 
 bool listContains(std::string_view list, std::string_view item) {
   size_t pos = 0;
@@ -78,7 +61,9 @@ struct ClientSession::RelayVisitor {
 };
 
 ClientSession::ClientSession(Pooler& pooler, Transport transport)
-    : Connection(pooler.loop(), transport), pooler_(pooler) {
+    : Connection(pooler.loop(), transport),
+      pooler_(pooler),
+      tracked_(pooler.trackedParameterNames()) {
   scanner_.setMaxMessageSize(static_cast<uint32_t>(pooler.settings().max_packet_size));
 }
 
@@ -204,10 +189,7 @@ bool ClientSession::acceptStartupParameters(
   const auto& ignored = pooler_.settings().ignore_startup_parameters;
   for (const auto& [name, value] : params) {
     if (name == "user" || name == "database") continue;
-    if (int index = trackedIndex(name); index >= 0) {
-      tracked_.set(index, value);
-      continue;
-    }
+    if (tracked_.set(name, value)) continue;
     if (listContains(ignored, name)) continue;
     fail(wire::sqlstate::kProtocolViolation, "unsupported startup parameter: " + name,
          "unsupported startup parameter");
@@ -329,11 +311,17 @@ void ClientSession::requestLink() {
 std::string ClientSession::setStatementsFor(const ServerLink& server) const {
   std::string sql;
   const auto& have = server.parameters();
-  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
-    if (!tracked_.has(i)) continue;
-    auto it = have.find(kTrackedParams[i]);
-    if (it != have.end() && it->second == tracked_.values[i]) continue;
-    sql += std::string("SET ") + kTrackedParams[i] + " = " + quoteLiteral(tracked_.values[i]) + ";";
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    const std::string& name = tracked_.names()[i];
+    const std::string* current = findParameter(have, name);
+    if (current == nullptr) current = findParameter(server.unreportedSettings(), name);
+    if (!tracked_.has(i)) {
+      // Another client's startup value the server never reported: back to the default.
+      if (current != nullptr && findParameter(have, name) == nullptr) sql += "RESET " + name + ";";
+      continue;
+    }
+    if (current != nullptr && *current == tracked_.value(i)) continue;
+    sql += "SET " + name + " = " + quoteLiteral(tracked_.value(i)) + ";";
   }
   return sql;
 }
@@ -353,6 +341,16 @@ void ClientSession::onServerAssigned(ServerLink* server) {
       fail(wire::sqlstate::kProtocolViolation, error, "setting startup parameters failed");
       return;
     }
+    // A setting the server does not report (no ParameterStatus) is remembered on the link as
+    // we set it, so the next client knows what to SET or RESET.
+    for (size_t i = 0; i < tracked_.size(); ++i) {
+      const std::string& name = tracked_.names()[i];
+      if (findParameter(server_->parameters(), name) != nullptr) continue;
+      if (tracked_.has(i))
+        server_->rememberSetting(name, tracked_.value(i));
+      else
+        server_->forgetSetting(name);
+    }
     finishLinking();
   });
 }
@@ -371,6 +369,11 @@ void ClientSession::finishLinking() {
     relayToServer(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
   }
+  // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
+  // it with yet) must not keep the link while it sits idle.
+  if (state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
+      server_->isClean())
+    onTransactionEnd();
 }
 
 // The server's parameters, with the values this client asked for at startup: those are what
@@ -380,9 +383,9 @@ void ClientSession::finishLinking() {
 // saw. (Session pooling resets links with server_reset_query instead, and idle clients stay
 // small.)
 void ClientSession::adoptServerDefaults(const std::map<std::string, std::string>& server_params) {
-  for (size_t i = 0; i < std::size(kTrackedParams); ++i) {
-    auto it = server_params.find(kTrackedParams[i]);
-    if (it != server_params.end() && !tracked_.has(i)) tracked_.set(i, it->second);
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    const std::string* value = findParameter(server_params, tracked_.names()[i]);
+    if (value != nullptr && !tracked_.has(i)) tracked_.setAt(i, *value);
   }
 }
 
@@ -390,8 +393,11 @@ std::string ClientSession::welcomeMessages(
     const std::map<std::string, std::string>& server_params) {
   if (pool_->poolMode() != config::PoolMode::kSession) adoptServerDefaults(server_params);
   std::map<std::string, std::string> params = server_params;
-  for (size_t i = 0; i < std::size(kTrackedParams); ++i)
-    if (tracked_.has(i)) params[kTrackedParams[i]] = tracked_.values[i];
+  // Only what the server reports is reported back; a tracked name the server keeps quiet
+  // about (search_path before PostgreSQL 18, say) is applied but not announced.
+  for (auto& [name, value] : params)
+    if (int i = indexOfParameter(tracked_.names(), name); i >= 0 && tracked_.has(i))
+      value = tracked_.value(static_cast<size_t>(i));
   std::string out;
   for (const auto& [name, value] : params) out += wire::parameterStatus(name, value);
   out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
@@ -483,7 +489,7 @@ void ClientSession::onTransactionEnd() {
 }
 
 void ClientSession::rememberParameter(std::string_view name, std::string_view value) {
-  if (int index = trackedIndex(name); index >= 0) tracked_.set(index, value);
+  tracked_.set(name, value);
 }
 
 void ClientSession::forgetPreparedStatements() {

@@ -3,7 +3,6 @@
 // (session mode: the link stays until the client leaves).
 #pragma once
 
-#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "pooler/connection.h"
 #include "pooler/message_scanner.h"
 #include "pooler/prepared_relay.h"
+#include "pooler/tracked_params.h"
 
 namespace apibouncer {
 
@@ -25,18 +25,6 @@ class ServerLink;
 
 class ClientSession : public Connection {
  public:
-  // Values of the parameters the pooler keeps per client (kTrackedParams in client.cc), in
-  // place: short values need no allocation, so idle clients stay small.
-  struct TrackedParams {
-    std::array<std::string, 6> values;
-    uint8_t set_mask = 0;
-    bool has(size_t i) const { return set_mask & (1u << i); }
-    void set(size_t i, std::string_view value) {
-      values[i] = std::string(value);
-      set_mask |= static_cast<uint8_t>(1u << i);
-    }
-  };
-
   // kLoggedIn: welcomed with the pool's cached server parameters, holding no link until the
   // client sends something (as PgBouncer: idle clients cost no server connection).
   enum class State { kStartup, kAuth, kLoggedIn, kWaitingLink, kLinking, kActive, kClosing };
@@ -109,7 +97,7 @@ class ClientSession : public Connection {
   State state_ = State::kStartup;
   std::string peer_;
   std::string user_, database_;
-  TrackedParams tracked_;
+  TrackedParameters tracked_;
   std::string inbuf_;  // login bytes, and client bytes that arrive before the link is ready
   std::unique_ptr<ClientAuth> auth_;
   std::unique_ptr<config::DatabaseConfig> db_;  // only from startup until the pool is known

@@ -60,7 +60,10 @@ std::string peerName(uv_stream_t* stream, bool unix_socket) {
 
 Pooler::Pooler(uv_loop_t* loop, std::shared_ptr<const config::Config> config,
                auth::AuthFile auth_file)
-    : loop_(loop), config_(std::move(config)), auth_file_(std::move(auth_file)) {}
+    : loop_(loop),
+      config_(std::move(config)),
+      tracked_names_(apibouncer::trackedParameterNames(config_->settings.track_extra_parameters)),
+      auth_file_(std::move(auth_file)) {}
 
 Pooler::~Pooler() = default;
 
@@ -110,6 +113,7 @@ bool Pooler::start(std::string& error) {
 
 void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file) {
   config_ = std::move(config);
+  tracked_names_ = apibouncer::trackedParameterNames(config_->settings.track_extra_parameters);
   auth_file_ = std::move(auth_file);
 }
 

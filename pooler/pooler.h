@@ -13,6 +13,7 @@
 #include "pooler/auth/auth_file.h"
 #include "pooler/config/config.h"
 #include "pooler/prepared_statements.h"
+#include "pooler/tracked_params.h"
 
 namespace apibouncer {
 
@@ -54,6 +55,11 @@ class Pooler {
   // Sends a CancelRequest for whatever `server` is running now.
   void cancelServerQuery(ServerLink& server);
 
+  // Session parameters clients keep across links; new clients take the current list.
+  const std::shared_ptr<const ParameterNames>& trackedParameterNames() const {
+    return tracked_names_;
+  }
+
   // Protocol-level prepared statements known under the pooler's names (all pools).
   StatementRegistry& statementRegistry() { return statements_; }
 
@@ -78,6 +84,7 @@ class Pooler {
   uv_loop_t* loop_;
   StatementRegistry statements_;  // before the clients and pools that hold its statements
   std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<const ParameterNames> tracked_names_;
   auth::AuthFile auth_file_;
   std::vector<Listener*> listeners_;  // each deletes itself when closed
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;

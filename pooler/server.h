@@ -40,6 +40,15 @@ class ServerLink : public Connection {
 
   // Parameters the server reported (ParameterStatus), by canonical name.
   const std::map<std::string, std::string>& parameters() const { return parameters_; }
+  // Tracked parameters the server does not report (no ParameterStatus) that the pooler SET
+  // on this link for a client: the next client either wants the same value or a RESET.
+  const std::map<std::string, std::string>& unreportedSettings() const {
+    return unreported_settings_;
+  }
+  void rememberSetting(const std::string& name, const std::string& value) {
+    unreported_settings_[name] = value;
+  }
+  void forgetSetting(const std::string& name) { unreported_settings_.erase(name); }
   uint32_t backendPid() const { return backend_pid_; }
   uint32_t backendKey() const { return backend_key_; }
   const std::string& addressHost() const { return host_; }
@@ -121,6 +130,7 @@ class ServerLink : public Connection {
   int port_ = 0;
   uint32_t backend_pid_ = 0, backend_key_ = 0;
   std::map<std::string, std::string> parameters_;
+  std::map<std::string, std::string> unreported_settings_;
   std::string inbuf_;  // login and internal queries only
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client

@@ -38,7 +38,7 @@ const std::array kKeys = std::to_array<KeyInfo>({
     {"max_user_connections", T::kInt, &S::max_user_connections, kYes},
     {"max_user_client_connections", T::kInt, &S::max_user_client_connections, kYes},
     {"server_round_robin", T::kBool, &S::server_round_robin, kYes},
-    {"track_extra_parameters", T::kString, &S::track_extra_parameters, kNo},
+    {"track_extra_parameters", T::kString, &S::track_extra_parameters, kYes},
     {"ignore_startup_parameters", T::kString, &S::ignore_startup_parameters, kYes},
     {"peer_id", T::kInt, &S::peer_id, kNo},
     {"disable_pqexec", T::kBool, &S::disable_pqexec, kNo},

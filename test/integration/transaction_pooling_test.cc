@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
 
 using namespace itest;
 
@@ -175,4 +177,55 @@ TEST_CASE("transaction mode: a client with nothing running cancels nobody's quer
   while (PGresult* extra = PQgetResult(busy.get())) PQclear(extra);
   REQUIRE(PQresultStatus(result.get()) == PGRES_TUPLES_OK);
   CHECK(std::string(PQgetvalue(result.get(), 0, 1)) == "finished");
+}
+
+namespace {
+// Runs `sql` on a raw client and returns the first value of its first row.
+std::string rawQueryValue(RawClient& client, const std::string& sql) {
+  client.sendBytes(apibouncer::wire::query(sql));
+  std::string value;
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z')
+    if (type == 'D' && value.empty() && body.size() > 6) value = body.substr(6);
+  return value;
+}
+}  // namespace
+
+TEST_CASE("transaction mode: track_extra_parameters follow their client", "[transaction]") {
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"),
+                        "auth_type = trust\ntrack_extra_parameters = IntervalStyle, "
+                        "extra_float_digits\n",
+                        "", true});
+  // extra_float_digits is accepted at startup only because it is tracked.
+  RawClient a(pooler.port());
+  a.sendBytes(apibouncer::wire::startupMessage(
+      apibouncer::wire::kProtocolV3,
+      {{"user", "app"}, {"database", "app"}, {"extra_float_digits", "2"}}));
+  char type = 0;
+  std::string body;
+  while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  Conn b = connectOk(pooler);
+  Result set = exec(b.get(), "SET IntervalStyle = 'iso_8601'");
+  INFO(PQerrorMessage(b.get()) << pooler.log());
+  REQUIRE(PQresultStatus(set.get()) == PGRES_COMMAND_OK);
+  for (int round = 0; round < 3; ++round) {
+    CHECK(rawQueryValue(a, "SHOW extra_float_digits") == "2");
+    CHECK(rawQueryValue(a, "SHOW IntervalStyle") == "postgres");
+    CHECK(queryValue(b.get(), "SHOW extra_float_digits") == "1");  // the server's default
+    CHECK(queryValue(b.get(), "SHOW IntervalStyle") == "iso_8601");
+  }
+}
+
+TEST_CASE("an untracked startup parameter is refused", "[transaction]") {
+  PoolerProcess pooler({"", "auth_type = trust\n", "", true});
+  RawClient a(pooler.port());
+  a.sendBytes(apibouncer::wire::startupMessage(
+      apibouncer::wire::kProtocolV3,
+      {{"user", "app"}, {"database", "app"}, {"extra_float_digits", "2"}}));
+  char type = 0;
+  std::string body;
+  REQUIRE(a.readMessage(type, body));
+  CHECK(type == 'E');
+  CHECK(body.find("unsupported startup parameter: extra_float_digits") != std::string::npos);
 }
