@@ -93,8 +93,13 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
         disconnect("client close request");
         return;
       }
-      inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
+      // Usually an idle link is handed over at once: then the bytes go straight through,
+      // without a stop in inbuf_ (no allocation per transaction).
       requestLink();
+      if (state_ == State::kActive && inbuf_.empty())
+        relayToServer(data);
+      else if (state_ != State::kClosing)
+        inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
       return;
     case State::kWaitingLink:
     case State::kLinking:
@@ -308,16 +313,16 @@ void ClientSession::requestLink() {
   pool_->requestServer(this);
 }
 
-std::string ClientSession::setStatementsFor(const ServerLink& server) const {
+std::string ClientSession::setStatementsFor(ServerLink& server) const {
   std::string sql;
-  const auto& have = server.parameters();
+  const auto& have = server.trackedView(tracked_.namesRef());
   for (size_t i = 0; i < tracked_.size(); ++i) {
     const std::string& name = tracked_.names()[i];
-    const std::string* current = findParameter(have, name);
-    if (current == nullptr) current = findParameter(server.unreportedSettings(), name);
+    const std::string* current = have.values[i];
     if (!tracked_.has(i)) {
       // Another client's startup value the server never reported: back to the default.
-      if (current != nullptr && findParameter(have, name) == nullptr) sql += "RESET " + name + ";";
+      bool reported = (have.reported_mask >> i) & 1u;
+      if (!reported && current != nullptr) sql += "RESET " + name + ";";
       continue;
     }
     if (current != nullptr && *current == tracked_.value(i)) continue;
@@ -343,9 +348,10 @@ void ClientSession::onServerAssigned(ServerLink* server) {
     }
     // A setting the server does not report (no ParameterStatus) is remembered on the link as
     // we set it, so the next client knows what to SET or RESET.
+    uint64_t reported = server_->trackedView(tracked_.namesRef()).reported_mask;
     for (size_t i = 0; i < tracked_.size(); ++i) {
       const std::string& name = tracked_.names()[i];
-      if (findParameter(server_->parameters(), name) != nullptr) continue;
+      if ((reported >> i) & 1u) continue;
       if (tracked_.has(i))
         server_->rememberSetting(name, tracked_.value(i));
       else
@@ -356,6 +362,7 @@ void ClientSession::onServerAssigned(ServerLink* server) {
 }
 
 void ClientSession::finishLinking() {
+  bool for_login = !welcome_sent_;
   server_->linkTo(this);
   setState(State::kActive);
   if (!welcome_sent_) {
@@ -371,7 +378,7 @@ void ClientSession::finishLinking() {
   }
   // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
   // it with yet) must not keep the link while it sits idle.
-  if (state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
+  if (for_login && state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
       server_->isClean())
     onTransactionEnd();
 }

@@ -89,7 +89,7 @@ class ClientSession : public Connection {
   void forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,
                       const ClientRequests& requests);
   void releaseServer(bool clean);
-  std::string setStatementsFor(const ServerLink& server) const;
+  std::string setStatementsFor(ServerLink& server) const;
   void setState(State state);
 
   struct RelayVisitor;

@@ -6,27 +6,31 @@
 namespace apibouncer {
 
 void ReplyTracker::expect(Request request, bool swallow) {
-  queue_.push_back(Entry{request, swallow, {}, {}, nullptr});
+  queue_.push_back(Entry{request, swallow, nullptr});
 }
 
 void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
   queue_.push_back(
-      Entry{Request::kParse, client_name.empty(), {}, std::string(client_name), statement});
+      Entry{Request::kParse, client_name.empty(),
+            std::make_unique<Detail>(Detail{{}, std::string(client_name), statement})});
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
   queue_.push_back(
-      Entry{Request::kParse, false, std::move(reply), std::string(client_name), nullptr});
+      Entry{Request::kParse, false,
+            std::make_unique<Detail>(Detail{std::move(reply), std::string(client_name), nullptr})});
 }
 
 void ReplyTracker::abandon(Entry& entry) {
-  if (entry.request == Request::kParse && (entry.statement || !entry.client_name.empty()))
-    failed_.push_back(FailedParse{std::move(entry.client_name), entry.statement});
+  if (entry.request != Request::kParse || !entry.detail) return;
+  Detail& detail = *entry.detail;
+  if (detail.statement != nullptr || !detail.client_name.empty())
+    failed_.push_back(FailedParse{std::move(detail.client_name), detail.statement});
 }
 
 void ReplyTracker::takeReady(std::string& out) {
-  while (!queue_.empty() && !queue_.front().answer.empty()) {
-    out += queue_.front().answer;
+  while (!queue_.empty() && queue_.front().isAnswer()) {
+    out += queue_.front().detail->answer;
     queue_.pop_front();
   }
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,12 +54,18 @@ class ReplyTracker {
   void onReplyEnd(char type, std::string& out);
 
  private:
-  struct Entry {
-    Request request;
-    bool swallow = false;
+  // What only Parses and the pooler's answers need; most entries (Bind, Execute, Sync) have
+  // none, which keeps an entry at 16 bytes and the queue free of allocations.
+  struct Detail {
     std::string answer;       // non-empty: the pooler answers, the server never sees the request
     std::string client_name;  // Parse: the client's name for it
     const PreparedStatement* statement = nullptr;  // Parse sent to the server
+  };
+  struct Entry {
+    Request request;
+    bool swallow = false;
+    std::unique_ptr<Detail> detail;
+    bool isAnswer() const { return detail && !detail->answer.empty(); }
   };
   static bool ends(Request request, char type);
   // `entry` will never be answered (an error ended it or made the server skip it).

@@ -28,7 +28,13 @@ std::string_view asText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// A command that drops every prepared statement of the session.
+// The CommandComplete tag of a command that drops every prepared statement of the session.
+bool dropsAllStatementsTag(std::string_view tag) {
+  using namespace std::string_view_literals;
+  return tag == "DISCARD ALL\0"sv || tag == "DEALLOCATE ALL\0"sv;
+}
+
+// SQL the pooler runs itself (server_reset_query) that drops every prepared statement.
 bool dropsAllStatements(std::string_view text) {
   auto contains = [&](std::string_view what) {
     return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
@@ -67,7 +73,7 @@ struct ServerLink::ActiveVisitor {
   void onMessage(char type, std::span<const uint8_t> body) {
     if (type == wire::be::kCommandComplete) {
       // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over.
-      if (!dropsAllStatements(asText(body))) return;
+      if (!dropsAllStatementsTag(asText(body))) return;
       link.prepared_.clear();
       if (link.client_ != nullptr) link.client_->forgetPreparedStatements();
       return;
@@ -327,7 +333,25 @@ bool ServerLink::drainBuffered(std::span<const uint8_t> data, uint32_t max_size,
 bool ServerLink::recordParameter(std::span<const uint8_t> body, wire::ParameterStatusMsg& msg) {
   if (!wire::decodeParameterStatus(body, msg)) return false;
   parameters_[std::string(msg.name)] = std::string(msg.value);
+  tracked_view_.names.reset();
   return true;
+}
+
+const ServerLink::TrackedView& ServerLink::trackedView(
+    const std::shared_ptr<const ParameterNames>& names) {
+  if (tracked_view_.names == names) return tracked_view_;
+  tracked_view_.names = names;
+  tracked_view_.values.assign(names->size(), nullptr);
+  tracked_view_.reported_mask = 0;
+  for (size_t i = 0; i < names->size(); ++i) {
+    if (const std::string* value = findParameter(parameters_, (*names)[i])) {
+      tracked_view_.values[i] = value;
+      tracked_view_.reported_mask |= uint64_t{1} << i;
+    } else {
+      tracked_view_.values[i] = findParameter(unreported_settings_, (*names)[i]);
+    }
+  }
+  return tracked_view_;
 }
 
 void ServerLink::onLoginData(std::span<const uint8_t> data) {

@@ -14,6 +14,7 @@
 #include "pooler/message_scanner.h"
 #include "pooler/prepared_statements.h"
 #include "pooler/reply_tracker.h"
+#include "pooler/tracked_params.h"
 #include "pooler/wire/backend.h"
 
 namespace apibouncer {
@@ -47,8 +48,21 @@ class ServerLink : public Connection {
   }
   void rememberSetting(const std::string& name, const std::string& value) {
     unreported_settings_[name] = value;
+    tracked_view_.names.reset();
   }
-  void forgetSetting(const std::string& name) { unreported_settings_.erase(name); }
+  void forgetSetting(const std::string& name) {
+    unreported_settings_.erase(name);
+    tracked_view_.names.reset();
+  }
+  // This link's current value of each of `names` (nullptr: unknown), and which of them the
+  // server reports. Asked at every hand-over in transaction pooling, so it is worked out once
+  // per list and kept until a parameter changes.
+  struct TrackedView {
+    std::shared_ptr<const ParameterNames> names;
+    std::vector<const std::string*> values;
+    uint64_t reported_mask = 0;
+  };
+  const TrackedView& trackedView(const std::shared_ptr<const ParameterNames>& names);
   uint32_t backendPid() const { return backend_pid_; }
   uint32_t backendKey() const { return backend_key_; }
   const std::string& addressHost() const { return host_; }
@@ -131,7 +145,8 @@ class ServerLink : public Connection {
   uint32_t backend_pid_ = 0, backend_key_ = 0;
   std::map<std::string, std::string> parameters_;
   std::map<std::string, std::string> unreported_settings_;
-  std::string inbuf_;  // login and internal queries only
+  TrackedView tracked_view_;  // names == nullptr: to be worked out again
+  std::string inbuf_;         // login and internal queries only
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
   bool extended_open_ = false;

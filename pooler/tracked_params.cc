@@ -40,7 +40,9 @@ int indexOfParameter(const ParameterNames& names, std::string_view name) {
 }
 
 const std::string* findParameter(const std::map<std::string, std::string>& params,
-                                 std::string_view name) {
+                                 const std::string& name) {
+  // Runs for every tracked name at every link hand-over: the exact spelling first.
+  if (auto it = params.find(name); it != params.end()) return &it->second;
   for (const auto& [key, value] : params)
     if (sameName(key, name)) return &value;
   return nullptr;

@@ -24,13 +24,14 @@ std::shared_ptr<const ParameterNames> trackedParameterNames(std::string_view ext
 int indexOfParameter(const ParameterNames& names, std::string_view name);
 // The value of `name` in a server's reported parameters, case-insensitively; nullptr if none.
 const std::string* findParameter(const std::map<std::string, std::string>& params,
-                                 std::string_view name);
+                                 const std::string& name);
 
 class TrackedParameters {
  public:
   explicit TrackedParameters(std::shared_ptr<const ParameterNames> names)
       : names_(std::move(names)) {}
   const ParameterNames& names() const { return *names_; }
+  const std::shared_ptr<const ParameterNames>& namesRef() const { return names_; }
   size_t size() const { return names_->size(); }
   bool has(size_t i) const { return (set_mask_ >> i) & 1u; }
   const std::string& value(size_t i) const { return values_[i]; }

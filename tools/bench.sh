@@ -98,7 +98,7 @@ WORKLOADS=(
   "latency-c1|-S -M simple -c 1 -j 1"
 )
 
-declare -A TPS LAT
+declare -A TPS LAT FAILED
 run_one() {  # name port args
   local out
   # shellcheck disable=SC2086
@@ -108,7 +108,17 @@ run_one() {  # name port args
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
   TPS[$1]="${TPS[$1]:-} ${tps:-0}"
   LAT[$1]="${LAT[$1]:-} ${lat:-0}"
+  # A run with errors (PgBouncer before 1.21 cannot keep prepared statements in transaction
+  # pooling) is no result: its TPS counts only the clients that survived.
+  if grep -qE 'aborted|error:|^number of failed transactions: [1-9]' <<<"$out" || [ -z "$tps" ]; then
+    FAILED[$1]=1
+  fi
 }
+
+# Warm-up: both poolers open their links and touch their buffers before anything is timed.
+for port in "$A_PORT" "$B_PORT"; do
+  pgbench -S -M simple -c 20 -j 2 -T 2 -n -h 127.0.0.1 -p "$port" -U bench bench >/dev/null 2>&1 || true
+done
 
 for entry in "${WORKLOADS[@]}"; do
   name=${entry%%|*}; args=${entry#*|}
@@ -128,6 +138,8 @@ for entry in "${WORKLOADS[@]}"; do
   a=$(mean <<<"${TPS[a:$name]}"); b=$(mean <<<"${TPS[b:$name]}")
   la=$(mean <<<"${LAT[a:$name]}"); lb=$(mean <<<"${LAT[b:$name]}")
   ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
+  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; }
+  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; }
   printf '%-22s %12s %12s %7s %10s %10s\n' "$name" "$a" "$b" "$ratio" "$la" "$lb"
 done
 
