@@ -21,12 +21,12 @@ uint64_t ms(double seconds) {
 
 Pool::Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user)
     : pooler_(pooler), db_(std::move(db)), server_user_(std::move(server_user)) {
-  mode_ = configuredMode();
+  applyMode();
 }
 
 void Pool::updateDatabase(const config::DatabaseConfig& db) {
   db_ = db;
-  mode_ = configuredMode();
+  applyMode();
 }
 
 Pool::~Pool() = default;
@@ -37,10 +37,11 @@ std::string Pool::serverPassword() const {
   return secret != nullptr ? secret->text : std::string();
 }
 
-size_t Pool::preparedStatementCapacity() const {
+void Pool::applyMode() {
+  mode_ = configuredMode();
   int max = pooler_.settings().max_prepared_statements;
-  if (mode_ == config::PoolMode::kSession || max <= 0) return 0;
-  return static_cast<size_t>(max);
+  prepared_capacity_ =
+      mode_ == config::PoolMode::kSession || max <= 0 ? 0 : static_cast<size_t>(max);
 }
 
 config::PoolMode Pool::configuredMode() const {
@@ -118,10 +119,13 @@ void Pool::openServer() {
 void Pool::launchForWaiters() {
   uint64_t now = uv_now(pooler_.loop());
   if (now < login_failed_until_ms_) return;
-  while (connectingCount() < waiting_.size()) {
-    bool reserve_allowed = !waiting_.empty() && now - waiting_.front()->waitStartMs() >=
-                                                    ms(pooler_.settings().reserve_pool_timeout);
+  // Under load the pool is full and clients wait their turn: the limit check comes first
+  // because it is cheap, counting the links still logging in is not.
+  while (!waiting_.empty()) {
+    bool reserve_allowed =
+        now - waiting_.front()->waitStartMs() >= ms(pooler_.settings().reserve_pool_timeout);
     if (!mayOpenServer(false) && !(reserve_allowed && mayOpenServer(true))) return;
+    if (connectingCount() >= waiting_.size()) return;
     openServer();
   }
 }

@@ -35,7 +35,7 @@ class Pool {
   config::PoolMode poolMode() const { return mode_; }
   // Named prepared statements kept per link when the pooler tracks them (transaction and
   // statement pooling with max_prepared_statements > 0); 0 when it does not.
-  size_t preparedStatementCapacity() const;
+  size_t preparedStatementCapacity() const { return prepared_capacity_; }
   Pooler& pooler() { return pooler_; }
 
   // A client wants a server link. It gets one now (onServerAssigned) or waits in the queue.
@@ -74,6 +74,7 @@ class Pool {
 
  private:
   config::PoolMode configuredMode() const;
+  void applyMode();  // pool mode and prepared statement capacity from the current config
   int poolSize() const;
   int reservePoolSize() const;
   int minPoolSize() const;
@@ -89,6 +90,7 @@ class Pool {
   config::DatabaseConfig db_;
   std::string server_user_;
   config::PoolMode mode_ = config::PoolMode::kSession;
+  size_t prepared_capacity_ = 0;  // asked for every chunk relayed: fixed with the mode
   std::unordered_map<ServerLink*, std::unique_ptr<ServerLink>> servers_;
   std::vector<ServerLink*> idle_;  // LIFO: the most recently used link is reused first
   std::deque<ClientSession*> waiting_;

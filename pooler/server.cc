@@ -50,20 +50,23 @@ bool dropsAllStatements(std::string_view text) {
 // read on the way so the link knows when it is clean and what the session looks like. When
 // prepared statements are tracked, every reply is matched to its request so the pooler's own
 // requests are answered to nobody and the pooler's answers land in their place.
+// Two instantiations: the pass-through one has no offsets and no end hook, so it costs no
+// more than a plain scan.
+template <bool kTracking>
 struct ServerLink::ActiveVisitor {
   ServerLink& link;
-  bool tracking;
-  MessageScanner::Action onType(char type, size_t offset) {
-    if (tracking) {
-      if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(offset);
-      if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
-    }
+  static MessageScanner::Action passThroughAction(char type) {
     if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus)
       return MessageScanner::Action::kCapture;
     return MessageScanner::Action::kSkip;
   }
-  void onEnd(char type, size_t end) {
-    if (!tracking) return;
+  MessageScanner::Action onType(char type) requires(!kTracking) { return passThroughAction(type); }
+  MessageScanner::Action onType(char type, size_t offset) requires kTracking {
+    if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(offset);
+    if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
+    return passThroughAction(type);
+  }
+  void onEnd(char type, size_t end) requires kTracking {
     if (link.editor_.cutting()) link.editor_.resumeAt(end);
     static std::string answers;  // single-threaded loop: one buffer for every link
     answers.clear();
@@ -225,9 +228,15 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
   // Tracking stays on while answers are owed, even if a reload just turned it off.
   bool tracking = pool_.preparedStatementCapacity() > 0 || !replies_.empty();
   static std::string edited;  // single-threaded loop: one buffer for every link
-  if (tracking) editor_.begin(data, edited);
-  ActiveVisitor visitor{*this, tracking};
-  auto result = scanner_.feed(data, visitor);
+  MessageScanner::Result result;
+  if (tracking) {
+    editor_.begin(data, edited);
+    ActiveVisitor<true> visitor{*this};
+    result = scanner_.feed(data, visitor);
+  } else {
+    ActiveVisitor<false> visitor{*this};
+    result = scanner_.feed(data, visitor);
+  }
   if (result.status != MessageScanner::Result::Status::kDone) {
     disconnect("bad packet from server");
     return;

@@ -136,6 +136,7 @@ class ServerLink : public Connection {
   void setState(State state);
   void setTransactionStatus(char status);
 
+  template <bool kTracking>
   struct ActiveVisitor;
   Pool& pool_;
   State state_ = State::kConnecting;
