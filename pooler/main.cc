@@ -11,8 +11,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "interceptor/sync_config.h"
 #include "pooler/auth/auth_file.h"
 #include "pooler/config/config.h"
 #include "pooler/log.h"
@@ -86,6 +89,33 @@ int parseArgs(int argc, char** argv, Options& opts) {
   return -1;
 }
 
+// apibouncer's own sections, validated by the interceptor: a typo in a synced table's section
+// must stop the start (or the reload), not leave the table unprotected.
+bool checkSyncSections(const config::Config& cfg, std::string& error, size_t& synced_tables) {
+  std::vector<interceptor::RawSection> sections;
+  for (const auto& [name, entries] : cfg.extra_sections) {
+    if (name == "peers") continue;
+    interceptor::RawSection section{name, cfg.path, 0, {}};
+    for (const auto& [key, value] : entries) {
+      section.entries[key] = interceptor::RawValue{value.value, value.file, value.line};
+      if (section.line == 0 || value.line < section.line) {
+        section.file = value.file;
+        section.line = value.line;
+      }
+    }
+    sections.push_back(std::move(section));
+  }
+  std::set<std::string> databases;
+  for (const auto& [name, db] : cfg.databases) databases.insert(name);
+  auto parsed = interceptor::parseSyncConfig(sections, databases);
+  if (auto* err = std::get_if<interceptor::SyncConfigError>(&parsed)) {
+    error = err->message();
+    return false;
+  }
+  synced_tables = std::get<interceptor::SyncConfig>(parsed).tables.size();
+  return true;
+}
+
 bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
              auth::AuthFile& auth_file, std::string& error) {
   auto result = config::loadConfig(path);
@@ -94,6 +124,14 @@ bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg
     return false;
   }
   cfg = std::get<std::shared_ptr<const config::Config>>(result);
+  size_t synced_tables = 0;
+  if (!checkSyncSections(*cfg, error, synced_tables)) return false;
+  if (synced_tables > 0)
+    LOG_WARNING(
+        "%zu synced table(s) configured: this build validates them but does not run the "
+        "write-through yet; writes to them reach PostgreSQL unchanged (keep them writable by "
+        "the writer role only)",
+        synced_tables);
   const std::string& auth_path = cfg->settings.auth_file;
   if (!auth_path.empty()) {
     auth::AuthFileError auth_error;

@@ -150,7 +150,9 @@ int handleEntry(void* user, const char* section_c, const char* name_c, const cha
     warnOnce(st, "[peers]", "section [peers] is not implemented yet, ignored");
   if (section == "peers" || section == "apibouncer" || section.starts_with("api.") ||
       section.starts_with("table.")) {
-    cfg.extra_sections[section][lower(name)] = std::string(trim(value));
+    FileReader* r = st.stack.back();
+    cfg.extra_sections[section][lower(name)] =
+        Config::ExtraValue{std::string(trim(value)), r->path, r->line};
     return 1;
   }
   return fail(st, "", "unknown section [" + section + "]");

@@ -165,8 +165,15 @@ struct Config {
   // One line per accepted-but-not-implemented key ("file:line: key 'x' is not implemented yet").
   std::vector<std::string> warnings;
   // apibouncer's own sections ([apibouncer], [api.NAME], [table.SCHEMA.TABLE]) and [peers],
-  // kept raw until the features that read them exist: section -> key -> value.
-  std::map<std::string, std::map<std::string, std::string>> extra_sections;
+  // kept raw for the interceptor to validate: section -> key -> value, with where each
+  // value was written (for file:line errors).
+  struct ExtraValue {
+    std::string value;
+    std::string file;
+    int line = 0;
+    bool operator==(std::string_view other) const { return value == other; }
+  };
+  std::map<std::string, std::map<std::string, ExtraValue>> extra_sections;
 
   // The entry for a client's database name: exact match, else the "*" fallback with
   // dbname set to `name`. nullptr if neither exists.
