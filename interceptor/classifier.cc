@@ -96,9 +96,9 @@ class TreeWalker {
     const Json& body = node.MemberBegin()->value;
     std::string cte_table;
     if (cteWritesSynced(body, cte_table)) {
-      refusal = refuse("0A000",
-                       "a data-modifying WITH query cannot write the synced table " + cte_table,
-                       "Run the INSERT, UPDATE or DELETE on " + cte_table + " as its own statement.");
+      refusal =
+          refuse("0A000", "a data-modifying WITH query cannot write the synced table " + cte_table,
+                 "Run the INSERT, UPDATE or DELETE on " + cte_table + " as its own statement.");
       return false;
     }
     if (kind == "InsertStmt" || kind == "UpdateStmt" || kind == "DeleteStmt") {
@@ -111,11 +111,12 @@ class TreeWalker {
       write.returning = nonEmptyArray(member(body, "returningList"));
       if (const Json* conflict = member(body, "onConflictClause")) {
         if (text(member(*conflict, "action")) == "ONCONFLICT_UPDATE") {
-          refusal = refuse("0A000",
-                           "INSERT ... ON CONFLICT DO UPDATE is not supported on the synced table " +
-                               qualifiedName(*table),
-                           "Use INSERT ... ON CONFLICT DO NOTHING, then UPDATE the rows that "
-                           "already existed.");
+          refusal =
+              refuse("0A000",
+                     "INSERT ... ON CONFLICT DO UPDATE is not supported on the synced table " +
+                         qualifiedName(*table),
+                     "Use INSERT ... ON CONFLICT DO NOTHING, then UPDATE the rows that "
+                     "already existed.");
           return false;
         }
         write.on_conflict_do_nothing = true;
@@ -124,9 +125,9 @@ class TreeWalker {
     }
     if (kind == "MergeStmt") {
       if (const TableConfig* table = syncedTable(member(body, "relation"))) {
-        refusal = refuse("0A000", "MERGE is not supported on the synced table " +
-                                      qualifiedName(*table),
-                         "Use separate INSERT, UPDATE and DELETE statements.");
+        refusal =
+            refuse("0A000", "MERGE is not supported on the synced table " + qualifiedName(*table),
+                   "Use separate INSERT, UPDATE and DELETE statements.");
         return false;
       }
       return true;
@@ -136,10 +137,10 @@ class TreeWalker {
       if (relations != nullptr && relations->IsArray())
         for (const auto& relation : relations->GetArray())
           if (const TableConfig* table = syncedTable(member(relation, "RangeVar"))) {
-            refusal = refuse("0A000", "TRUNCATE is not supported on the synced table " +
-                                          qualifiedName(*table),
-                             "DELETE the rows instead (at most the table's row limit per "
-                             "statement).");
+            refusal = refuse(
+                "0A000", "TRUNCATE is not supported on the synced table " + qualifiedName(*table),
+                "DELETE the rows instead (at most the table's row limit per "
+                "statement).");
             return false;
           }
       return true;
@@ -149,8 +150,8 @@ class TreeWalker {
       bool from = is_from != nullptr && is_from->IsBool() && is_from->GetBool();
       const TableConfig* table = syncedTable(member(body, "relation"));
       if (from && table != nullptr) {
-        refusal = refuse("0A000", "COPY FROM is not supported on the synced table " +
-                                      qualifiedName(*table),
+        refusal = refuse("0A000",
+                         "COPY FROM is not supported on the synced table " + qualifiedName(*table),
                          "Use INSERT statements (at most the table's row limit each).");
         return false;
       }
@@ -204,8 +205,8 @@ bool containsWord(std::string_view sql, std::string_view word) {
 bool Classifier::mayWriteSyncedTable(std::string_view sql) const {
   if (config_.tables.empty()) return false;
   bool write_keyword = false;
-  for (std::string_view keyword : {"insert", "update", "delete", "merge", "copy", "truncate",
-                                   "prepare", "explain"})
+  for (std::string_view keyword :
+       {"insert", "update", "delete", "merge", "copy", "truncate", "prepare", "explain"})
     if (containsWord(sql, keyword)) {
       write_keyword = true;
       break;
@@ -236,10 +237,10 @@ Classification Classifier::classify(std::string_view sql) const {
   result.parsed = true;
   if (parsed.error != nullptr) {
     result.kind = Classification::Kind::kRefused;
-    result.refusal = refuse("42601",
-                            std::string(parsed.error->message) +
-                                " (the statement mentions a synced table, so apibouncer must "
-                                "understand it before it runs)");
+    result.refusal =
+        refuse("42601", std::string(parsed.error->message) +
+                            " (the statement mentions a synced table, so apibouncer must "
+                            "understand it before it runs)");
     return result;
   }
   rapidjson::Document doc;

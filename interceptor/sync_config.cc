@@ -131,9 +131,11 @@ bool parseApi(const RawSection& raw, ApiConfig& api, const SecretReader& read_se
   if (!api.base_url.starts_with("http://") && !api.base_url.starts_with("https://"))
     return in.fail("base_url", "must start with http:// or https://");
   while (api.base_url.ends_with('/')) api.base_url.pop_back();
-  for (auto [key, out] : {std::pair{"api_key", &api.api_key}, {"client_id", &api.client_id},
+  for (auto [key, out] : {std::pair{"api_key", &api.api_key},
+                          {"client_id", &api.client_id},
                           {"client_secret", &api.client_secret},
-                          {"refresh_token", &api.refresh_token}, {"token_url", &api.token_url}}) {
+                          {"refresh_token", &api.refresh_token},
+                          {"token_url", &api.token_url}}) {
     const std::string* spec = in.get(key);
     if (spec == nullptr) continue;
     std::string reason;
@@ -250,8 +252,8 @@ std::optional<std::string> readSecret(std::string_view spec, std::string& error)
 }
 
 std::variant<SyncConfig, SyncConfigError> parseSyncConfig(const std::vector<RawSection>& sections,
-                                                           const std::set<std::string>& databases,
-                                                           const SecretReader& read_secret) {
+                                                          const std::set<std::string>& databases,
+                                                          const SecretReader& read_secret) {
   SyncConfig config;
   SyncConfigError error;
   // [apibouncer] and the APIs first: tables refer to both.

@@ -28,7 +28,7 @@ struct RawValue {
 struct RawSection {
   std::string name;  // "apibouncer", "api.stripe", "table.public.customers"
   std::string file;
-  int line = 0;  // where the section's first key is
+  int line = 0;                             // where the section's first key is
   std::map<std::string, RawValue> entries;  // lower-case key -> value
 };
 
@@ -45,7 +45,7 @@ struct ApiConfig {
   std::string name;
   Platform platform = Platform::kHttp;
   std::string base_url;
-  std::string api_key;  // resolved secret ("" if none)
+  std::string api_key;               // resolved secret ("" if none)
   double rate_limit_per_second = 0;  // 0: unlimited
   // OAuth refresh-token flow (Salesforce, HubSpot): all empty when the API uses a key.
   std::string client_id, client_secret, refresh_token, token_url;

@@ -91,7 +91,7 @@ int parseArgs(int argc, char** argv, Options& opts) {
 
 // apibouncer's own sections, validated by the interceptor: a typo in a synced table's section
 // must stop the start (or the reload), not leave the table unprotected.
-bool checkSyncSections(const config::Config& cfg, std::string& error, size_t& synced_tables) {
+bool checkSyncSections(const config::Config& cfg, std::string& error) {
   std::vector<interceptor::RawSection> sections;
   for (const auto& [name, entries] : cfg.extra_sections) {
     if (name == "peers") continue;
@@ -112,7 +112,6 @@ bool checkSyncSections(const config::Config& cfg, std::string& error, size_t& sy
     error = err->message();
     return false;
   }
-  synced_tables = std::get<interceptor::SyncConfig>(parsed).tables.size();
   return true;
 }
 
@@ -124,14 +123,7 @@ bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg
     return false;
   }
   cfg = std::get<std::shared_ptr<const config::Config>>(result);
-  size_t synced_tables = 0;
-  if (!checkSyncSections(*cfg, error, synced_tables)) return false;
-  if (synced_tables > 0)
-    LOG_WARNING(
-        "%zu synced table(s) configured: this build validates them but does not run the "
-        "write-through yet; writes to them reach PostgreSQL unchanged (keep them writable by "
-        "the writer role only)",
-        synced_tables);
+  if (!checkSyncSections(*cfg, error)) return false;
   const std::string& auth_path = cfg->settings.auth_file;
   if (!auth_path.empty()) {
     auth::AuthFileError auth_error;
@@ -145,6 +137,15 @@ bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg
 
 void warnAboutConfig(const config::Config& cfg) {
   for (const auto& warning : cfg.warnings) LOG_WARNING("%s", warning.c_str());
+  size_t synced_tables = 0;
+  for (const auto& [name, entries] : cfg.extra_sections)
+    synced_tables += name.starts_with("table.");
+  if (synced_tables > 0)
+    LOG_WARNING(
+        "%zu synced table(s) configured: this build validates them but does not run the "
+        "write-through yet; writes to them reach PostgreSQL unchanged (keep them writable by "
+        "the writer role only)",
+        synced_tables);
   bool non_session = cfg.settings.pool_mode != config::PoolMode::kSession;
   for (const auto& [name, db] : cfg.databases)
     non_session |= db.pool_mode && *db.pool_mode != config::PoolMode::kSession;

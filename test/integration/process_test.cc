@@ -21,6 +21,34 @@ TEST_CASE("an unknown config key stops the process naming file, line and key", "
   CHECK(err.find("no_such_key") != std::string::npos);
 }
 
+TEST_CASE("a synced table with a dangling reference stops the process at its line",
+          "[process][interceptor]") {
+  // The generated ini ends with these lines, after [pgbouncer].
+  PoolerProcess pooler({"",
+                        "[apibouncer]\nwriter_user = writer\n"
+                        "[table.public.customers]\ndatabase = app\napi = nope\nobject = customer\n",
+                        "", false});
+  auto status = pooler.waitExit(std::chrono::seconds(5));
+  REQUIRE(status);
+  CHECK(*status != 0);
+  std::string err = pooler.stderrText();
+  INFO(err);
+  CHECK(err.find("pooler.ini:") != std::string::npos);
+  CHECK(err.find("[table.public.customers] key 'api': no [api.nope] section") != std::string::npos);
+}
+
+TEST_CASE("a valid synced table loads and the pooler serves", "[process][interceptor]") {
+  PoolerProcess pooler({"",
+                        "[apibouncer]\nwriter_user = writer\n"
+                        "[api.crm]\nplatform = http\nbase_url = http://127.0.0.1:1\n"
+                        "api_key = literal-key\nrate_limit = 10/s\n"
+                        "[table.public.customers]\ndatabase = app\napi = crm\nobject = customer\n",
+                        "", true});
+  Conn conn = connectOk(pooler);
+  CHECK(queryValue(conn.get(), "SELECT 1") == "1");
+  CHECK(pooler.logContains("1 synced table(s) configured"));
+}
+
 TEST_CASE("a bad value stops the process with a reason", "[process]") {
   PoolerProcess pooler({"", "pool_mode = sometimes\n", "", false});
   auto status = pooler.waitExit(std::chrono::seconds(5));
@@ -107,4 +135,24 @@ TEST_CASE("the command line answers -V and -h, and needs a config file", "[proce
   CHECK(runCommand(binary + " /nonexistent.ini", status).find("/nonexistent.ini") !=
         std::string::npos);
   CHECK(status != 0);
+}
+
+TEST_CASE("SIGHUP with a broken synced table keeps the running configuration",
+          "[process][interceptor]") {
+  PoolerProcess pooler;
+  Conn before = connectOk(pooler);
+  {
+    std::FILE* ini = std::fopen((pooler.dir() + "/pooler.ini").c_str(), "a");
+    REQUIRE(ini != nullptr);
+    std::fputs("[table.public.customers]\ndatabase = app\napi = missing\nobject = c\n", ini);
+    std::fclose(ini);
+  }
+  pooler.signal(SIGHUP);
+  for (int i = 0; i < 50 && !pooler.logContains("reload failed"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(pooler.logContains("reload failed, keeping the old configuration"));
+  CHECK(pooler.logContains("no [api.missing] section"));
+  CHECK(queryValue(before.get(), "SELECT 'still here'") == "still here");
+  Conn after = connectOk(pooler);
+  CHECK(queryValue(after.get(), "SELECT 2") == "2");
 }

@@ -129,16 +129,19 @@ TEST_CASE("statements that cannot become one API request are refused", "[classif
 TEST_CASE("multi-statement text reports each synced write where it is", "[classifier]") {
   SyncConfig config = syncedConfig();
   Classifier classifier(config);
-  std::string sql = "BEGIN; INSERT INTO customers (name) VALUES ('a'); SELECT 1; "
-                    "DELETE FROM crm.deals WHERE id = 7; COMMIT;";
+  std::string sql =
+      "BEGIN; INSERT INTO customers (name) VALUES ('a'); SELECT 1; "
+      "DELETE FROM crm.deals WHERE id = 7; COMMIT;";
   Classification result = classifier.classify(sql);
   REQUIRE(result.kind == Kind::kSyncedWrite);
   CHECK(result.statements == 5);
   REQUIRE(result.writes.size() == 2);
-  CHECK(sql.substr(result.writes[0].offset, result.writes[0].length).find("INSERT INTO customers") !=
-        std::string::npos);
-  CHECK(sql.substr(result.writes[1].offset, result.writes[1].length).find("DELETE FROM crm.deals") !=
-        std::string::npos);
+  CHECK(
+      sql.substr(result.writes[0].offset, result.writes[0].length).find("INSERT INTO customers") !=
+      std::string::npos);
+  CHECK(
+      sql.substr(result.writes[1].offset, result.writes[1].length).find("DELETE FROM crm.deals") !=
+      std::string::npos);
 }
 
 TEST_CASE("deep or huge text naming a synced table is refused, not parsed into a crash",

@@ -15,18 +15,19 @@ RawSection section(std::string name, std::map<std::string, std::string> entries,
 }
 
 std::vector<RawSection> validSections() {
-  return {section("apibouncer", {{"writer_user", "writer"}, {"api_timeout", "5"}}),
-          section("api.stripe", {{"platform", "stripe"},
-                                 {"base_url", "http://127.0.0.1:9999/"},
-                                 {"api_key", "sk_test_literal"},
-                                 {"rate_limit", "25/s"}}),
-          section("table.public.stripe_customer",
-                  {{"database", "app"}, {"api", "stripe"}, {"object", "customer"},
-                   {"column_map", "full_name:name, mail:email"}}),
-          section("table.contacts", {{"database", "app"},
-                                     {"api", "stripe"},
-                                     {"object", "contact"},
-                                     {"max_insert", "3"}})};
+  return {
+      section("apibouncer", {{"writer_user", "writer"}, {"api_timeout", "5"}}),
+      section("api.stripe", {{"platform", "stripe"},
+                             {"base_url", "http://127.0.0.1:9999/"},
+                             {"api_key", "sk_test_literal"},
+                             {"rate_limit", "25/s"}}),
+      section("table.public.stripe_customer", {{"database", "app"},
+                                               {"api", "stripe"},
+                                               {"object", "customer"},
+                                               {"column_map", "full_name:name, mail:email"}}),
+      section(
+          "table.contacts",
+          {{"database", "app"}, {"api", "stripe"}, {"object", "contact"}, {"max_insert", "3"}})};
 }
 
 SyncConfigError errorOf(const std::vector<RawSection>& sections) {
