@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "interceptor/guard_sql.h"
 #include "interceptor/sync_config.h"
 #include "pooler/auth/auth_file.h"
 #include "pooler/config/config.h"
@@ -27,6 +28,7 @@ namespace {
 
 struct Options {
   bool daemon = false;
+  bool guard_sql = false;  // print the REVOKE/GRANT script for synced tables and exit
   bool quiet = false;
   int verbose = 0;
   std::string user;
@@ -41,6 +43,8 @@ void printUsage(const char* argv0) {
       "  -q, --quiet          run quietly (no log to stderr)\n"
       "  -v, --verbose        increase verbosity (repeatable)\n"
       "  -u, --user=USERNAME  assume identity of USERNAME\n"
+      "      --guard-sql      print the SQL that leaves writes to synced tables to\n"
+      "                       writer_user (run it as the tables' owner), then exit\n"
       "  -V, --version        show version, then exit\n"
       "  -h, --help           show this help, then exit\n",
       argv0);
@@ -48,13 +52,11 @@ void printUsage(const char* argv0) {
 
 // Returns -1 to continue, else the exit status.
 int parseArgs(int argc, char** argv, Options& opts) {
-  static const option kLong[] = {{"daemon", no_argument, nullptr, 'd'},
-                                 {"quiet", no_argument, nullptr, 'q'},
-                                 {"verbose", no_argument, nullptr, 'v'},
-                                 {"user", required_argument, nullptr, 'u'},
-                                 {"version", no_argument, nullptr, 'V'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {
+      {"daemon", no_argument, nullptr, 'd'},    {"quiet", no_argument, nullptr, 'q'},
+      {"verbose", no_argument, nullptr, 'v'},   {"user", required_argument, nullptr, 'u'},
+      {"version", no_argument, nullptr, 'V'},   {"help", no_argument, nullptr, 'h'},
+      {"guard-sql", no_argument, nullptr, 'G'}, {nullptr, 0, nullptr, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "dqvu:Vh", kLong, nullptr)) != -1) {
     switch (c) {
@@ -69,6 +71,9 @@ int parseArgs(int argc, char** argv, Options& opts) {
         break;
       case 'u':
         opts.user = optarg;
+        break;
+      case 'G':
+        opts.guard_sql = true;
         break;
       case 'V':
         std::printf("apibouncer %s\n", APIBOUNCER_VERSION);
@@ -91,7 +96,8 @@ int parseArgs(int argc, char** argv, Options& opts) {
 
 // apibouncer's own sections, validated by the interceptor: a typo in a synced table's section
 // must stop the start (or the reload), not leave the table unprotected.
-bool checkSyncSections(const config::Config& cfg, std::string& error) {
+bool checkSyncSections(const config::Config& cfg, std::string& error,
+                       interceptor::SyncConfig* out = nullptr) {
   std::vector<interceptor::RawSection> sections;
   for (const auto& [name, entries] : cfg.extra_sections) {
     if (name == "peers") continue;
@@ -112,7 +118,29 @@ bool checkSyncSections(const config::Config& cfg, std::string& error) {
     error = err->message();
     return false;
   }
+  if (out != nullptr) *out = std::move(std::get<interceptor::SyncConfig>(parsed));
   return true;
+}
+
+// --guard-sql: the roles clients reach PostgreSQL as are the pools' server users: a
+// database's forced user, else each auth_file user.
+int printGuardSql(const config::Config& cfg, const auth::AuthFile& auth_file) {
+  interceptor::SyncConfig sync;
+  std::string error;
+  if (!checkSyncSections(cfg, error, &sync)) {
+    std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
+    return 1;
+  }
+  if (sync.tables.empty()) {
+    std::fprintf(stderr, "apibouncer: no [table.SCHEMA.TABLE] sections in %s\n", cfg.path.c_str());
+    return 1;
+  }
+  std::set<std::string> roles;
+  for (const auto& [name, db] : cfg.databases)
+    if (!db.user.empty()) roles.insert(db.user);
+  for (const auto& [user, secret] : auth_file.users) roles.insert(user);
+  std::fputs(interceptor::guardSql(sync, roles).c_str(), stdout);
+  return 0;
 }
 
 bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
@@ -272,6 +300,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
     return 1;
   }
+  if (opts.guard_sql) return printGuardSql(*cfg, auth_file);
   const auto& s = cfg->settings;
   if (opts.daemon && s.pidfile.empty()) {
     std::fprintf(stderr, "apibouncer: -d needs pidfile in the config\n");

@@ -1,0 +1,201 @@
+// The generic HTTP adapter (platform = http): POST/PATCH/DELETE {base_url}/{object} with
+// {"records": [...]} or {"ids": [...]}, bearer token, idempotency key; errors as
+// {"error": {"type", "message", "code", "field"}}.
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdlib>
+#include <string_view>
+
+#include "adapters/adapter.h"
+
+namespace apibouncer::adapters {
+namespace {
+
+using Json = rapidjson::Value;
+
+std::string jsonString(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return buffer.GetString();
+}
+
+// JSON text of a value (RapidJSON 1.1: never compare values with ==, see deps-notes).
+std::string toJsonText(const Json& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return buffer.GetString();
+}
+
+std::string_view text(const Json& object, const char* name) {
+  if (!object.IsObject()) return {};
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+std::string header(const HttpResponse& response, std::string_view name) {
+  for (const auto& [key, value] : response.headers)
+    if (key == name) return value;
+  return {};
+}
+
+ErrorClass classFromType(std::string_view type, int status) {
+  if (type == "validation") return ErrorClass::kValidation;
+  if (type == "auth") return ErrorClass::kAuth;
+  if (type == "forbidden") return ErrorClass::kForbidden;
+  if (type == "not_found") return ErrorClass::kNotFound;
+  if (type == "conflict") return ErrorClass::kConflict;
+  if (type == "rate_limited") return ErrorClass::kRateLimited;
+  if (type == "unavailable") return ErrorClass::kUnavailable;
+  // Unknown or missing type: the status says enough.
+  switch (status) {
+    case 400:
+    case 422:
+      return ErrorClass::kValidation;
+    case 401:
+      return ErrorClass::kAuth;
+    case 403:
+      return ErrorClass::kForbidden;
+    case 404:
+      return ErrorClass::kNotFound;
+    case 409:
+      return ErrorClass::kConflict;
+    case 429:
+      return ErrorClass::kRateLimited;
+    default:
+      return ErrorClass::kUnavailable;
+  }
+}
+
+class GenericHttpAdapter final : public Adapter {
+ public:
+  GenericHttpAdapter(std::string base_url, std::string api_key)
+      : base_url_(std::move(base_url)), api_key_(std::move(api_key)) {}
+
+  std::variant<HttpRequest, ApiError> buildRequest(const WriteRequest& request) const override {
+    HttpRequest http;
+    http.url = base_url_ + "/" + request.object;
+    http.headers = {{"Content-Type", "application/json"}};
+    if (!api_key_.empty()) http.headers.emplace_back("Authorization", "Bearer " + api_key_);
+    if (!request.idempotency_key.empty())
+      http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
+    std::string& body = http.body;
+    if (request.operation == Operation::kDelete) {
+      http.method = "DELETE";
+      body = "{\"ids\":[";
+      for (size_t i = 0; i < request.rows.size(); ++i) {
+        if (request.rows[i].id.empty())
+          return ApiError{ErrorClass::kValidation, 0, "a row to delete has no id", {}, "id", {}, 0};
+        body += (i ? "," : "") + jsonString(request.rows[i].id);
+      }
+      body += "]}";
+      return http;
+    }
+    http.method = request.operation == Operation::kInsert ? "POST" : "PATCH";
+    body = "{\"records\":[";
+    for (size_t i = 0; i < request.rows.size(); ++i) {
+      const Row& row = request.rows[i];
+      body += i ? ",{" : "{";
+      bool first = true;
+      if (request.operation == Operation::kUpdate) {
+        if (row.id.empty())
+          return ApiError{ErrorClass::kValidation, 0, "a row to update has no id", {}, "id", {}, 0};
+        body += "\"id\":" + jsonString(row.id);
+        first = false;
+      }
+      for (const auto& [field, value] : row.fields) {
+        body += (first ? "" : ",") + jsonString(field) + ":" + value;
+        first = false;
+      }
+      body += "}";
+    }
+    body += "]}";
+    return http;
+  }
+
+  WriteResult parseResponse(const WriteRequest& request,
+                            const HttpResponse& response) const override {
+    WriteResult result;
+    rapidjson::Document doc;
+    doc.Parse(response.body.c_str(), response.body.size());
+    bool json_ok = !doc.HasParseError() && doc.IsObject();
+    if (response.status < 200 || response.status >= 300) {
+      ApiError& error = result.error;
+      error.http_status = response.status;
+      error.request_id = header(response, "x-request-id");
+      error.retry_after_seconds = std::atof(header(response, "retry-after").c_str());
+      const Json* details = nullptr;
+      if (json_ok) {
+        auto it = doc.FindMember("error");
+        if (it != doc.MemberEnd() && it->value.IsObject()) details = &it->value;
+      }
+      std::string_view type = details ? text(*details, "type") : std::string_view();
+      error.error_class = classFromType(type, response.status);
+      error.message = details && !text(*details, "message").empty()
+                          ? std::string(text(*details, "message"))
+                          : "HTTP " + std::to_string(response.status);
+      if (details) {
+        error.code = std::string(text(*details, "code"));
+        error.field = std::string(text(*details, "field"));
+      }
+      return result;
+    }
+    auto bad = [&](std::string message) {
+      result.error = ApiError{ErrorClass::kBadResponse,
+                              response.status,
+                              std::move(message),
+                              {},
+                              {},
+                              header(response, "x-request-id"),
+                              0};
+      return result;
+    };
+    if (!json_ok) return bad("the API answered with something that is not a JSON object");
+    if (request.operation == Operation::kDelete) {
+      auto it = doc.FindMember("deleted");
+      if (it == doc.MemberEnd() || !it->value.IsArray() || it->value.Size() != request.rows.size())
+        return bad("the API's answer does not list every deleted id");
+      for (const Row& row : request.rows) result.rows.push_back(RowResult{row.id, {}});
+      result.ok = true;
+      return result;
+    }
+    auto records = doc.FindMember("records");
+    if (records == doc.MemberEnd() || !records->value.IsArray() ||
+        records->value.Size() != request.rows.size())
+      return bad("the API's answer does not have one record per row sent");
+    for (const auto& record : records->value.GetArray()) {
+      if (!record.IsObject()) return bad("a record in the API's answer is not an object");
+      RowResult row;
+      for (const auto& member : record.GetObject()) {
+        std::string_view name(member.name.GetString(), member.name.GetStringLength());
+        if (name == "id") {
+          row.id = member.value.IsString()
+                       ? std::string(member.value.GetString(), member.value.GetStringLength())
+                       : toJsonText(member.value);
+          continue;
+        }
+        row.fields.emplace_back(std::string(name), toJsonText(member.value));
+      }
+      if (row.id.empty()) return bad("a record in the API's answer has no id");
+      result.rows.push_back(std::move(row));
+    }
+    result.ok = true;
+    return result;
+  }
+
+ private:
+  std::string base_url_;
+  std::string api_key_;
+};
+
+}  // namespace
+
+std::unique_ptr<Adapter> makeGenericHttpAdapter(std::string base_url, std::string api_key) {
+  return std::make_unique<GenericHttpAdapter>(std::move(base_url), std::move(api_key));
+}
+
+}  // namespace apibouncer::adapters
