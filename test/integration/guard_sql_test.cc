@@ -6,7 +6,8 @@
 
 using namespace itest;
 
-TEST_CASE("--guard-sql leaves writes on synced tables to the writer role", "[interceptor]") {
+TEST_CASE("guard SQL (apibouncer --guard-sql) leaves writes on synced tables to the writer",
+          "[interceptor]") {
   superuserQuery(
       "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'guard_writer') THEN "
       "CREATE ROLE guard_writer; END IF; END $$");
@@ -50,7 +51,7 @@ TEST_CASE("--guard-sql leaves writes on synced tables to the writer role", "[int
         PGRES_COMMAND_OK);
 }
 
-TEST_CASE("--guard-sql without synced tables says so and fails", "[interceptor]") {
+TEST_CASE("guard SQL without synced tables says so and fails", "[interceptor]") {
   PoolerProcess pooler;
   int status = 0;
   std::string out =
