@@ -5,18 +5,27 @@
 
 namespace apibouncer {
 
+void ReplyTracker::push(Entry entry) {
+  if (!readyTerminated(entry)) ++not_ready_terminated_;
+  queue_.push_back(std::move(entry));
+}
+
+void ReplyTracker::popFront() {
+  if (!readyTerminated(queue_.front())) --not_ready_terminated_;
+  queue_.pop_front();
+}
+
 void ReplyTracker::expect(Request request, bool swallow) {
-  queue_.push_back(Entry{request, swallow, nullptr});
+  push(Entry{request, swallow, nullptr});
 }
 
 void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
-  queue_.push_back(
-      Entry{Request::kParse, client_name.empty(),
-            std::make_unique<Detail>(Detail{{}, std::string(client_name), statement})});
+  push(Entry{Request::kParse, client_name.empty(),
+             std::make_unique<Detail>(Detail{{}, std::string(client_name), statement})});
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
-  queue_.push_back(
+  push(
       Entry{Request::kParse, false,
             std::make_unique<Detail>(Detail{std::move(reply), std::string(client_name), nullptr})});
 }
@@ -31,7 +40,7 @@ void ReplyTracker::abandon(Entry& entry) {
 void ReplyTracker::takeReady(std::string& out) {
   while (!queue_.empty() && queue_.front().isAnswer()) {
     out += queue_.front().detail->answer;
-    queue_.pop_front();
+    popFront();
   }
 }
 
@@ -77,13 +86,13 @@ void ReplyTracker::onReplyEnd(char type, std::string& out) {
   if (type == wire::be::kErrorResponse) {
     // The server skips to the next Sync; the answers queued before it are not given either.
     abandon(queue_.front());
-    queue_.pop_front();
+    popFront();
     while (!queue_.empty() && queue_.front().request != Request::kSync) {
       abandon(queue_.front());
-      queue_.pop_front();
+      popFront();
     }
   } else {
-    queue_.pop_front();
+    popFront();
   }
   takeReady(out);
 }

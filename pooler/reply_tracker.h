@@ -46,7 +46,18 @@ class ReplyTracker {
   void takeReady(std::string& out);
   bool empty() const { return queue_.empty(); }
   size_t size() const { return queue_.size(); }
-  void clear() { queue_.clear(); }
+  void clear() {
+    queue_.clear();
+    not_ready_terminated_ = 0;
+  }
+  // True when every request owed is a simple query or a Sync and the pooler neither answers
+  // nor swallows anything: nothing in the server's replies needs editing, so the relay can
+  // skip the per-message bookkeeping and just call onReadyForQuery() (simple-protocol clients
+  // pay almost nothing for prepared statement tracking).
+  bool onlyReadyTerminated() const { return not_ready_terminated_ == 0; }
+  void onReadyForQuery() {
+    if (!queue_.empty()) popFront();
+  }
 
   // A server message of `type` begins; true if its bytes must not reach the client.
   bool onReplyStart(char type);
@@ -68,10 +79,17 @@ class ReplyTracker {
     bool isAnswer() const { return detail && !detail->answer.empty(); }
   };
   static bool ends(Request request, char type);
+  static bool readyTerminated(const Entry& entry) {
+    return (entry.request == Request::kSync || entry.request == Request::kSimpleQuery) &&
+           !entry.swallow && !entry.detail;
+  }
+  void push(Entry entry);
+  void popFront();
   // `entry` will never be answered (an error ended it or made the server skip it).
   void abandon(Entry& entry);
 
   std::deque<Entry> queue_;
+  size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query
   std::vector<FailedParse> failed_;
   bool current_ends_head_ = false;  // the message being read ends the first request
 };

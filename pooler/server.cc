@@ -60,7 +60,12 @@ struct ServerLink::ActiveVisitor {
       return MessageScanner::Action::kCapture;
     return MessageScanner::Action::kSkip;
   }
-  MessageScanner::Action onType(char type) requires(!kTracking) { return passThroughAction(type); }
+  MessageScanner::Action onType(char type) requires(!kTracking) {
+    // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked.
+    if (type == wire::be::kCommandComplete && link.pool_.preparedStatementCapacity() > 0)
+      return MessageScanner::Action::kCapture;
+    return passThroughAction(type);
+  }
   MessageScanner::Action onType(char type, size_t offset) requires kTracking {
     if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(offset);
     if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
@@ -85,6 +90,7 @@ struct ServerLink::ActiveVisitor {
       wire::ReadyForQueryMsg msg;
       if (wire::decodeReadyForQuery(body, msg)) link.setTransactionStatus(msg.status);
       if (link.pending_ready_ > 0) --link.pending_ready_;
+      if constexpr (!kTracking) link.replies_.onReadyForQuery();
       return;
     }
     wire::ParameterStatusMsg msg;
@@ -225,8 +231,9 @@ void ServerLink::onRead(std::span<const uint8_t> data) {
 }
 
 void ServerLink::onActiveData(std::span<const uint8_t> data) {
-  // Tracking stays on while answers are owed, even if a reload just turned it off.
-  bool tracking = pool_.preparedStatementCapacity() > 0 || !replies_.empty();
+  // Replies are edited only while the tracker owes more than simple queries and Syncs
+  // (ActiveVisitor<false> pops those at each ReadyForQuery).
+  bool tracking = !replies_.onlyReadyTerminated();
   static std::string edited;  // single-threaded loop: one buffer for every link
   MessageScanner::Result result;
   if (tracking) {

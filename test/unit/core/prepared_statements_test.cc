@@ -271,3 +271,27 @@ TEST_CASE("relay: a Bind on a link without the statement prepares it first", "[p
         parse(name, "SELECT 1") + bindTo(name) + execute() + syncMsg());
   CHECK(cache_two.size() == 1);
 }
+
+TEST_CASE("reply tracker: simple queries and Syncs alone need no reply editing", "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  tracker.expect(R::kSimpleQuery);
+  tracker.expect(R::kSync);
+  CHECK(tracker.onlyReadyTerminated());
+  tracker.onReadyForQuery();
+  CHECK(tracker.size() == 1);
+  tracker.expect(R::kBind);
+  CHECK_FALSE(tracker.onlyReadyTerminated());
+  tracker.onReplyStart('Z');  // the Sync's
+  std::string out;
+  tracker.onReplyEnd('Z', out);
+  CHECK_FALSE(tracker.onlyReadyTerminated());  // the Bind is still owed
+  tracker.onReplyStart('2');
+  tracker.onReplyEnd('2', out);
+  CHECK(tracker.onlyReadyTerminated());
+  tracker.answer(wire::parseComplete(), "s");
+  CHECK_FALSE(tracker.onlyReadyTerminated());
+  tracker.takeReady(out);
+  CHECK(tracker.onlyReadyTerminated());
+  CHECK(tracker.empty());
+}
