@@ -80,9 +80,9 @@ class TreeWalker {
         }
         if (cteWritesSynced(*inner, table_name)) return true;
       }
-      for (const char* kind : {"SelectStmt"})
-        if (const Json* inner = member(*query, kind); inner && cteWritesSynced(*inner, table_name))
-          return true;
+      if (const Json* inner = member(*query, "SelectStmt");
+          inner && cteWritesSynced(*inner, table_name))
+        return true;
     }
     return false;
   }

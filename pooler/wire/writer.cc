@@ -212,4 +212,32 @@ std::string terminate() {
   return PacketWriter().begin('X').end().take();
 }
 
+std::string parse(std::string_view statement, std::string_view query) {
+  return PacketWriter().begin('P').cstr(statement).cstr(query).i16(0).end().take();
+}
+
+std::string bind(std::string_view portal, std::string_view statement) {
+  return PacketWriter().begin('B').cstr(portal).cstr(statement).i16(0).i16(0).i16(0).end().take();
+}
+
+std::string execute(std::string_view portal) {
+  return PacketWriter().begin('E').cstr(portal).i32(0).end().take();
+}
+
+std::string describe(char kind, std::string_view name) {
+  return PacketWriter().begin('D').u8(static_cast<uint8_t>(kind)).cstr(name).end().take();
+}
+
+std::string close(char kind, std::string_view name) {
+  return PacketWriter().begin('C').u8(static_cast<uint8_t>(kind)).cstr(name).end().take();
+}
+
+std::string sync() {
+  return PacketWriter().begin('S').end().take();
+}
+
+std::string flush() {
+  return PacketWriter().begin('H').end().take();
+}
+
 }  // namespace apibouncer::wire

@@ -94,5 +94,13 @@ std::string saslInitialResponse(std::string_view mechanism, std::string_view dat
 std::string saslResponse(std::string_view data);
 std::string query(std::string_view sql);
 std::string terminate();
+// Extended protocol, in their simplest forms: no parameter types or values, text results.
+std::string parse(std::string_view statement, std::string_view query);
+std::string bind(std::string_view portal, std::string_view statement);
+std::string execute(std::string_view portal = {});       // all rows
+std::string describe(char kind, std::string_view name);  // kind 'S' statement, 'P' portal
+std::string close(char kind, std::string_view name);
+std::string sync();
+std::string flush();
 
 }  // namespace apibouncer::wire

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <initializer_list>
 #include <thread>
 
 #include "fixture.h"
@@ -15,36 +14,6 @@ using namespace itest;
 namespace wire = apibouncer::wire;
 
 namespace {
-
-constexpr std::string_view kNul("\0", 1);
-
-std::string message(char type, std::initializer_list<std::string_view> parts) {
-  std::string out;
-  wire::appendMessage(out, type, parts);
-  return out;
-}
-std::string parse(std::string_view name, std::string_view sql) {
-  return message('P', {name, kNul, sql, kNul, std::string_view("\0\0", 2)});
-}
-// Bind of the unnamed portal to `statement`, no parameters, text results.
-std::string bind(std::string_view statement) {
-  return message('B', {kNul, statement, kNul, std::string_view("\0\0\0\0\0\0", 6)});
-}
-std::string execute() {
-  return message('E', {kNul, std::string_view("\0\0\0\0", 4)});
-}
-std::string syncMsg() {
-  return message('S', {});
-}
-std::string flush() {
-  return message('H', {});
-}
-std::string closeStatement(std::string_view name) {
-  return message('C', {"S", name, kNul});
-}
-std::string describeStatement(std::string_view name) {
-  return message('D', {"S", name, kNul});
-}
 
 // What came back for a stretch of requests: the message types in order, the first column of
 // the DataRows, and the SQLSTATE and text of the first error.
@@ -147,16 +116,16 @@ TEST_CASE("pooler answers to Parse and Close arrive in protocol order", "[prepar
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
   RawSession y(pooler);
-  CHECK(x.send(parse("s1", "SELECT 1") + syncMsg()).types == "1Z");
+  CHECK(x.send(wire::parse("s1", "SELECT 1") + wire::sync()).types == "1Z");
   // y prepares the same text: the link has it, so the pooler answers the Parse itself.
-  Replies r = y.send(parse("t", "SELECT 1") + bind("t") + describeStatement("t") + execute() +
-                     closeStatement("t") + syncMsg());
+  Replies r = y.send(wire::parse("t", "SELECT 1") + wire::bind("", "t") + wire::describe('S', "t") +
+                     wire::execute() + wire::close('S', "t") + wire::sync());
   CHECK(r.types == "12tTDC3Z");
   CHECK(r.values == std::vector<std::string>{"1"});
   CHECK(y.send(wire::query("SELECT count(*) FROM pg_prepared_statements")).values ==
         std::vector<std::string>{"1"});
   // Closed: unknown again, as on a direct connection.
-  r = y.send(bind("t") + execute() + syncMsg());
+  r = y.send(wire::bind("", "t") + wire::execute() + wire::sync());
   CHECK(r.types == "EZ");
   CHECK(r.sqlstate == "26000");
   CHECK(r.error.find("\"t\"") != std::string::npos);
@@ -165,18 +134,20 @@ TEST_CASE("pooler answers to Parse and Close arrive in protocol order", "[prepar
 TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
-  CHECK(x.send(parse("one", "SELECT 1") + syncMsg()).types == "1Z");
+  CHECK(x.send(wire::parse("one", "SELECT 1") + wire::sync()).types == "1Z");
   // The error comes first; the Parse after it never happened (no ParseComplete, no "two").
-  Replies r = x.send(bind("missing") + parse("two", "SELECT 2") + parse("again", "SELECT 1") +
-                     bind("one") + execute() + syncMsg());
+  Replies r = x.send(wire::bind("", "missing") + wire::parse("two", "SELECT 2") +
+                     wire::parse("again", "SELECT 1") + wire::bind("", "one") + wire::execute() +
+                     wire::sync());
   CHECK(r.types == "EZ");
   CHECK(r.sqlstate == "26000");
-  r = x.send(bind("two") + execute() + syncMsg());
+  r = x.send(wire::bind("", "two") + wire::execute() + wire::sync());
   CHECK(r.types == "EZ");
   CHECK(r.error.find("\"two\"") != std::string::npos);
   // So the names are free: preparing them now works.
-  r = x.send(parse("two", "SELECT 2") + parse("again", "SELECT 1") + bind("two") + execute() +
-             bind("again") + execute() + syncMsg());
+  r = x.send(wire::parse("two", "SELECT 2") + wire::parse("again", "SELECT 1") +
+             wire::bind("", "two") + wire::execute() + wire::bind("", "again") + wire::execute() +
+             wire::sync());
   CHECK(r.types == "112DC2DCZ");
   CHECK(r.values == std::vector<std::string>{"2", "1"});
 }
@@ -184,10 +155,11 @@ TEST_CASE("after an error the rest up to Sync is skipped, pooler answers include
 TEST_CASE("a Parse the server refuses leaves its name free", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
-  Replies r = x.send(parse("bad", "SELEC 1") + syncMsg());
+  Replies r = x.send(wire::parse("bad", "SELEC 1") + wire::sync());
   CHECK(r.types == "EZ");
   CHECK(r.sqlstate == "42601");
-  r = x.send(parse("bad", "SELECT 4") + bind("bad") + execute() + syncMsg());
+  r = x.send(wire::parse("bad", "SELECT 4") + wire::bind("", "bad") + wire::execute() +
+             wire::sync());
   CHECK(r.types == "12DCZ");
   CHECK(r.values == std::vector<std::string>{"4"});
 }
@@ -195,11 +167,12 @@ TEST_CASE("a Parse the server refuses leaves its name free", "[prepared]") {
 TEST_CASE("preparing a name twice is refused, and the first statement stays", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
-  CHECK(x.send(parse("u", "SELECT 2") + syncMsg()).types == "1Z");
-  Replies r = x.send(parse("u", "SELECT 3") + bind("u") + execute() + syncMsg());
+  CHECK(x.send(wire::parse("u", "SELECT 2") + wire::sync()).types == "1Z");
+  Replies r =
+      x.send(wire::parse("u", "SELECT 3") + wire::bind("", "u") + wire::execute() + wire::sync());
   CHECK(r.types == "EZ");
   CHECK(r.sqlstate == "42P05");
-  r = x.send(bind("u") + execute() + syncMsg());
+  r = x.send(wire::bind("", "u") + wire::execute() + wire::sync());
   CHECK(r.types == "2DCZ");
   CHECK(r.values == std::vector<std::string>{"2"});
 }
@@ -235,7 +208,7 @@ TEST_CASE("DISCARD ALL and DEALLOCATE ALL drop the client's statements", "[prepa
 TEST_CASE("Parse and Execute in separate round trips keep the link in between", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
-  REQUIRE(x.client.sendBytes(parse("", "SELECT 5") + flush()));
+  REQUIRE(x.client.sendBytes(wire::parse("", "SELECT 5") + wire::flush()));
   char type = 0;
   std::string body;
   REQUIRE(x.client.readMessage(type, body));
@@ -249,7 +222,7 @@ TEST_CASE("Parse and Execute in separate round trips keep the link in between", 
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK_FALSE(other_done);
-  Replies r = x.send(bind("") + execute() + syncMsg());
+  Replies r = x.send(wire::bind("", "") + wire::execute() + wire::sync());
   CHECK(r.types == "2DCZ");
   CHECK(r.values == std::vector<std::string>{"5"});
   waiter.join();

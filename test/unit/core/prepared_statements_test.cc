@@ -3,7 +3,6 @@
 // under every way the network may split the bytes.
 #include <catch2/catch.hpp>
 
-#include <initializer_list>
 #include <string>
 
 #include "pooler/chunk_editor.h"
@@ -16,30 +15,8 @@ using namespace apibouncer;
 
 namespace {
 
-constexpr std::string_view kNul("\0", 1);
-
-std::string message(char type, std::initializer_list<std::string_view> parts) {
-  std::string out;
-  wire::appendMessage(out, type, parts);
-  return out;
-}
 std::string definitionOf(std::string_view sql) {
   return std::string(sql) + std::string("\0\0\0", 3);  // query, NUL, zero parameter types
-}
-std::string parse(std::string_view name, std::string_view sql) {
-  return message('P', {name, kNul, definitionOf(sql)});
-}
-std::string bindTo(std::string_view statement) {
-  return message('B', {"portal", kNul, statement, kNul, std::string_view("\0\0\0\0\0\0", 6)});
-}
-std::string execute() {
-  return message('E', {kNul, std::string_view("\0\0\0\0", 4)});
-}
-std::string syncMsg() {
-  return message('S', {});
-}
-std::string closeStatement(std::string_view name) {
-  return message('C', {"S", name, kNul});
 }
 
 std::span<const uint8_t> bytes(const std::string& s) {
@@ -218,7 +195,8 @@ TEST_CASE("server cache: least recently used statements are closed first", "[pre
 }
 
 TEST_CASE("relay: statement names are rewritten however the bytes are split", "[prepared]") {
-  std::string stream = parse("a", "SELECT 1") + bindTo("a") + execute() + syncMsg();
+  std::string stream =
+      wire::parse("a", "SELECT 1") + wire::bind("portal", "a") + wire::execute() + wire::sync();
   for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
     StatementRegistry registry;
     ServerStatementCache cache;
@@ -228,7 +206,8 @@ TEST_CASE("relay: statement names are rewritten however the bytes are split", "[
     std::string to_server = client.send(stream, chunk, to_client);
     std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
     INFO("chunk " << chunk);
-    CHECK(to_server == parse(name, "SELECT 1") + bindTo(name) + execute() + syncMsg());
+    CHECK(to_server == wire::parse(name, "SELECT 1") + wire::bind("portal", name) +
+                           wire::execute() + wire::sync());
     CHECK(to_client.empty());
     CHECK(replies.size() == 4);
     CHECK(client.ready_owed == 1);
@@ -242,17 +221,17 @@ TEST_CASE("relay: a statement the link has is answered by the pooler", "[prepare
   ReplyTracker replies;
   Relay first{registry, &cache, replies};
   std::string to_client;
-  first.send(parse("a", "SELECT 1") + syncMsg(), 64, to_client);
+  first.send(wire::parse("a", "SELECT 1") + wire::sync(), 64, to_client);
   replies.clear();  // as if the server had answered
   Relay second{registry, &cache, replies};
-  std::string to_server =
-      second.send(parse("b", "SELECT 1") + bindTo("b") + syncMsg(), 3, to_client);
+  std::string to_server = second.send(
+      wire::parse("b", "SELECT 1") + wire::bind("portal", "b") + wire::sync(), 3, to_client);
   std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
-  CHECK(to_server == bindTo(name) + syncMsg());
+  CHECK(to_server == wire::bind("portal", name) + wire::sync());
   CHECK(to_client == wire::parseComplete());  // nothing was owed before it
   // Close: the pooler answers and the statement stays on the link for others.
   to_client.clear();
-  CHECK(second.send(closeStatement("b") + syncMsg(), 5, to_client) == syncMsg());
+  CHECK(second.send(wire::close('S', "b") + wire::sync(), 5, to_client) == wire::sync());
   CHECK(replies.size() == 4);  // Bind, Sync, CloseComplete (waits its turn), Sync
   CHECK(to_client.empty());
   CHECK(cache.size() == 1);
@@ -264,11 +243,12 @@ TEST_CASE("relay: a Bind on a link without the statement prepares it first", "[p
   ReplyTracker replies;
   Relay client{registry, &cache_one, replies};
   std::string to_client;
-  client.send(parse("a", "SELECT 1") + syncMsg(), 64, to_client);
+  client.send(wire::parse("a", "SELECT 1") + wire::sync(), 64, to_client);
   client.cache = &cache_two;  // the client's next transaction runs on another link
   std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
-  CHECK(client.send(bindTo("a") + execute() + syncMsg(), 7, to_client) ==
-        parse(name, "SELECT 1") + bindTo(name) + execute() + syncMsg());
+  CHECK(client.send(wire::bind("portal", "a") + wire::execute() + wire::sync(), 7, to_client) ==
+        wire::parse(name, "SELECT 1") + wire::bind("portal", name) + wire::execute() +
+            wire::sync());
   CHECK(cache_two.size() == 1);
 }
 

@@ -190,3 +190,35 @@ TEST_CASE("row messages for the console", "[wire][writer]") {
   CHECK(std::string(d.body.begin(), d.body.end()) == be16(2) + be32(1) + "x" + be32(0));
   CHECK(commandComplete("SHOW") == std::string("C") + be32(9) + z("SHOW"));
 }
+
+TEST_CASE("the extended-protocol builders decode back to what they were given",
+          "[wire][frontend]") {
+  Message m = decodeWhole(apibouncer::wire::parse("s1", "SELECT 1"));
+  ParseMsg parse_msg;
+  REQUIRE(decodeParse(m.body, parse_msg));
+  CHECK(parse_msg.statement == "s1");
+  CHECK(parse_msg.query == "SELECT 1");
+  CHECK(parse_msg.param_type_oids.empty());
+  m = decodeWhole(apibouncer::wire::bind("p", "s1"));
+  BindMsg bind_msg;
+  REQUIRE(decodeBind(m.body, bind_msg));
+  CHECK(bind_msg.portal == "p");
+  CHECK(bind_msg.statement == "s1");
+  CHECK(bind_msg.param_values.empty());
+  m = decodeWhole(apibouncer::wire::execute("p"));
+  ExecuteMsg execute_msg;
+  REQUIRE(decodeExecute(m.body, execute_msg));
+  CHECK(execute_msg.portal == "p");
+  CHECK(execute_msg.max_rows == 0);
+  m = decodeWhole(apibouncer::wire::describe('S', "s1"));
+  DescribeMsg describe_msg;
+  REQUIRE(decodeDescribe(m.body, describe_msg));
+  CHECK(describe_msg.kind == 'S');
+  CHECK(describe_msg.name == "s1");
+  m = decodeWhole(apibouncer::wire::close('P', "p"));
+  CloseMsg close_msg;
+  REQUIRE(decodeClose(m.body, close_msg));
+  CHECK(close_msg.kind == 'P');
+  CHECK(decodeWhole(apibouncer::wire::sync()).header.type == 'S');
+  CHECK(decodeWhole(apibouncer::wire::flush()).header.type == 'H');
+}
