@@ -89,8 +89,12 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
       return;
     case State::kLoggedIn:
       // A client leaving between transactions needs no link to say goodbye.
-      if (data[0] == wire::fe::kTerminate) {
+      if (data[0] == wire::fe::kTerminate && held_.empty() && !write_) {
         disconnect("client close request");
+        return;
+      }
+      if (intercepting()) {
+        holdFromClient(data);
         return;
       }
       // Usually an idle link is handed over at once: then the bytes go straight through,
@@ -103,10 +107,19 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
       return;
     case State::kWaitingLink:
     case State::kLinking:
+      if (intercepting()) {
+        held_.append(reinterpret_cast<const char*>(data.data()), data.size());
+        if (held_.size() > kMaxEarlyBytes) stopReading();
+        return;
+      }
       inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
       if (inbuf_.size() > kMaxEarlyBytes) stopReading();
       return;
     case State::kActive:
+      if (intercepting()) {
+        holdFromClient(data);
+        return;
+      }
       relayToServer(data);
       return;
     case State::kClosing:
@@ -376,6 +389,7 @@ void ClientSession::finishLinking() {
     relayToServer(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
   }
+  if (!held_.empty() && state_ == State::kActive) processHeld();
   // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
   // it with yet) must not keep the link while it sits idle.
   if (for_login && state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
@@ -463,6 +477,7 @@ void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner
 void ClientSession::relayFromServer(std::span<const uint8_t> bytes) {
   if (!send(bytes)) return;
   if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
+  if (write_ && !write_running_) maybeStartWrite();
 }
 
 void ClientSession::onDrained() {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "interceptor/interceptor.h"
 #include "pooler/client_auth.h"
 #include "pooler/config/config.h"
 #include "pooler/connection.h"
@@ -89,6 +90,17 @@ class ClientSession : public Connection {
   void forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,
                       const ClientRequests& requests);
   void releaseServer(bool clean);
+  // Interception (the client's database has synced tables): client bytes are held as whole
+  // messages so a Query that writes a synced table can be taken out of the stream; the rest
+  // goes to the link as usual. The write's reply is sent once the link has answered everything
+  // sent before it.
+  bool intercepting() const;
+  void holdFromClient(std::span<const uint8_t> data);
+  void processHeld();
+  void maybeStartWrite();
+  void startWrite();
+  void finishWrite(const interceptor::WriteReply& reply);
+  void replyToWrite(const interceptor::WriteReply& reply, char status);
   std::string setStatementsFor(ServerLink& server) const;
   void setState(State state);
 
@@ -111,6 +123,16 @@ class ClientSession : public Connection {
   bool welcome_sent_ = false;
   bool wait_notified_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
+  std::string held_;         // intercepting: client messages not yet forwarded
+  size_t held_checked_ = 0;  // held_ up to here is known to pass through
+  struct PendingWrite {
+    std::string sql;
+    interceptor::Decision decision;
+  };
+  std::optional<PendingWrite> write_;  // taken out of the stream, waiting or running
+  bool write_running_ = false;
+  // Writes outlive clients that leave: their answer checks this is still set.
+  std::shared_ptr<ClientSession*> alive_ = std::make_shared<ClientSession*>(this);
 };
 
 }  // namespace apibouncer

@@ -144,14 +144,14 @@ int printGuardSql(const config::Config& cfg, const auth::AuthFile& auth_file) {
 }
 
 bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
-             auth::AuthFile& auth_file, std::string& error) {
+             auth::AuthFile& auth_file, interceptor::SyncConfig& sync, std::string& error) {
   auto result = config::loadConfig(path);
   if (auto* err = std::get_if<config::ConfigError>(&result)) {
     error = err->message();
     return false;
   }
   cfg = std::get<std::shared_ptr<const config::Config>>(result);
-  if (!checkSyncSections(*cfg, error)) return false;
+  if (!checkSyncSections(*cfg, error, &sync)) return false;
   const std::string& auth_path = cfg->settings.auth_file;
   if (!auth_path.empty()) {
     auth::AuthFileError auth_error;
@@ -165,15 +165,6 @@ bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg
 
 void warnAboutConfig(const config::Config& cfg) {
   for (const auto& warning : cfg.warnings) LOG_WARNING("%s", warning.c_str());
-  size_t synced_tables = 0;
-  for (const auto& [name, entries] : cfg.extra_sections)
-    synced_tables += name.starts_with("table.");
-  if (synced_tables > 0)
-    LOG_WARNING(
-        "%zu synced table(s) configured: this build validates them but does not run the "
-        "write-through yet; writes to them reach PostgreSQL unchanged (keep them writable by "
-        "the writer role only)",
-        synced_tables);
   bool non_session = cfg.settings.pool_mode != config::PoolMode::kSession;
   for (const auto& [name, db] : cfg.databases)
     non_session |= db.pool_mode && *db.pool_mode != config::PoolMode::kSession;
@@ -273,8 +264,9 @@ void onSignal(uv_signal_t* handle, int signum) {
       LOG_INFO("got SIGHUP, reloading %s", ctx->config_path.c_str());
       std::shared_ptr<const config::Config> cfg;
       auth::AuthFile auth_file;
+      interceptor::SyncConfig sync;
       std::string error;
-      if (!loadAll(ctx->config_path, cfg, auth_file, error)) {
+      if (!loadAll(ctx->config_path, cfg, auth_file, sync, error)) {
         LOG_ERROR("reload failed, keeping the old configuration: %s", error.c_str());
         return;
       }
@@ -282,6 +274,7 @@ void onSignal(uv_signal_t* handle, int signum) {
                       cfg->settings.verbose + ctx->opts->verbose});
       warnAboutConfig(*cfg);
       ctx->pooler->replaceConfig(cfg, std::move(auth_file));
+      ctx->pooler->configureInterceptor(sync);
       break;
     }
   }
@@ -295,8 +288,9 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<const config::Config> cfg;
   auth::AuthFile auth_file;
+  interceptor::SyncConfig sync;
   std::string error;
-  if (!loadAll(opts.config_path, cfg, auth_file, error)) {
+  if (!loadAll(opts.config_path, cfg, auth_file, sync, error)) {
     std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
     return 1;
   }
@@ -317,6 +311,7 @@ int main(int argc, char** argv) {
 
   uv_loop_t* loop = uv_default_loop();
   Pooler pooler(loop, cfg, std::move(auth_file));
+  pooler.configureInterceptor(sync);
   if (!pooler.start(error)) {
     LOG_ERROR("%s", error.c_str());
     return 1;

@@ -111,6 +111,57 @@ bool Pooler::start(std::string& error) {
   return true;
 }
 
+namespace {
+
+std::string conninfoValue(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
+  if (sync.empty() && !interceptor_) return;  // no synced tables: nothing is ever parsed
+  if (!interceptor_) {
+    // The write pool reaches the same servers as the database's pools, as writer_user.
+    auto connector = [this](const std::string& database, const std::string& user,
+                            std::string& error) -> std::optional<std::string> {
+      auto it = config_->databases.find(database);
+      if (it == config_->databases.end()) it = config_->databases.find("*");
+      if (it == config_->databases.end()) {
+        error = "database \"" + database + "\" is not in [databases]";
+        return std::nullopt;
+      }
+      const config::DatabaseConfig& db = it->second;
+      std::string info =
+          "host=" + conninfoValue(db.hosts.empty() ? "/var/run/postgresql" : db.hosts.front()) +
+          " port=" + std::to_string(db.port) +
+          " dbname=" + conninfoValue(db.dbname.empty() ? database : db.dbname) +
+          " user=" + conninfoValue(user) +
+          " application_name='apibouncer writer' connect_timeout=10";
+      std::string password = db.user == user ? db.password : "";
+      if (password.empty())
+        if (const auth::Secret* secret = auth_file_.find(user)) password = secret->text;
+      if (!password.empty()) info += " password=" + conninfoValue(password);
+      return info;
+    };
+    auto logger = [](bool warning, const std::string& line) {
+      if (warning)
+        LOG_WARNING("%s", line.c_str());
+      else
+        LOG_INFO("%s", line.c_str());
+    };
+    interceptor_ = std::make_unique<interceptor::Interceptor>(loop_, connector, logger);
+  }
+  interceptor_->configure(sync);
+  if (!sync.empty())
+    LOG_INFO("%zu synced table(s): writes to them go to their API first", sync.tables.size());
+}
+
 void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file) {
   config_ = std::move(config);
   tracked_names_ = apibouncer::trackedParameterNames(config_->settings.track_extra_parameters);

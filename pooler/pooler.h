@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "interceptor/interceptor.h"
 #include "pooler/auth/auth_file.h"
 #include "pooler/config/config.h"
 #include "pooler/prepared_statements.h"
@@ -60,6 +61,11 @@ class Pooler {
     return tracked_names_;
   }
 
+  // Synced tables (at start and after each reload). Null until configured; stays in place
+  // when a reload removes every table, so writes in flight finish.
+  void configureInterceptor(const interceptor::SyncConfig& sync);
+  interceptor::Interceptor* interceptor() const { return interceptor_.get(); }
+
   // Protocol-level prepared statements known under the pooler's names (all pools).
   StatementRegistry& statementRegistry() { return statements_; }
 
@@ -90,6 +96,7 @@ class Pooler {
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;
   std::unordered_map<uint64_t, ClientSession*> cancel_keys_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::unique_ptr<interceptor::Interceptor> interceptor_;
   std::unordered_map<std::string, Counts> db_counts_, user_counts_;
   uv_timer_t* janitor_ = nullptr;  // freed in its close callback
   ShutdownMode shutdown_mode_ = ShutdownMode::kNone;

@@ -93,6 +93,7 @@ class ServerLink : public Connection {
   bool cancelSent() const { return cancel_sent_; }
   void markCancelSent() { cancel_sent_ = true; }
   bool inTransaction() const { return tx_status_ != 'I'; }
+  char transactionStatus() const { return tx_status_; }  // the last ReadyForQuery's
   uint64_t transactionSinceMs() const { return tx_since_ms_; }
 
   // Cancel requests on their way to this link's backend (cancel.h). A link its client gave

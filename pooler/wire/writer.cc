@@ -141,6 +141,33 @@ std::string dataRow(const std::vector<std::string_view>& values) {
   return w.end().take();
 }
 
+std::string rowDescription(const std::vector<FieldSpec>& fields) {
+  PacketWriter w;
+  w.begin('T').i16(static_cast<int16_t>(fields.size()));
+  for (const auto& f : fields)
+    w.cstr(f.name)
+        .i32(static_cast<int32_t>(f.table_oid))
+        .i16(f.column)
+        .i32(static_cast<int32_t>(f.type_oid))
+        .i16(f.type_size)
+        .i32(f.type_modifier)
+        .i16(f.format);
+  return w.end().take();
+}
+
+std::string dataRow(const std::vector<std::optional<std::string>>& values) {
+  PacketWriter w;
+  w.begin('D').i16(static_cast<int16_t>(values.size()));
+  for (const auto& v : values) {
+    if (!v) {
+      w.i32(-1);
+      continue;
+    }
+    w.i32(static_cast<int32_t>(v->size())).bytes(*v);
+  }
+  return w.end().take();
+}
+
 std::string commandComplete(std::string_view tag) {
   return PacketWriter().begin('C').cstr(tag).end().take();
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,6 +76,19 @@ std::string negotiateProtocolVersion(uint32_t newest_minor,
 // A simple-query result set of text columns (admin console and tests).
 std::string rowDescription(const std::vector<std::string_view>& column_names);
 std::string dataRow(const std::vector<std::string_view>& values);  // text; use nullRow for NULLs
+// A result set described as PostgreSQL described it (types, sizes, formats) and rows that may
+// hold NULLs: replies the pooler builds for statements it ran elsewhere.
+struct FieldSpec {
+  std::string_view name;
+  uint32_t table_oid = 0;
+  int16_t column = 0;
+  uint32_t type_oid = 25;
+  int16_t type_size = -1;
+  int32_t type_modifier = -1;
+  int16_t format = 0;
+};
+std::string rowDescription(const std::vector<FieldSpec>& fields);
+std::string dataRow(const std::vector<std::optional<std::string>>& values);
 std::string commandComplete(std::string_view tag);
 std::string emptyQueryResponse();
 std::string parseComplete();

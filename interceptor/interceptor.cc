@@ -1,0 +1,133 @@
+// Interceptor: per-database views of the synced tables, the API clients and the write pools
+// (interceptor.h). Views are immutable and replaced whole on SIGHUP; running writes keep the
+// view and the shared state they started with.
+#include "interceptor/interceptor.h"
+
+#include "adapters/http/http_client.h"
+#include "interceptor/write_through.h"
+
+namespace apibouncer::interceptor {
+
+struct DatabaseView {
+  SyncConfig config;  // only this database's tables
+  Classifier classifier{config};
+  uint64_t generation = 0;
+  DatabaseView() = default;
+  DatabaseView(const DatabaseView&) = delete;
+};
+
+struct Interceptor::Shared {
+  struct Api {
+    std::unique_ptr<adapters::HttpClient> http;
+    std::unique_ptr<adapters::Adapter> adapter;  // null: platform without an adapter yet
+  };
+  std::map<std::string, Api> apis;
+  std::map<std::string, std::unique_ptr<WritePool>> pools;  // by database
+  std::string writer_user;
+  int write_pool_size = 4;
+  double api_timeout = 15;
+};
+
+Interceptor::Interceptor(uv_loop_t* loop, Connector connector, Logger logger)
+    : loop_(loop),
+      connector_(std::move(connector)),
+      logger_(std::move(logger)),
+      shared_(std::make_shared<Shared>()) {}
+
+Interceptor::~Interceptor() = default;
+
+void Interceptor::configure(const SyncConfig& config) {
+  ++generation_;
+  auto shared = std::make_shared<Shared>();
+  shared->writer_user = config.settings.writer_user;
+  shared->write_pool_size = config.settings.write_pool_size;
+  shared->api_timeout = config.settings.api_timeout;
+  for (const auto& [name, api] : config.apis) {
+    Shared::Api entry;
+    entry.http = std::make_unique<adapters::HttpClient>(loop_, api.rate_limit_per_second);
+    if (api.platform == Platform::kHttp)
+      entry.adapter = adapters::makeGenericHttpAdapter(api.base_url, api.api_key);
+    shared->apis.emplace(name, std::move(entry));
+  }
+  // Write links stay open across a reload that keeps the writer.
+  if (shared->writer_user == shared_->writer_user) {
+    shared->pools = std::move(shared_->pools);
+    for (auto& [db, pool] : shared->pools) {
+      pool->resize(shared->write_pool_size);
+      pool->columns().clear();  // the tables may have changed
+    }
+  }
+  std::map<std::string, std::shared_ptr<DatabaseView>> views;
+  for (const TableConfig& table : config.tables) {
+    auto& view = views[table.database];
+    if (!view) {
+      view = std::make_shared<DatabaseView>();
+      view->config.settings = config.settings;
+      view->config.apis = config.apis;
+      view->generation = generation_;
+    }
+    view->config.tables.push_back(table);
+  }
+  views_.clear();
+  for (auto& [database, view] : views) views_.emplace(database, std::move(view));
+  // Old API clients finish the requests already running: the writes holding them keep them.
+  shared_ = std::move(shared);
+}
+
+bool Interceptor::intercepts(std::string_view database) const {
+  return !views_.empty() && views_.find(database) != views_.end();
+}
+
+Decision Interceptor::classify(std::string_view database, std::string_view sql) const {
+  Decision decision;
+  auto it = views_.find(database);
+  if (it == views_.end()) return decision;
+  decision.view = it->second;
+  decision.classification = it->second->classifier.classify(sql);
+  return decision;
+}
+
+void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
+  const DatabaseView& view = *call.decision.view;
+  const SyncedWrite& synced = call.decision.classification.writes.front();
+  const TableConfig* table = synced.table;
+  const ApiConfig& api = view.config.apis.at(table->api);
+  auto shared = shared_;
+  auto& pool = shared->pools[table->database];
+  if (!pool) {
+    std::string error;
+    auto conninfo = connector_(table->database, shared->writer_user, error);
+    if (!conninfo) {
+      WriteReply reply;
+      reply.error = PgError{"08006", "cannot reach the database as writer_user: " + error, "",
+                            "Check writer_user in [apibouncer] and auth_file."};
+      done(std::move(reply));
+      return;
+    }
+    pool = std::make_unique<WritePool>(loop_, *conninfo, shared->write_pool_size);
+  }
+  Shared::Api* api_state = nullptr;
+  if (auto it = shared->apis.find(table->api); it != shared->apis.end()) api_state = &it->second;
+  WriteEnvironment env;
+  env.keep_alive =
+      std::make_shared<std::pair<std::shared_ptr<Shared>, std::shared_ptr<const DatabaseView>>>(
+          shared, call.decision.view);
+  env.pool = pool.get();
+  env.http = api_state ? api_state->http.get() : nullptr;
+  env.adapter = api_state ? api_state->adapter.get() : nullptr;
+  env.table = table;
+  env.api = &api;
+  env.api_timeout = shared->api_timeout;
+  size_t index = static_cast<size_t>(table - view.config.tables.data());
+  env.stage = "apibouncer_stage_" + std::to_string(view.generation) + "_" + std::to_string(index);
+  env.logger = logger_;
+  ++in_flight_;
+  auto job = std::make_shared<WriteJob>(std::move(env), std::move(call),
+                                        [this, done = std::move(done)](WriteReply reply) {
+                                          --in_flight_;
+                                          done(std::move(reply));
+                                        });
+  job->start();
+}
+
+}  // namespace apibouncer::interceptor

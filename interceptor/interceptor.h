@@ -1,0 +1,92 @@
+// The pooler's whole view of the interceptor: is this database intercepted, what does this
+// statement mean (pass through, synced write, refusal), and run a synced write, answering
+// with what the client must see. Wire encoding stays in the pooler; HTTP stays in adapters.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interceptor/api_errors.h"
+#include "interceptor/classifier.h"
+#include "interceptor/sync_config.h"
+#include "interceptor/write_link.h"
+
+namespace apibouncer::interceptor {
+
+// One column of a RowDescription, as PostgreSQL described the RETURNING list.
+struct ReplyField {
+  std::string name;
+  uint32_t table_oid = 0;
+  int16_t column = 0;
+  uint32_t type_oid = 0;
+  int16_t type_size = 0;
+  int32_t type_modifier = -1;
+  int16_t format = 0;
+};
+
+// What the client gets for a synced write (or its refusal).
+struct WriteReply {
+  std::optional<PgError> error;
+  bool has_fields = false;  // RETURNING: send a RowDescription (even for zero rows)
+  std::vector<ReplyField> fields;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::string command_tag;  // "INSERT 0 2", "UPDATE 1", "DELETE 0"
+};
+
+struct DatabaseView;  // one database's synced tables and classifier
+
+// A statement classified for one database; keeps that configuration alive for the write
+// even if SIGHUP replaces it meanwhile.
+struct Decision {
+  Classification classification;
+  std::shared_ptr<const DatabaseView> view;
+};
+
+struct WriteCall {
+  std::string sql;  // the one statement that writes
+  Decision decision;
+  QueryParams params;     // extended protocol: the client's bound values
+  int result_format = 0;  // RETURNING rows: 0 text, 1 binary
+};
+
+class Interceptor {
+ public:
+  // The libpq conninfo for `user` on `database` (a [databases] name), or nullopt + error.
+  using Connector = std::function<std::optional<std::string>(
+      const std::string& database, const std::string& user, std::string& error)>;
+  using Logger = std::function<void(bool warning, const std::string& line)>;
+
+  Interceptor(uv_loop_t* loop, Connector connector, Logger logger);
+  ~Interceptor();
+  Interceptor(const Interceptor&) = delete;
+  Interceptor& operator=(const Interceptor&) = delete;
+
+  // At start and on SIGHUP: the next statement is classified against the new tables.
+  void configure(const SyncConfig& config);
+  bool intercepts(std::string_view database) const;
+  Decision classify(std::string_view database, std::string_view sql) const;
+  // Runs the write-through; `done` runs on the loop exactly once (unless the interceptor is
+  // destroyed first).
+  void write(WriteCall call, std::function<void(WriteReply)> done);
+  size_t writesInFlight() const { return in_flight_; }
+
+ private:
+  struct Shared;
+  uv_loop_t* loop_;
+  Connector connector_;
+  Logger logger_;
+  std::map<std::string, std::shared_ptr<const DatabaseView>, std::less<>> views_;
+  std::shared_ptr<Shared> shared_;  // API clients and write pools, kept by running writes
+  uint64_t generation_ = 0;
+  size_t in_flight_ = 0;
+};
+
+}  // namespace apibouncer::interceptor

@@ -1,0 +1,79 @@
+// One autocommit connection of the write pool: libpq in non-blocking mode on the libuv loop.
+// The write-through runs a handful of short statements per write (BEGIN, stage, apply,
+// COMMIT), each with the client's parameters and typed results, which libpq gives us for
+// free; the hot pass-through path never comes here. One statement at a time.
+#pragma once
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace apibouncer::interceptor {
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// A statement's parameters as libpq takes them (text or binary per parameter, 0 type = let
+// the server infer it).
+struct QueryParams {
+  std::vector<Oid> types;
+  std::vector<std::optional<std::string>> values;
+  std::vector<int> formats;
+  void add(std::optional<std::string> value, Oid type = 0, int format = 0) {
+    values.push_back(std::move(value));
+    types.push_back(type);
+    formats.push_back(format);
+  }
+};
+
+class WriteLink {
+ public:
+  // `ok` false: `result` may be null (connection trouble, `error` says why) or an error result.
+  using Done = std::function<void(ResultPtr result, const std::string& error)>;
+  using Connected = std::function<void(bool ok, const std::string& error)>;
+
+  WriteLink(uv_loop_t* loop, std::string conninfo);
+  ~WriteLink();
+  WriteLink(const WriteLink&) = delete;
+  WriteLink& operator=(const WriteLink&) = delete;
+
+  void connect(Connected done);
+  // Runs one statement (no parameters: the simple protocol, several statements allowed).
+  // The last result is handed over; an error result wins over later ones.
+  void run(std::string sql, const QueryParams* params, int result_format, Done done);
+  bool usable() const { return conn_ != nullptr && !broken_; }
+  bool busy() const { return done_ != nullptr; }
+
+  // Temp stage tables this session already created (by qualified synced-table name).
+  std::set<std::string>& stages() { return stages_; }
+
+ private:
+  static void onPoll(uv_poll_t* handle, int status, int events);
+  void watch(int events);
+  void pollConnect();
+  void pump(int events);
+  void fail(const std::string& error);
+  void closePoll();
+
+  uv_loop_t* loop_;
+  std::string conninfo_;
+  PGconn* conn_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  int fd_ = -1;
+  bool connecting_ = false;
+  bool broken_ = false;
+  Connected connected_;
+  Done done_;
+  ResultPtr result_;  // the result to hand over when the statement is done
+  std::set<std::string> stages_;
+};
+
+}  // namespace apibouncer::interceptor

@@ -1,0 +1,389 @@
+// WriteJob: the write-through's steps, each one statement on the write link (write_through.h).
+#include "interceptor/write_through.h"
+
+#include <random>
+
+#include "interceptor/row_json.h"
+
+namespace apibouncer::interceptor {
+namespace {
+
+std::string quoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string qualified(const TableConfig& table) {
+  return quoteIdent(table.schema) + "." + quoteIdent(table.table);
+}
+
+std::string field(const ResultPtr& result, int code) {
+  const char* value = result ? PQresultErrorField(result.get(), code) : nullptr;
+  return value ? value : "";
+}
+
+// A database error as the client would have seen it from PostgreSQL itself.
+PgError databaseError(const ResultPtr& result, const std::string& fallback) {
+  PgError error{field(result, PG_DIAG_SQLSTATE), field(result, PG_DIAG_MESSAGE_PRIMARY),
+                field(result, PG_DIAG_MESSAGE_DETAIL), field(result, PG_DIAG_MESSAGE_HINT)};
+  if (error.sqlstate.empty()) error.sqlstate = "08006";
+  if (error.message.empty()) error.message = fallback.empty() ? "write link failed" : fallback;
+  return error;
+}
+
+bool succeeded(const ResultPtr& result) {
+  if (!result) return false;
+  auto status = PQresultStatus(result.get());
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+std::string newIdempotencyKey() {
+  static std::mt19937_64 random{std::random_device{}()};
+  char buffer[40];
+  snprintf(buffer, sizeof buffer, "apb-%016llx%016llx", static_cast<unsigned long long>(random()),
+           static_cast<unsigned long long>(random()));
+  return buffer;
+}
+
+int limitFor(const TableConfig& table, WriteKind kind) {
+  switch (kind) {
+    case WriteKind::kInsert:
+      return table.limits.insert;
+    case WriteKind::kUpdate:
+      return table.limits.update;
+    case WriteKind::kDelete:
+      return table.limits.del;
+  }
+  return 0;
+}
+
+const char* verb(WriteKind kind) {
+  return kind == WriteKind::kInsert ? "INSERT" : kind == WriteKind::kUpdate ? "UPDATE" : "DELETE";
+}
+const char* limitKey(WriteKind kind) {
+  return kind == WriteKind::kInsert   ? "max_insert"
+         : kind == WriteKind::kUpdate ? "max_update"
+                                      : "max_delete";
+}
+
+}  // namespace
+
+WriteJob::WriteJob(WriteEnvironment env, WriteCall call, std::function<void(WriteReply)> done)
+    : env_(std::move(env)),
+      call_(std::move(call)),
+      done_(std::move(done)),
+      table_name_(env_.table->schema + "." + env_.table->table) {}
+
+WriteContext WriteJob::context() const {
+  adapters::Operation operation = plan_.kind == WriteKind::kInsert   ? adapters::Operation::kInsert
+                                  : plan_.kind == WriteKind::kUpdate ? adapters::Operation::kUpdate
+                                                                     : adapters::Operation::kDelete;
+  return WriteContext{platformName(env_.api->platform), env_.api->name, table_name_, operation};
+}
+
+void WriteJob::start() {
+  plan_.kind = call_.decision.classification.writes.front().kind;
+  if (env_.adapter == nullptr) {
+    refuse(
+        {"0A000",
+         "writes to tables synced from " + std::string(platformName(env_.api->platform)) +
+             " are not supported yet",
+         "[api." + env_.api->name + "] platform = " + std::string(platformName(env_.api->platform)),
+         "Only platform = http has an adapter in this version."});
+    return;
+  }
+  auto self = shared_from_this();
+  env_.pool->acquire(
+      [self](WriteLink* link, const std::string& error) { self->onLink(link, error); });
+}
+
+void WriteJob::run(std::string sql, const QueryParams* params, int format, Step next) {
+  auto self = shared_from_this();
+  link_->run(std::move(sql), params, format,
+             [self, next](ResultPtr result, const std::string& error) {
+               if (!succeeded(result)) {
+                 self->refuse(databaseError(result, error));
+                 return;
+               }
+               (self.get()->*next)(std::move(result));
+             });
+}
+
+void WriteJob::onLink(WriteLink* link, const std::string& error) {
+  if (link == nullptr) {
+    refuse({"08006", "cannot open a write connection as the writer_user: " + error,
+            "synced writes need a write-pool connection to the database",
+            "Check writer_user in [apibouncer], its password in auth_file, and that the "
+            "database accepts it."});
+    return;
+  }
+  link_ = link;
+  loadColumns();
+}
+
+void WriteJob::loadColumns() {
+  std::string key = qualified(*env_.table);
+  if (env_.pool->columns().count(key)) {
+    ensureStage();
+    return;
+  }
+  QueryParams one;  // libpq copies parameters when the statement is sent
+  one.add(key);
+  run("SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 "
+      "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+      &one, 0, &WriteJob::onColumns);
+}
+
+void WriteJob::onColumns(ResultPtr result) {
+  std::vector<std::string> columns;
+  for (int i = 0; i < PQntuples(result.get()); ++i)
+    columns.emplace_back(PQgetvalue(result.get(), i, 0));
+  env_.pool->columns()[qualified(*env_.table)] = std::move(columns);
+  ensureStage();
+}
+
+void WriteJob::ensureStage() {
+  const auto& columns = env_.pool->columns()[qualified(*env_.table)];
+  WritePlanInput input{call_.sql,
+                       env_.table,
+                       columns,
+                       env_.stage,
+                       limitFor(*env_.table, plan_.kind),
+                       static_cast<int>(call_.params.values.size())};
+  auto planned = planWrite(input);
+  if (auto* refusal = std::get_if<Refusal>(&planned)) {
+    refuse({refusal->sqlstate, refusal->message, {}, refusal->hint});
+    return;
+  }
+  plan_ = std::move(std::get<WritePlan>(planned));
+  if (link_->stages().count(env_.stage)) {
+    onStageReady(nullptr);
+    return;
+  }
+  // Outside the write's transaction: a temp table created inside it would vanish with a
+  // ROLLBACK. ON COMMIT DELETE ROWS empties it after every write.
+  std::string stage = "pg_temp." + quoteIdent(env_.stage);
+  run("CREATE TEMP TABLE IF NOT EXISTS " + quoteIdent(env_.stage) + " (LIKE " +
+          qualified(*env_.table) + " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ALTER TABLE " +
+          stage + " ALTER COLUMN " + quoteIdent(env_.table->primary_key) + " DROP NOT NULL",
+      nullptr, 0, &WriteJob::onStageReady);
+}
+
+void WriteJob::onStageReady(ResultPtr) {
+  link_->stages().insert(env_.stage);
+  in_transaction_ = true;
+  run("BEGIN", nullptr, 0, &WriteJob::onBegun);
+}
+
+void WriteJob::onBegun(ResultPtr) {
+  auto self = shared_from_this();
+  link_->run(plan_.stage_sql, &call_.params, 0, [self](ResultPtr result, const std::string& error) {
+    if (!succeeded(result)) {
+      self->refuse(databaseError(result, error));
+      return;
+    }
+    if (!self->plan_.conflict_filter_sql.empty()) {
+      self->run(self->plan_.conflict_filter_sql, nullptr, 0, &WriteJob::onStaged);
+      return;
+    }
+    self->onStaged(std::move(result));
+  });
+}
+
+void WriteJob::onStaged(ResultPtr result) {
+  for (int i = 0; i < PQntuples(result.get()); ++i)
+    staged_.emplace_back(PQgetvalue(result.get(), i, 0));
+  int limit = limitFor(*env_.table, plan_.kind);
+  if (static_cast<int>(staged_.size()) > limit) {
+    std::string table = env_.table->schema + "." + env_.table->table;
+    refuse({"54000",
+            std::string(verb(plan_.kind)) + " on " + table + " affects " +
+                (plan_.kind == WriteKind::kInsert ? std::to_string(staged_.size())
+                                                  : "more than " + std::to_string(limit)) +
+                " rows, more than the " + std::to_string(limit) +
+                " one statement may send to the API",
+            "",
+            "Split it into statements of at most " + std::to_string(limit) + " rows, or raise " +
+                limitKey(plan_.kind) + " in [table." + table + "]."});
+    return;
+  }
+  callApi();
+}
+
+void WriteJob::callApi() {
+  if (staged_.empty()) {  // nothing matched: no API call, the apply answers "UPDATE 0"
+    apply_rows_ = "[]";
+    QueryParams params = call_.params;
+    params.add(apply_rows_);
+    run(plan_.apply_sql, &params, call_.result_format, &WriteJob::onApplied);
+    return;
+  }
+  request_.operation = plan_.kind == WriteKind::kInsert   ? adapters::Operation::kInsert
+                       : plan_.kind == WriteKind::kUpdate ? adapters::Operation::kUpdate
+                                                          : adapters::Operation::kDelete;
+  request_.object = env_.table->object;
+  request_.idempotency_key = newIdempotencyKey();
+  auto fieldFor = [&](const std::string& column) -> std::string {
+    for (const auto& [from, to] : env_.table->column_map)
+      if (from == column) return to;
+    return column;
+  };
+  for (const std::string& json : staged_) {
+    auto row = splitJsonObject(json);
+    if (!row) {
+      refuse({"XX000", "apibouncer could not read a staged row", json, {}});
+      return;
+    }
+    adapters::Row out;
+    if (plan_.kind != WriteKind::kInsert) {
+      const std::string* id = findJsonMember(*row, env_.table->primary_key);
+      out.id = id ? jsonIdText(*id) : "";
+    }
+    if (plan_.kind != WriteKind::kDelete)
+      for (const std::string& column : plan_.api_columns) {
+        if (column == env_.table->primary_key) continue;
+        const std::string* value = findJsonMember(*row, column);
+        out.fields.emplace_back(fieldFor(column), value ? *value : "null");
+      }
+    request_.rows.push_back(std::move(out));
+  }
+  auto built = env_.adapter->buildRequest(request_);
+  if (auto* error = std::get_if<adapters::ApiError>(&built)) {
+    refuse(describeApiError(*error, context()));
+    return;
+  }
+  auto self = shared_from_this();
+  env_.http->send(std::move(std::get<adapters::HttpRequest>(built)), env_.api_timeout,
+                  [self](adapters::HttpOutcome outcome) { self->onApiAnswer(std::move(outcome)); });
+}
+
+void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
+  if (outcome.failure != adapters::HttpOutcome::Failure::kNone || !outcome.response) {
+    refuse(describeTransportFailure(outcome, context()));
+    return;
+  }
+  api_result_ = env_.adapter->parseResponse(request_, *outcome.response);
+  if (!api_result_.ok) {
+    refuse(describeApiError(api_result_.error, context()));
+    return;
+  }
+  // From here on the API has the change: every failure is "reached the API, not the database".
+  std::vector<JsonObject> rows;
+  const auto& columns = env_.pool->columns()[qualified(*env_.table)];
+  auto columnFor = [&](const std::string& api_field) -> std::string {
+    for (const auto& [column, to] : env_.table->column_map)
+      if (to == api_field) return column;
+    for (const auto& column : columns)
+      if (column == api_field) return column;
+    return {};
+  };
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    JsonObject row = *splitJsonObject(staged_[i]);
+    if (plan_.kind != WriteKind::kDelete && i < api_result_.rows.size()) {
+      const auto& answer = api_result_.rows[i];
+      for (const auto& [api_field, value] : answer.fields) {
+        std::string column = columnFor(api_field);
+        if (!column.empty() && column != env_.table->primary_key) setJsonMember(row, column, value);
+      }
+      if (!answer.id.empty()) setJsonMember(row, env_.table->primary_key, jsonString(answer.id));
+    }
+    rows.push_back(std::move(row));
+  }
+  apply_rows_ = joinJsonRows(rows);
+  QueryParams params = call_.params;
+  params.add(apply_rows_);
+  auto self = shared_from_this();
+  link_->run(plan_.apply_sql, &params, call_.result_format,
+             [self](ResultPtr result, const std::string& error) {
+               if (!succeeded(result)) {
+                 self->lostAfterApi(databaseError(result, error).message);
+                 return;
+               }
+               self->onApplied(std::move(result));
+             });
+}
+
+void WriteJob::onApplied(ResultPtr result) {
+  PGresult* r = result.get();
+  reply_.command_tag = PQcmdStatus(r);
+  reply_.has_fields = plan_.returning;
+  if (plan_.returning) {
+    for (int c = 0; c < PQnfields(r); ++c)
+      reply_.fields.push_back(ReplyField{PQfname(r, c), PQftable(r, c),
+                                         static_cast<int16_t>(PQftablecol(r, c)), PQftype(r, c),
+                                         static_cast<int16_t>(PQfsize(r, c)), PQfmod(r, c),
+                                         static_cast<int16_t>(PQfformat(r, c))});
+    for (int row = 0; row < PQntuples(r); ++row) {
+      auto& values = reply_.rows.emplace_back();
+      for (int c = 0; c < PQnfields(r); ++c)
+        if (PQgetisnull(r, row, c))
+          values.emplace_back(std::nullopt);
+        else
+          values.emplace_back(std::string(PQgetvalue(r, row, c), PQgetlength(r, row, c)));
+    }
+  }
+  auto self = shared_from_this();
+  link_->run("COMMIT", nullptr, 0, [self](ResultPtr result, const std::string& error) {
+    if (!succeeded(result)) {
+      self->lostAfterApi(databaseError(result, error).message);
+      return;
+    }
+    self->in_transaction_ = false;
+    self->finish(std::move(self->reply_));
+  });
+}
+
+void WriteJob::refuse(PgError error) {
+  WriteReply reply;
+  reply.error = std::move(error);
+  if (!in_transaction_ || link_ == nullptr || !link_->usable()) {
+    finish(std::move(reply));
+    return;
+  }
+  in_transaction_ = false;
+  auto self = shared_from_this();
+  link_->run("ROLLBACK", nullptr, 0,
+             [self, reply = std::move(reply)](ResultPtr, const std::string&) mutable {
+               self->finish(std::move(reply));
+             });
+}
+
+void WriteJob::lostAfterApi(const std::string& database_error) {
+  std::string ids;
+  for (const auto& row : api_result_.rows) ids += (ids.empty() ? "" : ", ") + row.id;
+  for (const auto& row : request_.rows)
+    if (plan_.kind == WriteKind::kDelete) ids += (ids.empty() ? "" : ", ") + row.id;
+  // The record to apply by hand: the statement and the rows the API accepted.
+  env_.logger(
+      true, "synced write reached the API but not the database: table=" + env_.table->schema + "." +
+                env_.table->table + " ids=[" + ids + "] error=\"" + database_error +
+                "\" apply=" + plan_.apply_sql + " rows=" + apply_rows_);
+  WriteReply reply;
+  reply.error = reachedApiNotDatabase(context(), ids, database_error);
+  if (in_transaction_ && link_ != nullptr && link_->usable()) {
+    in_transaction_ = false;
+    auto self = shared_from_this();
+    link_->run("ROLLBACK", nullptr, 0,
+               [self, reply = std::move(reply)](ResultPtr, const std::string&) mutable {
+                 self->finish(std::move(reply));
+               });
+    return;
+  }
+  finish(std::move(reply));
+}
+
+void WriteJob::finish(WriteReply reply) {
+  if (link_ != nullptr) {
+    env_.pool->release(link_);
+    link_ = nullptr;
+  }
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(std::move(reply));
+}
+
+}  // namespace apibouncer::interceptor
