@@ -74,6 +74,14 @@ void Interceptor::configure(const SyncConfig& config) {
   shared_ = std::move(shared);
 }
 
+void Interceptor::close() {
+  // Clearing the maps (not dropping `shared_`) also frees what running writes hold: their
+  // callbacks live in the links and clients destroyed here.
+  shared_->pools.clear();
+  shared_->apis.clear();
+  views_.clear();
+}
+
 bool Interceptor::intercepts(std::string_view database) const {
   return !views_.empty() && views_.find(database) != views_.end();
 }

@@ -77,6 +77,11 @@ class Interceptor {
   // destroyed first).
   void write(WriteCall call, std::function<void(WriteReply)> done);
   size_t writesInFlight() const { return in_flight_; }
+  // Called each time the last write in flight finishes (graceful shutdown waits for it).
+  void setIdleCallback(std::function<void()> idle) { idle_ = std::move(idle); }
+  // Immediate stop: closes the write links and API clients; writes in flight are abandoned
+  // without their answers (the process is exiting).
+  void close();
 
  private:
   struct Shared;
@@ -85,6 +90,7 @@ class Interceptor {
   Logger logger_;
   std::map<std::string, std::shared_ptr<const DatabaseView>, std::less<>> views_;
   std::shared_ptr<Shared> shared_;  // API clients and write pools, kept by running writes
+  std::function<void()> idle_;
   uint64_t generation_ = 0;
   size_t in_flight_ = 0;
 };

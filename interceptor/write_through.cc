@@ -35,6 +35,16 @@ PgError databaseError(const ResultPtr& result, const std::string& fallback) {
   return error;
 }
 
+// True if `sql` (deparsed, so parameters are written $n) refers to parameter `n`.
+bool refersToParameter(std::string_view sql, size_t n) {
+  std::string token = "$" + std::to_string(n);
+  for (size_t at = sql.find(token); at != sql.npos; at = sql.find(token, at + 1)) {
+    size_t after = at + token.size();
+    if (after == sql.size() || sql[after] < '0' || sql[after] > '9') return true;
+  }
+  return false;
+}
+
 bool succeeded(const ResultPtr& result) {
   if (!result) return false;
   auto status = PQresultStatus(result.get());
@@ -217,8 +227,7 @@ void WriteJob::onStaged(ResultPtr result) {
 void WriteJob::callApi() {
   if (staged_.empty()) {  // nothing matched: no API call, the apply answers "UPDATE 0"
     apply_rows_ = "[]";
-    QueryParams params = call_.params;
-    params.add(apply_rows_);
+    QueryParams params = applyParams();
     run(plan_.apply_sql, &params, call_.result_format, &WriteJob::onApplied);
     return;
   }
@@ -294,8 +303,7 @@ void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
     rows.push_back(std::move(row));
   }
   apply_rows_ = joinJsonRows(rows);
-  QueryParams params = call_.params;
-  params.add(apply_rows_);
+  QueryParams params = applyParams();
   auto self = shared_from_this();
   link_->run(plan_.apply_sql, &params, call_.result_format,
              [self](ResultPtr result, const std::string& error) {
@@ -305,6 +313,20 @@ void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
                }
                self->onApplied(std::move(result));
              });
+}
+
+// The client's parameters the apply statement still uses (in RETURNING), and the rows last.
+// PostgreSQL must know every parameter's type, so the others go as typed NULLs.
+QueryParams WriteJob::applyParams() const {
+  QueryParams params;
+  for (size_t i = 0; i < call_.params.values.size(); ++i) {
+    if (refersToParameter(plan_.apply_sql, i + 1))
+      params.add(call_.params.values[i], call_.params.types[i], call_.params.formats[i]);
+    else
+      params.add(std::nullopt, 25 /* text */, 0);
+  }
+  params.add(apply_rows_);
+  return params;
 }
 
 void WriteJob::onApplied(ResultPtr result) {

@@ -50,6 +50,7 @@ class WriteJob : public std::enable_shared_from_this<WriteJob> {
   void onStaged(ResultPtr result);
   void callApi();
   void onApiAnswer(adapters::HttpOutcome outcome);
+  QueryParams applyParams() const;
   void onApplied(ResultPtr result);
   void onCommitted(ResultPtr result);
   // Before the API accepted: ROLLBACK (if a transaction is open) and answer with `error`.

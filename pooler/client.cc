@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pooler/client_intercept.h"
 #include "pooler/log.h"
 #include "pooler/pool.h"
 #include "pooler/pooler.h"
@@ -89,7 +90,7 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
       return;
     case State::kLoggedIn:
       // A client leaving between transactions needs no link to say goodbye.
-      if (data[0] == wire::fe::kTerminate && held_.empty() && !write_) {
+      if (data[0] == wire::fe::kTerminate && !intercept_) {
         disconnect("client close request");
         return;
       }
@@ -108,8 +109,7 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
     case State::kWaitingLink:
     case State::kLinking:
       if (intercepting()) {
-        held_.append(reinterpret_cast<const char*>(data.data()), data.size());
-        if (held_.size() > kMaxEarlyBytes) stopReading();
+        holdFromClient(data);  // forwarded once the link is ready
         return;
       }
       inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -389,7 +389,7 @@ void ClientSession::finishLinking() {
     relayToServer(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
   }
-  if (!held_.empty() && state_ == State::kActive) processHeld();
+  if (intercept_ && state_ == State::kActive) processHeld();
   // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
   // it with yet) must not keep the link while it sits idle.
   if (for_login && state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
@@ -443,7 +443,12 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
   auto outcome = prepared_->relay(data, scanner_,
                                   {server_->preparedStatements(), server_->replies(), capacity},
                                   requests, to_server, to_client);
-  if (!to_client.empty() && !send(to_client)) return;
+  if (!to_client.empty()) {
+    if (!send(to_client)) return;
+    if (intercept_)
+      countReplies(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(to_client.data()),
+                                            to_client.size()));
+  }
   // The chunk is consumed: what remains to forward is the edited stream, up to any Terminate.
   auto result = outcome.scan;
   if (result.status == MessageScanner::Result::Status::kStopped)
@@ -477,7 +482,7 @@ void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner
 void ClientSession::relayFromServer(std::span<const uint8_t> bytes) {
   if (!send(bytes)) return;
   if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
-  if (write_ && !write_running_) maybeStartWrite();
+  if (intercept_) countReplies(bytes);
 }
 
 void ClientSession::onDrained() {

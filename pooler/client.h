@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "interceptor/interceptor.h"
 #include "pooler/client_auth.h"
 #include "pooler/config/config.h"
 #include "pooler/connection.h"
@@ -19,7 +18,11 @@
 #include "pooler/tracked_params.h"
 
 namespace apibouncer {
+namespace interceptor {
+struct WriteReply;
+}
 
+struct ClientInterception;
 class Pool;
 class Pooler;
 class ServerLink;
@@ -97,10 +100,12 @@ class ClientSession : public Connection {
   bool intercepting() const;
   void holdFromClient(std::span<const uint8_t> data);
   void processHeld();
+  void forwardHeld(size_t end);
   void maybeStartWrite();
   void startWrite();
   void finishWrite(const interceptor::WriteReply& reply);
-  void replyToWrite(const interceptor::WriteReply& reply, char status);
+  void replyToWrite(const interceptor::WriteReply& reply, char status, bool extended);
+  void countReplies(std::span<const uint8_t> bytes);
   std::string setStatementsFor(ServerLink& server) const;
   void setState(State state);
 
@@ -123,16 +128,8 @@ class ClientSession : public Connection {
   bool welcome_sent_ = false;
   bool wait_notified_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
-  std::string held_;         // intercepting: client messages not yet forwarded
-  size_t held_checked_ = 0;  // held_ up to here is known to pass through
-  struct PendingWrite {
-    std::string sql;
-    interceptor::Decision decision;
-  };
-  std::optional<PendingWrite> write_;  // taken out of the stream, waiting or running
-  bool write_running_ = false;
-  // Writes outlive clients that leave: their answer checks this is still set.
-  std::shared_ptr<ClientSession*> alive_ = std::make_shared<ClientSession*>(this);
+  // Only for clients of a database with synced tables (client_intercept.h).
+  std::unique_ptr<ClientInterception> intercept_;
 };
 
 }  // namespace apibouncer

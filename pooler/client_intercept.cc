@@ -1,6 +1,7 @@
-// ClientSession's side of the interceptor (see client.h): holding client messages whole,
-// taking a synced write out of the stream, and answering it in order, as PostgreSQL would.
-#include <cstring>
+// ClientSession's side of the interceptor (client.h, client_intercept.h): holding client
+// messages whole, taking a synced write out of the stream (a simple Query, or the Execute of
+// a portal bound to a synced write), and answering it in order, as PostgreSQL would.
+#include "pooler/client_intercept.h"
 
 #include "pooler/client.h"
 #include "pooler/log.h"
@@ -21,92 +22,222 @@ uint32_t readLength(const char* p) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
+std::span<const uint8_t> bytesOf(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
 interceptor::WriteReply refusal(std::string sqlstate, std::string message, std::string hint) {
   interceptor::WriteReply reply;
   reply.error = interceptor::PgError{std::move(sqlstate), std::move(message), "", std::move(hint)};
   return reply;
 }
 
+bool diverts(const interceptor::Decision& decision) {
+  return decision.classification.kind != interceptor::Classification::Kind::kPassThrough;
+}
+
+// Result formats for the RETURNING rows: libpq takes one for all columns.
+std::optional<int> singleFormat(const std::vector<int16_t>& formats) {
+  if (formats.empty()) return 0;
+  for (int16_t format : formats)
+    if (format != formats.front()) return std::nullopt;
+  return formats.front();
+}
+
+struct ReplyCountingVisitor {
+  ReplyCounter& counter;
+  MessageScanner::Action onType(char type) {
+    counter.received(type);
+    return MessageScanner::Action::kSkip;
+  }
+  void onMessage(char, std::span<const uint8_t>) {}
+};
+
 }  // namespace
 
 bool ClientSession::intercepting() const {
-  if (!held_.empty() || write_) return true;
+  if (intercept_ && (!intercept_->held.empty() || intercept_->write)) return true;
   const interceptor::Interceptor* interceptor = pooler_.interceptor();
   return interceptor != nullptr && interceptor->intercepts(database_) && scanner_.atBoundary() &&
          inbuf_.empty();
 }
 
 void ClientSession::holdFromClient(std::span<const uint8_t> data) {
-  held_.append(reinterpret_cast<const char*>(data.data()), data.size());
-  if (held_.size() > kMaxHeldBytes) stopReading();
+  if (!intercept_) {
+    intercept_ = std::make_unique<ClientInterception>();
+    intercept_->alive = std::make_shared<ClientSession*>(this);
+  }
+  intercept_->held.append(reinterpret_cast<const char*>(data.data()), data.size());
+  if (intercept_->held.size() > kMaxHeldBytes) stopReading();
   processHeld();
 }
 
+void ClientSession::countReplies(std::span<const uint8_t> bytes) {
+  if (!intercept_) return;
+  ReplyCountingVisitor visitor{intercept_->replies};
+  intercept_->reply_scanner.feed(bytes, visitor);
+  if (intercept_->write && !intercept_->write_running && !intercept_->processing) maybeStartWrite();
+}
+
+// Looks at each whole held message: records the extended-protocol statements and portals that
+// write synced tables, drops what an error made the server skip, and stops at a synced write.
 void ClientSession::processHeld() {
-  if (write_ || closing() || state_ == State::kClosing) return;
+  if (!intercept_ || intercept_->write || intercept_->processing || closing() ||
+      state_ == State::kClosing)
+    return;
+  ClientInterception& in = *intercept_;
+  in.processing = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{in.processing};
   const interceptor::Interceptor* interceptor = pooler_.interceptor();
   bool active = interceptor != nullptr && interceptor->intercepts(database_);
-  size_t end = held_checked_;
+  size_t end = in.held_checked;
   size_t max = static_cast<size_t>(pooler_.settings().max_packet_size);
-  std::optional<PendingWrite> diverted;
+  std::optional<ClientInterception::Write> diverted;
   size_t diverted_size = 0;
-  while (held_.size() - end >= 5) {
-    char type = held_[end];
-    uint32_t length = readLength(held_.data() + end + 1);
+  while (in.held.size() - end >= 5) {
+    char type = in.held[end];
+    uint32_t length = readLength(in.held.data() + end + 1);
     if (length < 4 || length > max) {  // the relay reports it and closes
-      end = held_.size();
+      end = in.held.size();
       break;
     }
-    if (held_.size() - end - 1 < length) break;
-    if (type == wire::fe::kQuery && active) {
-      std::string_view sql(held_.data() + end + 5, length - 4);
+    if (in.held.size() - end - 1 < length) break;
+    auto body = bytesOf(std::string_view(in.held).substr(end + 5, length - 4));
+    if (in.skip_until_sync && type != wire::fe::kSync) {
+      in.held.erase(end, 1 + length);  // the server would have skipped it too
+      continue;
+    }
+    if (type == wire::fe::kSync) in.skip_until_sync = false;
+    if (active && type == wire::fe::kQuery) {
+      std::string_view sql(reinterpret_cast<const char*>(body.data()), body.size());
       if (size_t nul = sql.find('\0'); nul != sql.npos) sql = sql.substr(0, nul);
       interceptor::Decision decision = interceptor->classify(database_, sql);
-      if (decision.classification.kind != interceptor::Classification::Kind::kPassThrough) {
-        diverted = PendingWrite{std::string(sql), std::move(decision)};
+      if (diverts(decision)) {
+        diverted = ClientInterception::Write{std::string(sql), std::move(decision), {}, 0, false};
         diverted_size = 1 + length;
         break;
+      }
+    } else if (active && type == wire::fe::kParse) {
+      wire::ParseMsg parse;
+      if (wire::decodeParse(body, parse)) {
+        interceptor::Decision decision = interceptor->classify(database_, parse.query);
+        if (diverts(decision))
+          in.statements[std::string(parse.statement)] =
+              std::make_shared<const ClientInterception::Statement>(ClientInterception::Statement{
+                  std::string(parse.query), std::move(decision), parse.param_type_oids});
+        else if (auto it = in.statements.find(parse.statement); it != in.statements.end())
+          in.statements.erase(it);
+      }
+    } else if (type == wire::fe::kBind && !in.statements.empty()) {
+      wire::BindMsg bind;
+      if (wire::decodeBind(body, bind)) {
+        auto it = in.statements.find(bind.statement);
+        if (it == in.statements.end()) {
+          in.portals.erase(std::string(bind.portal));
+        } else {
+          ClientInterception::Write write{it->second->sql, it->second->decision, {}, 0, true};
+          for (size_t i = 0; i < bind.param_values.size(); ++i) {
+            int16_t format = bind.param_formats.empty()       ? 0
+                             : bind.param_formats.size() == 1 ? bind.param_formats[0]
+                             : i < bind.param_formats.size()  ? bind.param_formats[i]
+                                                              : 0;
+            uint32_t oid = i < it->second->param_types.size() ? it->second->param_types[i] : 0;
+            const auto& value = bind.param_values[i];
+            write.params.add(value ? std::optional<std::string>(std::string(*value)) : std::nullopt,
+                             oid, format);
+          }
+          auto format = singleFormat(bind.result_formats);
+          write.result_format = format.value_or(-1);
+          in.portals[std::string(bind.portal)] = std::move(write);
+        }
+      }
+    } else if (type == wire::fe::kClose && !in.statements.empty()) {
+      wire::CloseMsg close;
+      if (wire::decodeClose(body, close)) {
+        if (close.kind == 'S') in.statements.erase(std::string(close.name));
+        if (close.kind == 'P') in.portals.erase(std::string(close.name));
+      }
+    } else if (type == wire::fe::kExecute && !in.portals.empty()) {
+      wire::ExecuteMsg execute;
+      if (wire::decodeExecute(body, execute)) {
+        if (auto it = in.portals.find(execute.portal); it != in.portals.end()) {
+          diverted = it->second;
+          diverted_size = 1 + length;
+          break;
+        }
       }
     }
     end += 1 + length;
   }
-  held_checked_ = end;
+  in.held_checked = end;
   if (end > 0) {
     if (server_ == nullptr || state_ != State::kActive) {
-      if (held_[0] == wire::fe::kTerminate && server_ == nullptr) {
+      if (in.held[0] == wire::fe::kTerminate && server_ == nullptr) {
         disconnect("client close request");
         return;
       }
-      // Linking calls back into processHeld (finishLinking) once the link is ready.
+      // Linking calls back into processHeld (finishLinking) once the link is ready, maybe
+      // right away.
+      in.processing = false;
       if (state_ == State::kLoggedIn) requestLink();
       return;
     }
-    std::string chunk = held_.substr(0, end);
-    held_.erase(0, end);
-    held_checked_ = 0;
-    relayToServer(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()));
+    forwardHeld(end);
     if (closing() || state_ == State::kClosing) return;
   }
   if (!diverted) return;
-  held_.erase(0, diverted_size);
-  held_checked_ = 0;
-  write_ = std::move(diverted);
+  in.held.erase(0, diverted_size);
+  in.held_checked = 0;
+  // The server holds back its answers to an unfinished extended exchange: a Flush has it send
+  // them, so the write's reply can follow them.
+  if (diverted->extended && server_ != nullptr) {
+    static const std::string flush = wire::flush();
+    relayToServer(bytesOf(flush));
+    if (closing() || state_ == State::kClosing) return;
+  }
+  in.write = std::move(diverted);
   stopReading();
+  in.processing = false;
   maybeStartWrite();
 }
 
+// Sends held[0, end) (whole messages) to the link, counting the answers they will earn.
+void ClientSession::forwardHeld(size_t end) {
+  ClientInterception& in = *intercept_;
+  for (size_t pos = 0; pos + 5 <= end;) {
+    in.replies.sent(in.held[pos]);
+    pos += 1 + readLength(in.held.data() + pos + 1);
+  }
+  std::string chunk = in.held.substr(0, end);
+  in.held.erase(0, end);
+  in.held_checked = 0;
+  relayToServer(bytesOf(chunk));
+}
+
 void ClientSession::maybeStartWrite() {
-  if (!write_ || write_running_) return;
+  ClientInterception& in = *intercept_;
+  if (!in.write || in.write_running) return;
   // The reply must follow the answers to everything the client sent before the write.
-  if (server_ != nullptr && (server_->busy() || server_->extendedOpen())) return;
+  if (!in.replies.settled() && !in.replies.failed()) return;
+  if (in.write->extended && in.replies.failed()) {
+    // Its Parse or Bind failed: the server skips the Execute, and so do we.
+    in.write.reset();
+    in.skip_until_sync = true;
+    startReading();
+    processHeld();
+    return;
+  }
   startWrite();
 }
 
 void ClientSession::startWrite() {
+  ClientInterception& in = *intercept_;
   char status = server_ != nullptr ? server_->transactionStatus() : 'I';
-  const auto& classification = write_->decision.classification;
-  write_running_ = true;
+  const auto& classification = in.write->decision.classification;
+  in.write_running = true;
   if (status == 'E') {
     finishWrite(refusal("25P02",
                         "current transaction is aborted, commands ignored until end of "
@@ -127,27 +258,39 @@ void ClientSession::startWrite() {
                         "queries)."));
     return;
   }
-  interceptor::WriteCall call{write_->sql, write_->decision, {}, 0};
-  std::weak_ptr<ClientSession*> alive = alive_;
+  if (in.write->result_format < 0) {
+    finishWrite(refusal("0A000",
+                        "RETURNING rows of a synced write come in one format for all columns",
+                        "Ask for all result columns in text, or all in binary."));
+    return;
+  }
+  interceptor::WriteCall call{in.write->sql, in.write->decision, in.write->params,
+                              in.write->result_format};
+  std::weak_ptr<ClientSession*> alive = in.alive;
   pooler_.interceptor()->write(std::move(call), [alive](interceptor::WriteReply reply) {
     if (auto self = alive.lock()) (*self)->finishWrite(reply);
   });
 }
 
 void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
+  ClientInterception& in = *intercept_;
   char status = server_ != nullptr ? server_->transactionStatus() : 'I';
-  write_.reset();
-  write_running_ = false;
+  bool extended = in.write->extended;
+  in.write.reset();
+  in.write_running = false;
   if (closing() || state_ == State::kClosing) return;
-  replyToWrite(reply, status);
-  if (server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession && server_->isClean())
+  replyToWrite(reply, status, extended);
+  // Like PostgreSQL, an error ends the extended exchange: the rest up to Sync is skipped.
+  if (extended && reply.error) in.skip_until_sync = true;
+  if (!extended && server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession &&
+      server_->isClean())
     onTransactionEnd();
   if (closing() || state_ == State::kClosing) return;
   startReading();
   processHeld();
 }
 
-void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char status) {
+void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char status, bool extended) {
   std::string out;
   if (reply.error) {
     const auto& e = *reply.error;
@@ -160,17 +303,18 @@ void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char stat
            "the write to a synced table was committed at once, outside the current transaction",
            {},
            "ROLLBACK will not undo it: the API already has the change."});
-    if (reply.has_fields) {
+    // An Execute's RowDescription came from Describe, answered by the link itself.
+    if (reply.has_fields && !extended) {
       std::vector<wire::FieldSpec> fields;
       for (const auto& f : reply.fields)
         fields.push_back(
             {f.name, f.table_oid, f.column, f.type_oid, f.type_size, f.type_modifier, f.format});
       out += wire::rowDescription(fields);
-      for (const auto& row : reply.rows) out += wire::dataRow(row);
     }
+    for (const auto& row : reply.rows) out += wire::dataRow(row);
     out += wire::commandComplete(reply.command_tag);
   }
-  out += wire::readyForQuery(status);
+  if (!extended) out += wire::readyForQuery(status);
   send(out);
 }
 

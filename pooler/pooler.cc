@@ -156,6 +156,7 @@ void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
         LOG_INFO("%s", line.c_str());
     };
     interceptor_ = std::make_unique<interceptor::Interceptor>(loop_, connector, logger);
+    interceptor_->setIdleCallback([this] { checkShutdownProgress(); });
   }
   interceptor_->configure(sync);
   if (!sync.empty())
@@ -330,7 +331,9 @@ void Pooler::shutdown(ShutdownMode mode) {
 }
 
 void Pooler::checkShutdownProgress() {
-  if (stopped_) return;
+  if (stopped_ || shutdown_mode_ == ShutdownMode::kNone) return;
+  // Synced writes in flight finish first: the API may already have them.
+  if (interceptor_ && interceptor_->writesInFlight() > 0) return;
   if (shutdown_mode_ == ShutdownMode::kWaitForServers && activeServerCount() == 0)
     stop();
   else if (shutdown_mode_ == ShutdownMode::kWaitForClients && clients_.empty())
@@ -347,6 +350,7 @@ void Pooler::stop() {
   for (ClientSession* client : clients)
     client->fail(wire::sqlstate::kAdminShutdown, "pooler is shutting down", "shutdown");
   for (auto& [key, pool] : pools_) pool->closeAll();
+  if (interceptor_) interceptor_->close();
   if (janitor_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(janitor_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });

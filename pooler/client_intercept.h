@@ -1,0 +1,51 @@
+// What a ClientSession keeps while its database has synced tables: the client's messages held
+// whole until they are known to pass through, the synced write taken out of the stream, the
+// extended-protocol statements and portals that write synced tables, and the replies still
+// owed by the link (so the write's answer lands in order). Allocated on first use, so clients
+// of other databases pay one pointer.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "interceptor/interceptor.h"
+#include "pooler/message_scanner.h"
+#include "pooler/reply_counter.h"
+
+namespace apibouncer {
+
+class ClientSession;
+
+struct ClientInterception {
+  struct Write {
+    std::string sql;
+    interceptor::Decision decision;
+    interceptor::QueryParams params;  // extended protocol: the portal's bound values
+    int result_format = 0;
+    bool extended = false;  // an Execute: answered without RowDescription or ReadyForQuery
+  };
+  struct Statement {
+    std::string sql;
+    interceptor::Decision decision;
+    std::vector<uint32_t> param_types;
+  };
+
+  std::string held;         // client messages not yet forwarded
+  size_t held_checked = 0;  // held up to here passes through
+  std::optional<Write> write;
+  bool write_running = false;
+  bool skip_until_sync = false;
+  bool processing = false;  // inside processHeld: replies counted meanwhile start nothing  // an
+                            // error ended the exchange: drop the rest up to Sync
+  std::map<std::string, std::shared_ptr<const Statement>, std::less<>> statements;
+  std::map<std::string, Write, std::less<>> portals;
+  ReplyCounter replies;
+  MessageScanner reply_scanner;
+  // Writes outlive clients that leave: their answer checks this is still set.
+  std::shared_ptr<ClientSession*> alive;
+};
+
+}  // namespace apibouncer

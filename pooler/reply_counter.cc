@@ -1,0 +1,63 @@
+// ReplyCounter (see reply_counter.h).
+#include "pooler/reply_counter.h"
+
+namespace apibouncer {
+
+ReplyCounter::Exchange& ReplyCounter::open() {
+  if (exchanges_.empty() || exchanges_.back().closed) exchanges_.emplace_back();
+  return exchanges_.back();
+}
+
+void ReplyCounter::sent(char type) {
+  switch (type) {
+    case 'P':  // Parse -> ParseComplete
+    case 'B':  // Bind -> BindComplete
+    case 'D':  // Describe -> RowDescription or NoData (after ParameterDescription)
+    case 'C':  // Close -> CloseComplete
+    case 'E':  // Execute -> CommandComplete, EmptyQueryResponse or PortalSuspended
+      open().owed++;
+      return;
+    case 'S':  // Sync
+      open().closed = true;
+      return;
+    case 'Q':  // a simple query, or a function call: each its own exchange
+    case 'F':
+      exchanges_.push_back(Exchange{0, true, false});
+      return;
+    default:  // Flush, COPY data: no answer of their own
+      return;
+  }
+}
+
+void ReplyCounter::received(char type) {
+  if (exchanges_.empty()) return;
+  Exchange& head = exchanges_.front();
+  switch (type) {
+    case '1':
+    case '2':
+    case '3':
+    case 'n':
+    case 'T':
+    case 'C':
+    case 'I':
+    case 's':
+      if (head.owed > 0) head.owed--;
+      return;
+    case 'E':
+      head.error = true;
+      head.owed = 0;  // the server skips the rest of the exchange
+      return;
+    case 'Z':
+      exchanges_.pop_front();
+      return;
+    default:
+      return;
+  }
+}
+
+bool ReplyCounter::settled() const {
+  if (exchanges_.empty()) return true;
+  return exchanges_.size() == 1 && !exchanges_.front().closed && exchanges_.front().owed == 0;
+}
+
+}  // namespace apibouncer

@@ -1,0 +1,868 @@
+// The write-through (DESIGN.md "The write-through"): INSERT/UPDATE/DELETE on a synced table go
+// to the API first (the fake API, generic `http` platform), then the API's answer is applied to
+// the table, and the client sees exactly what PostgreSQL would have answered — or an error with
+// the SQLSTATE of interceptor/api_errors.cc when the API refuses, is down or is slow.
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakeapi_fixture.h"
+#include "fixture.h"
+
+using namespace itest;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kJson = "application/json";
+constexpr const char* kApiKey = "test-key";
+
+// ---- the fake API, seen from the test -------------------------------------------------------
+
+// A JSON record flattened to text: strings as they are, anything else as JSON ("12", "null").
+using Record = std::map<std::string, std::string>;
+
+struct ApiRequest {
+  std::string method, path;
+  std::vector<Record> records;   // POST / PATCH bodies
+  std::vector<std::string> ids;  // DELETE bodies
+};
+
+std::string jsonText(const rapidjson::Value& value) {
+  if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return buffer.GetString();
+}
+
+Record toRecord(const rapidjson::Value& object) {
+  Record record;
+  if (!object.IsObject()) return record;
+  for (const auto& member : object.GetObject()) {
+    record[std::string(member.name.GetString(), member.name.GetStringLength())] =
+        jsonText(member.value);
+  }
+  return record;
+}
+
+std::vector<Record> toRecords(const rapidjson::Value* array) {
+  std::vector<Record> records;
+  if (array == nullptr || !array->IsArray()) return records;
+  for (const auto& item : array->GetArray()) records.push_back(toRecord(item));
+  return records;
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object, const char* name) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+httplib::Client clientFor(const FakeApiProcess& api) {
+  httplib::Client client("127.0.0.1", api.port());
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  return client;
+}
+
+std::string apiGet(const FakeApiProcess& api, const std::string& path) {
+  auto client = clientFor(api);
+  auto res = client.Get(path);
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  return res->body;
+}
+
+void control(const FakeApiProcess& api, const std::string& path, const std::string& body) {
+  auto client = clientFor(api);
+  auto res = client.Post(path, body, kJson);
+  REQUIRE(res);
+  INFO(path << " " << body << " -> " << res->body);
+  REQUIRE(res->status == 200);
+}
+
+// The records the fake API holds for `object`, in creation order.
+std::vector<Record> storedRecords(const FakeApiProcess& api, const std::string& object) {
+  rapidjson::Document doc;
+  std::string body = apiGet(api, "/_control/store");
+  doc.Parse(body.c_str());
+  INFO(body);
+  REQUIRE_FALSE(doc.HasParseError());
+  return toRecords(member(doc, object.c_str()));
+}
+
+// The non-control requests the fake API received, in arrival order.
+std::vector<ApiRequest> apiRequests(const FakeApiProcess& api) {
+  rapidjson::Document doc;
+  std::string body = apiGet(api, "/_control/requests");
+  doc.Parse(body.c_str());
+  INFO(body);
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsArray());
+  std::vector<ApiRequest> requests;
+  for (const auto& entry : doc.GetArray()) {
+    ApiRequest request;
+    request.method = jsonText(*member(entry, "method"));
+    request.path = jsonText(*member(entry, "path"));
+    if (const rapidjson::Value* request_body = member(entry, "body")) {
+      request.records = toRecords(member(*request_body, "records"));
+      if (const rapidjson::Value* ids = member(*request_body, "ids"); ids && ids->IsArray()) {
+        for (const auto& id : ids->GetArray()) request.ids.push_back(jsonText(id));
+      }
+    }
+    requests.push_back(std::move(request));
+  }
+  return requests;
+}
+
+const Record* findById(const std::vector<Record>& records, const std::string& id) {
+  for (const Record& record : records) {
+    auto it = record.find("id");
+    if (it != record.end() && it->second == id) return &record;
+  }
+  return nullptr;
+}
+
+// The record with `id`; the test stops here if there is none.
+const Record& recordOf(const std::vector<Record>& records, const std::string& id) {
+  const Record* record = findById(records, id);
+  INFO("no record with id " << id);
+  REQUIRE(record != nullptr);
+  return *record;
+}
+
+std::string field(const Record& record, const std::string& name) {
+  auto it = record.find(name);
+  return it == record.end() ? "<absent>" : it->second;
+}
+
+std::vector<std::string> sortedIds(const std::vector<Record>& records) {
+  std::vector<std::string> ids;
+  for (const Record& record : records) ids.push_back(field(record, "id"));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// ---- PostgreSQL, seen from the test ---------------------------------------------------------
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string cmdStatus(const PGresult* result) {
+  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
+  return status != nullptr ? status : "";
+}
+
+// A synced table as the spec describes it, created fresh; app may read it, writer may write it.
+void createSyncedTable(const std::string& table) {
+  superuserQuery("SET client_min_messages = warning; DROP TABLE IF EXISTS public." + table);
+  superuserQuery("CREATE TABLE public." + table +
+                 " (id text PRIMARY KEY, name text NOT NULL, email text, plan text DEFAULT "
+                 "'free', score int)");
+  superuserQuery("GRANT SELECT ON public." + table + " TO app");
+  superuserQuery("GRANT ALL ON public." + table + " TO writer");
+}
+
+std::string tableSection(const std::string& table, const std::string& object) {
+  return "[table.public." + table + "]\ndatabase = app\napi = crm\nobject = " + object +
+         "\nprimary_key = id\nmax_insert = 3\n";
+}
+
+struct WriteThroughOptions {
+  std::string pgbouncer_settings;  // extra [pgbouncer] lines, e.g. "pool_mode = transaction\n"
+  std::string base_url;            // default: the fake API
+};
+
+// One synced table `public.wt_<suffix>` (object "customers" in the fake API, max_insert = 3),
+// the role `writer`, a fake API requiring `test-key`, and an apibouncer wired to all three.
+struct WriteThrough {
+  explicit WriteThrough(const std::string& suffix, WriteThroughOptions options = {})
+      : table("wt_" + suffix), api(kApiKey) {
+    ensureRole("writer", "writer-secret");
+    createSyncedTable(table);
+    std::string base_url = options.base_url.empty() ? api.baseUrl() : options.base_url;
+    std::string settings = options.pgbouncer_settings +
+                           "[apibouncer]\nwriter_user = writer\napi_timeout = 2\n"
+                           "[api.crm]\nplatform = http\nbase_url = " +
+                           base_url + "\napi_key = " + kApiKey + "\n" +
+                           tableSection(table, "customers");
+    pooler = std::make_unique<PoolerProcess>(
+        PoolerConfig{"", settings, defaultUserlist() + "\"writer\" \"writer-secret\"\n", true});
+  }
+
+  Conn connect() const { return connectOk(*pooler); }
+
+  // What to print when an assertion fails: the result, the pooler's log and the API's output.
+  std::string context(const PGresult* result = nullptr) const {
+    std::string text;
+    if (result != nullptr) {
+      text += std::string("result: ") + PQresStatus(PQresultStatus(result)) + " " +
+              cmdStatus(result) + " " + PQresultErrorMessage(result) + "\n";
+    }
+    std::string log = pooler->log();
+    if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+    return text + "pooler log:\n" + log + "\nfake API output:\n" + api.output();
+  }
+
+  // Reads the table directly (as the superuser), bypassing the pooler.
+  int rowCount(const std::string& where = "true") const {
+    return std::stoi(superuserQuery("SELECT count(*) FROM public." + table + " WHERE " + where));
+  }
+  std::string column(const std::string& column, const std::string& id) const {
+    return superuserQuery("SELECT coalesce(" + column + "::text, '<null>') FROM public." + table +
+                          " WHERE id = '" + id + "'");
+  }
+  std::vector<std::string> tableIds() const {
+    std::string joined =
+        superuserQuery("SELECT coalesce(string_agg(id, ','), '') FROM public." + table);
+    std::vector<std::string> ids;
+    std::stringstream in(joined);
+    for (std::string id; std::getline(in, id, ',');) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  std::vector<Record> customers() const { return storedRecords(api, "customers"); }
+  std::vector<ApiRequest> requests() const { return apiRequests(api); }
+
+  // Rows that exist in both the API and the table, as if synced earlier: the API assigns the
+  // ids (customers_1, ...) and the same rows go straight into the table. Row i gets score
+  // 10 * (i + 1) and plan 'free'. Returns the ids in order; the seeding request is logged.
+  std::vector<std::string> seed(const std::vector<std::string>& names) const {
+    std::string body = "{\"records\":[";
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) body += ",";
+      body += "{\"name\":\"" + names[i] + "\",\"email\":\"" + lower(names[i]) +
+              "@x\",\"plan\":\"free\",\"score\":" + std::to_string(10 * (i + 1)) + "}";
+    }
+    body += "]}";
+    auto client = clientFor(api);
+    auto res = client.Post("/customers", {{"Authorization", std::string("Bearer ") + kApiKey}},
+                           body, kJson);
+    REQUIRE(res);
+    INFO(res->body);
+    REQUIRE(res->status == 201);
+    rapidjson::Document doc;
+    doc.Parse(res->body.c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    std::vector<Record> created = toRecords(member(doc, "records"));
+    REQUIRE(created.size() == names.size());
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < names.size(); ++i) {
+      ids.push_back(field(created[i], "id"));
+      superuserQuery("INSERT INTO public." + table + " VALUES ('" + ids.back() + "', '" + names[i] +
+                     "', '" + lower(names[i]) + "@x', 'free', " + std::to_string(10 * (i + 1)) +
+                     ")");
+    }
+    return ids;
+  }
+
+  std::string table;
+  FakeApiProcess api;
+  std::unique_ptr<PoolerProcess> pooler;
+};
+
+// Writes `text` as the pooler's ini in one step, so a reload never reads half a file.
+void replaceIni(const PoolerProcess& pooler, const std::string& text) {
+  std::string path = pooler.dir() + "/pooler.ini";
+  {
+    std::ofstream out(path + ".new");
+    out << text;
+  }
+  REQUIRE(std::rename((path + ".new").c_str(), path.c_str()) == 0);
+}
+
+std::string readIni(const PoolerProcess& pooler) {
+  std::ifstream in(pooler.dir() + "/pooler.ini");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Notice {
+  std::string severity, sqlstate, message;
+};
+
+void collectNotice(void* arg, const PGresult* result) {
+  static_cast<std::vector<Notice>*>(arg)->push_back(
+      {errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED), errorField(result, PG_DIAG_SQLSTATE),
+       errorField(result, PG_DIAG_MESSAGE_PRIMARY)});
+}
+
+}  // namespace
+
+// ---- INSERT ---------------------------------------------------------------------------------
+
+TEST_CASE("write-through: INSERT RETURNING gets the API's id and the table's defaults",
+          "[write_through]") {
+  WriteThrough wt("insert_one");
+  Conn conn = wt.connect();
+  Result r =
+      exec(conn.get(), "INSERT INTO " + wt.table +
+                           " (name, email) VALUES ('Ada', 'ada@x') RETURNING id, name, plan");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  REQUIRE(PQntuples(r.get()) == 1);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  std::string id = PQgetvalue(r.get(), 0, 0);
+  CHECK_FALSE(id.empty());
+  CHECK(std::string(PQgetvalue(r.get(), 0, 1)) == "Ada");
+  CHECK(std::string(PQgetvalue(r.get(), 0, 2)) == "free");
+
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 1);
+  CHECK(field(customers[0], "id") == id);
+  CHECK(field(customers[0], "name") == "Ada");
+  CHECK(field(customers[0], "email") == "ada@x");
+
+  CHECK(wt.rowCount() == 1);
+  CHECK(wt.column("name", id) == "Ada");
+  CHECK(wt.column("email", id) == "ada@x");
+  CHECK(wt.column("plan", id) == "free");
+  // The pooler's own read sees it too.
+  CHECK(queryValue(conn.get(), "SELECT name FROM " + wt.table + " WHERE id = '" + id + "'") ==
+        "Ada");
+
+  std::vector<ApiRequest> requests = wt.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].path == "/customers");
+}
+
+TEST_CASE("write-through: a multi-row INSERT is one API request", "[write_through]") {
+  WriteThrough wt("insert_three");
+  Conn conn = wt.connect();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table +
+                                  " (name, email) VALUES ('Ada', 'ada@x'), ('Bob', 'bob@x'), "
+                                  "('Cy', NULL)");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 3");
+
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 3);
+  CHECK(wt.rowCount() == 3);
+  CHECK(wt.tableIds() == sortedIds(customers));
+  for (const Record& customer : customers) {
+    CHECK(wt.column("name", field(customer, "id")) == field(customer, "name"));
+  }
+
+  std::vector<ApiRequest> requests = wt.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].path == "/customers");
+  CHECK(requests[0].records.size() == 3);
+}
+
+// ---- UPDATE and DELETE ----------------------------------------------------------------------
+
+TEST_CASE("write-through: UPDATE patches the API's records, then the table", "[write_through]") {
+  WriteThrough wt("update");
+  std::vector<std::string> ids = wt.seed({"Bob", "Cy", "Di"});  // scores 10, 20, 30
+  const size_t seeded = wt.requests().size();
+  Conn conn = wt.connect();
+
+  SECTION("one row") {
+    Result r = exec(conn.get(), "UPDATE " + wt.table +
+                                    " SET plan = 'pro', score = score + 1 WHERE name = 'Bob'");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "UPDATE 1");
+
+    std::vector<Record> customers = wt.customers();
+    REQUIRE(customers.size() == 3);
+    CHECK(field(recordOf(customers, ids[0]), "plan") == "pro");
+    CHECK(field(recordOf(customers, ids[0]), "score") == "11");
+    CHECK(field(recordOf(customers, ids[1]), "plan") == "free");
+    CHECK(wt.column("plan", ids[0]) == "pro");
+    CHECK(wt.column("score", ids[0]) == "11");
+    CHECK(wt.column("plan", ids[1]) == "free");
+    CHECK(wt.column("score", ids[1]) == "20");
+
+    std::vector<ApiRequest> requests = wt.requests();
+    REQUIRE(requests.size() == seeded + 1);
+    CHECK(requests.back().method == "PATCH");
+    CHECK(requests.back().path == "/customers");
+    REQUIRE(requests.back().records.size() == 1);
+    CHECK(field(requests.back().records[0], "id") == ids[0]);
+  }
+
+  SECTION("several rows") {
+    Result r = exec(conn.get(), "UPDATE " + wt.table +
+                                    " SET plan = 'pro', score = score + 1 WHERE score >= 20");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "UPDATE 2");
+
+    std::vector<Record> customers = wt.customers();
+    REQUIRE(customers.size() == 3);
+    CHECK(field(recordOf(customers, ids[0]), "plan") == "free");
+    CHECK(field(recordOf(customers, ids[0]), "score") == "10");
+    CHECK(field(recordOf(customers, ids[1]), "plan") == "pro");
+    CHECK(field(recordOf(customers, ids[1]), "score") == "21");
+    CHECK(field(recordOf(customers, ids[2]), "plan") == "pro");
+    CHECK(field(recordOf(customers, ids[2]), "score") == "31");
+    CHECK(wt.column("score", ids[0]) == "10");
+    CHECK(wt.column("score", ids[1]) == "21");
+    CHECK(wt.column("score", ids[2]) == "31");
+    CHECK(wt.rowCount("plan = 'pro'") == 2);
+
+    std::vector<ApiRequest> requests = wt.requests();
+    REQUIRE(requests.size() == seeded + 1);
+    CHECK(requests.back().method == "PATCH");
+    CHECK(requests.back().records.size() == 2);
+  }
+
+  SECTION("no row: no API request") {
+    Result r = exec(conn.get(), "UPDATE " + wt.table +
+                                    " SET plan = 'pro', score = score + 1 WHERE name = 'nobody'");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "UPDATE 0");
+    CHECK(wt.requests().size() == seeded);
+    CHECK(wt.rowCount("plan = 'pro'") == 0);
+  }
+}
+
+TEST_CASE("write-through: DELETE removes from the API, then from the table", "[write_through]") {
+  WriteThrough wt("delete");
+  std::vector<std::string> ids = wt.seed({"Bob", "Cy", "Di"});
+  const size_t seeded = wt.requests().size();
+  Conn conn = wt.connect();
+
+  SECTION("one row") {
+    Result r = exec(conn.get(), "DELETE FROM " + wt.table + " WHERE name = 'Cy'");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "DELETE 1");
+    std::vector<Record> customers = wt.customers();
+    CHECK(customers.size() == 2);
+    CHECK(findById(customers, ids[1]) == nullptr);
+    CHECK(wt.rowCount() == 2);
+    CHECK(wt.rowCount("id = '" + ids[1] + "'") == 0);
+
+    std::vector<ApiRequest> requests = wt.requests();
+    REQUIRE(requests.size() == seeded + 1);
+    CHECK(requests.back().method == "DELETE");
+    CHECK(requests.back().path == "/customers");
+    CHECK(requests.back().ids == std::vector<std::string>{ids[1]});
+  }
+
+  SECTION("several rows") {
+    Result r = exec(conn.get(), "DELETE FROM " + wt.table + " WHERE score <= 20");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "DELETE 2");
+    std::vector<Record> customers = wt.customers();
+    REQUIRE(customers.size() == 1);
+    CHECK(field(customers[0], "id") == ids[2]);
+    CHECK(wt.tableIds() == std::vector<std::string>{ids[2]});
+
+    std::vector<ApiRequest> requests = wt.requests();
+    REQUIRE(requests.size() == seeded + 1);
+    CHECK(requests.back().method == "DELETE");
+    std::vector<std::string> deleted = requests.back().ids;
+    std::sort(deleted.begin(), deleted.end());
+    CHECK(deleted == std::vector<std::string>{ids[0], ids[1]});
+  }
+
+  SECTION("no row: no API request") {
+    Result r = exec(conn.get(), "DELETE FROM " + wt.table + " WHERE name = 'nobody'");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "DELETE 0");
+    CHECK(wt.requests().size() == seeded);
+    CHECK(wt.rowCount() == 3);
+  }
+}
+
+// ---- when the API says no, or says nothing --------------------------------------------------
+
+TEST_CASE("write-through: an API validation error is 23514 with the API's message",
+          "[write_through]") {
+  WriteThrough wt("validation");
+  Conn conn = wt.connect();
+  control(wt.api, "/_control/fail",
+          R"({"count":1,"status":422,"body":{"error":{"type":"validation",)"
+          R"("message":"email is invalid","code":"invalid_email","field":"email"}}})");
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name, email) VALUES ('Ada', 'bad')");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "23514");
+  CHECK(contains(errorField(r.get(), PG_DIAG_MESSAGE_PRIMARY), "email is invalid"));
+  CHECK(contains(errorField(r.get(), PG_DIAG_MESSAGE_DETAIL), "422"));
+  CHECK(wt.rowCount() == 0);
+  CHECK(wt.customers().empty());
+  CHECK(wt.requests().size() == 1);  // it did reach the API
+  // The session is usable afterwards.
+  CHECK(queryValue(conn.get(), "SELECT 'still here'") == "still here");
+}
+
+TEST_CASE("write-through: an unreachable API is 08001 and nothing is applied", "[write_through]") {
+  const int closed_port = freePort();  // bound to port 0, read, closed: nobody listens there
+  WriteThrough wt("api_down", {"", "http://127.0.0.1:" + std::to_string(closed_port)});
+  Conn conn = wt.connect();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "08001");
+  CHECK(wt.rowCount() == 0);
+  CHECK(queryValue(conn.get(), "SELECT 'still here'") == "still here");
+}
+
+TEST_CASE("write-through: an API slower than api_timeout is an error, nothing applied",
+          "[write_through]") {
+  WriteThrough wt("timeout");
+  Conn conn = wt.connect();
+  control(wt.api, "/_control/delay", R"({"ms":3000,"count":1})");
+  auto start = Clock::now();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  auto elapsed = Clock::now() - start;
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  // 57014 if nothing was sent, 08007 if the request went out and may have been applied.
+  std::string sqlstate = errorField(r.get(), PG_DIAG_SQLSTATE);
+  CHECK((sqlstate == "57014" || sqlstate == "08007"));
+  CHECK(elapsed < std::chrono::milliseconds(2900));  // api_timeout (2 s), not the API's delay
+  CHECK(wt.rowCount() == 0);
+}
+
+TEST_CASE("write-through: a 429 with Retry-After is retried and the write goes through",
+          "[write_through]") {
+  WriteThrough wt("rate_limited");
+  Conn conn = wt.connect();
+  control(wt.api, "/_control/fail",
+          R"({"count":1,"status":429,"retry_after":1,)"
+          R"("body":{"error":{"type":"rate_limited","message":"slow down"}}})");
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada') RETURNING id");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  REQUIRE(PQntuples(r.get()) == 1);
+  std::string id = PQgetvalue(r.get(), 0, 0);
+  CHECK(wt.column("name", id) == "Ada");
+  CHECK(wt.rowCount() == 1);
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 1);
+  CHECK(field(customers[0], "id") == id);
+  std::vector<ApiRequest> requests = wt.requests();
+  CHECK(requests.size() == 2);  // the refused attempt and the retry
+}
+
+// ---- refused before the API sees anything ---------------------------------------------------
+
+TEST_CASE("write-through: more rows than max_insert is 54000, nothing sent", "[write_through]") {
+  WriteThrough wt("over_limit");  // max_insert = 3
+  Conn conn = wt.connect();
+  Result r =
+      exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('A'), ('B'), ('C'), ('D')");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "54000");
+  std::string hint = lower(errorField(r.get(), PG_DIAG_MESSAGE_HINT));
+  CHECK((contains(hint, "batch") || contains(hint, "split")));
+  CHECK(wt.requests().empty());
+  CHECK(wt.rowCount() == 0);
+}
+
+TEST_CASE("write-through: ON CONFLICT DO UPDATE is refused, DO NOTHING skips existing keys",
+          "[write_through]") {
+  WriteThrough wt("on_conflict");
+  superuserQuery("INSERT INTO public." + wt.table + " (id, name) VALUES ('existing-1', 'Old')");
+  Conn conn = wt.connect();
+
+  SECTION("DO UPDATE: 0A000, pointing at DO NOTHING") {
+    Result r = exec(conn.get(), "INSERT INTO " + wt.table +
+                                    " (id, name) VALUES ('existing-1', 'New') "
+                                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+    CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "0A000");
+    CHECK(contains(errorField(r.get(), PG_DIAG_MESSAGE_HINT), "DO NOTHING"));
+    CHECK(wt.requests().empty());
+    CHECK(wt.column("name", "existing-1") == "Old");
+  }
+
+  SECTION("DO NOTHING: only the new row goes to the API") {
+    Result r = exec(conn.get(), "INSERT INTO " + wt.table +
+                                    " (id, name) VALUES ('existing-1', 'Dup'), ('new-1', 'New') "
+                                    "ON CONFLICT (id) DO NOTHING");
+    INFO(wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+    CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+    std::vector<ApiRequest> requests = wt.requests();
+    REQUIRE(requests.size() == 1);
+    REQUIRE(requests[0].records.size() == 1);
+    CHECK(field(requests[0].records[0], "name") == "New");
+    std::vector<Record> customers = wt.customers();
+    REQUIRE(customers.size() == 1);
+    CHECK(field(customers[0], "name") == "New");
+    CHECK(wt.column("name", "existing-1") == "Old");
+    CHECK(wt.rowCount() == 2);
+    CHECK(wt.rowCount("name = 'New'") == 1);
+  }
+}
+
+// ---- client transactions --------------------------------------------------------------------
+
+TEST_CASE("write-through: inside BEGIN the write commits at once, with a NOTICE saying so",
+          "[write_through]") {
+  WriteThrough wt("in_transaction");
+  std::vector<Notice> notices;
+  Conn conn = wt.connect();
+  PQsetNoticeReceiver(conn.get(), collectNotice, &notices);
+
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada') RETURNING id");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  REQUIRE(PQntuples(r.get()) == 1);
+  std::string id = PQgetvalue(r.get(), 0, 0);
+  // ReadyForQuery carries the client's own transaction status, untouched by the write.
+  CHECK(PQtransactionStatus(conn.get()) == PQTRANS_INTRANS);
+  bool told = false;
+  for (const Notice& notice : notices) {
+    INFO(notice.severity << " " << notice.sqlstate << " " << notice.message);
+    told |= notice.severity == "NOTICE" && contains(lower(notice.message), "outside") &&
+            contains(lower(notice.message), "transaction");
+  }
+  CHECK(told);
+  // Already committed: the other session (the superuser, directly) sees it before ROLLBACK.
+  CHECK(wt.rowCount() == 1);
+
+  REQUIRE(PQresultStatus(exec(conn.get(), "ROLLBACK").get()) == PGRES_COMMAND_OK);
+  CHECK(PQtransactionStatus(conn.get()) == PQTRANS_IDLE);
+  CHECK(wt.column("name", id) == "Ada");
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 1);
+  CHECK(field(customers[0], "id") == id);
+}
+
+TEST_CASE("write-through: a write in an aborted transaction is 25P02, nothing sent",
+          "[write_through]") {
+  WriteThrough wt("aborted");
+  Conn conn = wt.connect();
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  Result failed = exec(conn.get(), "SELECT 1/0");
+  REQUIRE(errorField(failed.get(), PG_DIAG_SQLSTATE) == "22012");
+  REQUIRE(PQtransactionStatus(conn.get()) == PQTRANS_INERROR);
+
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "25P02");
+  CHECK(PQtransactionStatus(conn.get()) == PQTRANS_INERROR);
+  CHECK(wt.requests().empty());
+  REQUIRE(PQresultStatus(exec(conn.get(), "ROLLBACK").get()) == PGRES_COMMAND_OK);
+  CHECK(wt.rowCount() == 0);
+}
+
+// ---- the loop keeps serving -----------------------------------------------------------------
+
+TEST_CASE("write-through: reads go on while an API call is slow", "[write_through]") {
+  WriteThrough wt("slow_api");
+  Conn writer = wt.connect();
+  Conn reader = wt.connect();
+  REQUIRE(queryValue(reader.get(), "SELECT 1") == "1");  // its server link is ready
+  control(wt.api, "/_control/delay", R"({"ms":1000,"count":1})");
+
+  REQUIRE(PQsendQuery(writer.get(),
+                      ("INSERT INTO " + wt.table + " (name) VALUES ('Ada')").c_str()) == 1);
+  auto sent = Clock::now();
+  // Wait until the API holds the request, so the reads really overlap the API call.
+  bool reached = false;
+  while (!reached && Clock::now() - sent < std::chrono::seconds(2)) {
+    reached = !wt.requests().empty();
+    if (!reached) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO(wt.context());
+  REQUIRE(reached);
+
+  auto reads_start = Clock::now();
+  for (int i = 0; i < 20; ++i) {
+    Result r = exec(reader.get(), "SELECT 1");
+    REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  }
+  auto reads = Clock::now() - reads_start;
+  CHECK(reads < std::chrono::milliseconds(500));
+  REQUIRE(PQconsumeInput(writer.get()) == 1);
+  CHECK(PQisBusy(writer.get()) == 1);  // the INSERT is still waiting for the API
+
+  Result r(PQgetResult(writer.get()), &PQclear);
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_COMMAND_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  CHECK(PQgetResult(writer.get()) == nullptr);
+  CHECK(Clock::now() - sent >= std::chrono::milliseconds(1000));
+  CHECK(wt.rowCount() == 1);
+}
+
+// ---- pooling modes and reload ---------------------------------------------------------------
+
+TEST_CASE("write-through: insert, update, delete in transaction pooling", "[write_through]") {
+  WriteThrough wt("txn_pooling", {"pool_mode = transaction\n", ""});
+  Conn conn = wt.connect();
+
+  Result inserted = exec(conn.get(), "INSERT INTO " + wt.table +
+                                         " (name, score) VALUES ('Ada', 1), ('Bob', 2) "
+                                         "RETURNING id, name");
+  INFO(wt.context(inserted.get()));
+  REQUIRE(PQresultStatus(inserted.get()) == PGRES_TUPLES_OK);
+  CHECK(cmdStatus(inserted.get()) == "INSERT 0 2");
+  REQUIRE(PQntuples(inserted.get()) == 2);
+  std::map<std::string, std::string> id_of;  // name -> id
+  for (int row = 0; row < 2; ++row)
+    id_of[PQgetvalue(inserted.get(), row, 1)] = PQgetvalue(inserted.get(), row, 0);
+  REQUIRE(id_of.size() == 2);
+  CHECK(wt.customers().size() == 2);
+
+  Result updated = exec(
+      conn.get(), "UPDATE " + wt.table + " SET plan = 'pro', score = score + 1 WHERE name = 'Ada'");
+  INFO(wt.context(updated.get()));
+  REQUIRE(PQresultStatus(updated.get()) == PGRES_COMMAND_OK);
+  CHECK(cmdStatus(updated.get()) == "UPDATE 1");
+
+  Result deleted = exec(conn.get(), "DELETE FROM " + wt.table + " WHERE name = 'Bob'");
+  INFO(wt.context(deleted.get()));
+  REQUIRE(PQresultStatus(deleted.get()) == PGRES_COMMAND_OK);
+  CHECK(cmdStatus(deleted.get()) == "DELETE 1");
+
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 1);
+  CHECK(field(customers[0], "id") == id_of["Ada"]);
+  CHECK(field(customers[0], "plan") == "pro");
+  CHECK(field(customers[0], "score") == "2");
+  CHECK(wt.tableIds() == std::vector<std::string>{id_of["Ada"]});
+  CHECK(wt.column("plan", id_of["Ada"]) == "pro");
+  CHECK(wt.column("score", id_of["Ada"]) == "2");
+
+  std::vector<ApiRequest> requests = wt.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[1].method == "PATCH");
+  CHECK(requests[2].method == "DELETE");
+  CHECK(queryValue(conn.get(), "SELECT count(*) FROM " + wt.table) == "1");
+}
+
+TEST_CASE("write-through: a synced table added by SIGHUP is intercepted on open connections",
+          "[write_through]") {
+  WriteThrough wt("reload_a");
+  const std::string table_b = "wt_reload_b";
+  createSyncedTable(table_b);
+  Conn conn = wt.connect();
+
+  // Not synced yet: the write goes to PostgreSQL as app, which may not write the table.
+  Result direct = exec(conn.get(), "INSERT INTO " + table_b + " (id, name) VALUES ('x', 'Ada')");
+  CHECK(errorField(direct.get(), PG_DIAG_SQLSTATE) == "42501");
+  REQUIRE(wt.requests().empty());
+
+  replaceIni(*wt.pooler, readIni(*wt.pooler) + "\n" + tableSection(table_b, "orders"));
+  wt.pooler->signal(SIGHUP);
+  // Until the reload lands the INSERT still fails as above (and reaches no API).
+  Result r(nullptr, &PQclear);
+  auto deadline = Clock::now() + std::chrono::seconds(2);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = exec(conn.get(), "INSERT INTO " + table_b + " (name) VALUES ('Ada') RETURNING id");
+  } while (PQresultStatus(r.get()) != PGRES_TUPLES_OK && Clock::now() < deadline);
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  REQUIRE(PQntuples(r.get()) == 1);
+  std::string id = PQgetvalue(r.get(), 0, 0);
+
+  std::vector<ApiRequest> requests = wt.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].path == "/orders");
+  std::vector<Record> orders = storedRecords(wt.api, "orders");
+  REQUIRE(orders.size() == 1);
+  CHECK(field(orders[0], "id") == id);
+  CHECK(superuserQuery("SELECT name FROM public." + table_b + " WHERE id = '" + id + "'") == "Ada");
+  CHECK(wt.customers().empty());
+}
+
+// ---- extended protocol ----------------------------------------------------------------------
+
+TEST_CASE("write-through: a prepared INSERT executed 20 times in transaction pooling",
+          "[write_through][extended]") {
+  WriteThrough wt("prepared", {"pool_mode = transaction\n", ""});
+  Conn conn = wt.connect();
+  const std::string sql = "INSERT INTO " + wt.table + " (name, score) VALUES ($1, $2) RETURNING id";
+  Result prepared(PQprepare(conn.get(), "wt_insert", sql.c_str(), 2, nullptr), &PQclear);
+  INFO(wt.context(prepared.get()));
+  REQUIRE(PQresultStatus(prepared.get()) == PGRES_COMMAND_OK);
+
+  std::vector<std::string> returned;
+  for (int i = 0; i < 20; ++i) {
+    std::string name = "user" + std::to_string(i);
+    std::string score = std::to_string(i);
+    const char* values[2] = {name.c_str(), score.c_str()};
+    Result r(PQexecPrepared(conn.get(), "wt_insert", 2, values, nullptr, nullptr, 0), &PQclear);
+    INFO("execution " << i << ": " << wt.context(r.get()));
+    REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+    CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+    REQUIRE(PQntuples(r.get()) == 1);
+    returned.push_back(PQgetvalue(r.get(), 0, 0));
+    CHECK(wt.column("name", returned.back()) == name);
+    CHECK(wt.column("score", returned.back()) == score);
+  }
+  std::sort(returned.begin(), returned.end());
+  std::vector<Record> customers = wt.customers();
+  CHECK(customers.size() == 20);
+  CHECK(sortedIds(customers) == returned);
+  CHECK(wt.tableIds() == returned);
+  CHECK(wt.requests().size() == 20);
+}
+
+TEST_CASE("write-through: RETURNING in binary format", "[write_through][extended]") {
+  WriteThrough wt("binary");
+  Conn conn = wt.connect();
+  const char* values[2] = {"Ada", "123456"};
+  Result r(
+      PQexecParams(
+          conn.get(),
+          ("INSERT INTO " + wt.table + " (name, score) VALUES ($1, $2) RETURNING score").c_str(), 2,
+          nullptr, values, nullptr, nullptr, 1),
+      &PQclear);
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  REQUIRE(PQntuples(r.get()) == 1);
+  CHECK(PQfformat(r.get(), 0) == 1);
+  CHECK(PQftype(r.get(), 0) == 23);  // int4
+  REQUIRE(PQgetlength(r.get(), 0, 0) == 4);
+  auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(r.get(), 0, 0));
+  uint32_t value = (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) |
+                   (uint32_t{bytes[2]} << 8) | uint32_t{bytes[3]};
+  CHECK(value == 123456u);
+  std::vector<Record> customers = wt.customers();
+  REQUIRE(customers.size() == 1);
+  CHECK(field(customers[0], "score") == "123456");
+  CHECK(wt.rowCount("score = 123456") == 1);
+}
