@@ -309,9 +309,9 @@ void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char stat
       for (const auto& f : reply.fields)
         fields.push_back(
             {f.name, f.table_oid, f.column, f.type_oid, f.type_size, f.type_modifier, f.format});
-      out += wire::rowDescription(fields);
+      out += wire::typedRowDescription(fields);
     }
-    for (const auto& row : reply.rows) out += wire::dataRow(row);
+    for (const auto& row : reply.rows) out += wire::nullableDataRow(row);
     out += wire::commandComplete(reply.command_tag);
   }
   if (!extended) out += wire::readyForQuery(status);

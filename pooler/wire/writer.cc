@@ -141,7 +141,7 @@ std::string dataRow(const std::vector<std::string_view>& values) {
   return w.end().take();
 }
 
-std::string rowDescription(const std::vector<FieldSpec>& fields) {
+std::string typedRowDescription(const std::vector<FieldSpec>& fields) {
   PacketWriter w;
   w.begin('T').i16(static_cast<int16_t>(fields.size()));
   for (const auto& f : fields)
@@ -155,7 +155,7 @@ std::string rowDescription(const std::vector<FieldSpec>& fields) {
   return w.end().take();
 }
 
-std::string dataRow(const std::vector<std::optional<std::string>>& values) {
+std::string nullableDataRow(const std::vector<std::optional<std::string>>& values) {
   PacketWriter w;
   w.begin('D').i16(static_cast<int16_t>(values.size()));
   for (const auto& v : values) {

@@ -87,8 +87,8 @@ struct FieldSpec {
   int32_t type_modifier = -1;
   int16_t format = 0;
 };
-std::string rowDescription(const std::vector<FieldSpec>& fields);
-std::string dataRow(const std::vector<std::optional<std::string>>& values);
+std::string typedRowDescription(const std::vector<FieldSpec>& fields);
+std::string nullableDataRow(const std::vector<std::optional<std::string>>& values);
 std::string commandComplete(std::string_view tag);
 std::string emptyQueryResponse();
 std::string parseComplete();
