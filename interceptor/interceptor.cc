@@ -4,6 +4,8 @@
 #include "interceptor/interceptor.h"
 
 #include "adapters/http/http_client.h"
+#include "interceptor/guard_sql.h"
+#include "interceptor/privilege_check.h"
 #include "interceptor/write_through.h"
 
 namespace apibouncer::interceptor {
@@ -23,6 +25,7 @@ struct Interceptor::Shared {
   };
   std::map<std::string, Api> apis;
   std::map<std::string, std::unique_ptr<WritePool>> pools;  // by database
+  std::vector<std::unique_ptr<PrivilegeCheck>> checks;
   std::string writer_user;
   int write_pool_size = 4;
   double api_timeout = 15;
@@ -72,6 +75,26 @@ void Interceptor::configure(const SyncConfig& config) {
   for (auto& [database, view] : views) views_.emplace(database, std::move(view));
   // Old API clients finish the requests already running: the writes holding them keep them.
   shared_ = std::move(shared);
+  checkPrivileges();
+}
+
+void Interceptor::checkPrivileges() {
+  auto& checks = shared_->checks;
+  std::erase_if(checks, [](const auto& check) { return check->done(); });
+  for (const auto& [database, view] : views_) {
+    std::string error;
+    auto conninfo = connector_(database, view->config.settings.writer_user, error);
+    if (!conninfo) {
+      logger_(true, "cannot check privileges on database " + database + ": " + error);
+      continue;
+    }
+    std::vector<std::string> tables;
+    for (const TableConfig& table : view->config.tables)
+      tables.push_back(quoteIdentifier(table.schema) + "." + quoteIdentifier(table.table));
+    checks.push_back(std::make_unique<PrivilegeCheck>(
+        loop_, *conninfo, database, view->config.settings.writer_user, tables, logger_));
+    checks.back()->start();
+  }
 }
 
 void Interceptor::close() {
@@ -79,6 +102,7 @@ void Interceptor::close() {
   // callbacks live in the links and clients destroyed here.
   shared_->pools.clear();
   shared_->apis.clear();
+  shared_->checks.clear();
   views_.clear();
 }
 

@@ -85,6 +85,7 @@ class Interceptor {
 
  private:
   struct Shared;
+  void checkPrivileges();
   uv_loop_t* loop_;
   Connector connector_;
   Logger logger_;

@@ -1,38 +1,23 @@
-// row_json: RapidJSON, iterative parsing (no recursion on deep input), no operator== (deps-notes).
+// row_json: values stay the text PostgreSQL or the API wrote (adapters/json_text.h); RapidJSON
+// only validates and escapes.
 #include "interceptor/row_json.h"
 
-#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "adapters/json_text.h"
+
 namespace apibouncer::interceptor {
-namespace {
-
-std::string serialize(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-}  // namespace
-
 std::optional<JsonObject> splitJsonObject(std::string_view json) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto members = adapters::jsonObjectMembers(json);
+  if (!members) return std::nullopt;
   JsonObject object;
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it)
-    object.emplace_back(std::string(it->name.GetString(), it->name.GetStringLength()),
-                        serialize(it->value));
+  for (auto& [key, value] : *members) object.emplace_back(std::move(key), std::string(value));
   return object;
 }
 
 std::string jsonIdText(std::string_view json_value) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json_value.data(), json_value.size());
-  if (!doc.HasParseError() && doc.IsString())
-    return std::string(doc.GetString(), doc.GetStringLength());
+  if (auto text = adapters::jsonStringValue(json_value)) return *text;
   return std::string(json_value);
 }
 

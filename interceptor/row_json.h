@@ -13,7 +13,7 @@ namespace apibouncer::interceptor {
 
 using JsonObject = std::vector<std::pair<std::string, std::string>>;  // key -> JSON text
 
-// The members of a JSON object, values re-serialized compactly; nullopt if not an object.
+// The members of a JSON object, values as written; nullopt if not a valid object.
 std::optional<JsonObject> splitJsonObject(std::string_view json);
 // A JSON value as an API id: a string's contents, anything else as written ("42").
 std::string jsonIdText(std::string_view json_value);

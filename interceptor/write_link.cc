@@ -161,4 +161,16 @@ void WriteLink::fail(const std::string& error) {
     done(nullptr, error.empty() ? "write link failed" : error);
 }
 
+void deleteSoon(uv_loop_t* loop, WriteLink* link) {
+  auto* idle = new uv_idle_t;
+  idle->data = link;
+  uv_idle_init(loop, idle);
+  uv_idle_start(idle, [](uv_idle_t* handle) {
+    delete static_cast<WriteLink*>(handle->data);
+    uv_idle_stop(handle);
+    uv_close(reinterpret_cast<uv_handle_t*>(handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+  });
+}
+
 }  // namespace apibouncer::interceptor

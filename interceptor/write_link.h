@@ -76,4 +76,7 @@ class WriteLink {
   std::set<std::string> stages_;
 };
 
+// Deletes `link` on the next loop turn: links are dropped from inside their own callbacks.
+void deleteSoon(uv_loop_t* loop, WriteLink* link);
+
 }  // namespace apibouncer::interceptor

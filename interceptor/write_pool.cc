@@ -62,18 +62,9 @@ void WritePool::drop(WriteLink* link) {
   auto it = std::find_if(links_.begin(), links_.end(),
                          [link](const auto& owned) { return owned.get() == link; });
   if (it == links_.end()) return;
-  // Dropped from inside its own callback: delete it once the callback has returned.
-  WriteLink* doomed = it->release();
+  // Dropped from inside its own callback: deleted once the callback has returned.
+  deleteSoon(loop_, it->release());
   links_.erase(it);
-  auto* idle = new uv_idle_t;
-  idle->data = doomed;
-  uv_idle_init(loop_, idle);
-  uv_idle_start(idle, [](uv_idle_t* handle) {
-    delete static_cast<WriteLink*>(handle->data);
-    uv_idle_stop(handle);
-    uv_close(reinterpret_cast<uv_handle_t*>(handle),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
-  });
 }
 
 }  // namespace apibouncer::interceptor

@@ -3,22 +3,14 @@
 
 #include <random>
 
+#include "interceptor/guard_sql.h"
 #include "interceptor/row_json.h"
 
 namespace apibouncer::interceptor {
 namespace {
 
-std::string quoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string qualified(const TableConfig& table) {
-  return quoteIdent(table.schema) + "." + quoteIdent(table.table);
+  return quoteIdentifier(table.schema) + "." + quoteIdentifier(table.table);
 }
 
 std::string field(const ResultPtr& result, int code) {
@@ -176,10 +168,10 @@ void WriteJob::ensureStage() {
   }
   // Outside the write's transaction: a temp table created inside it would vanish with a
   // ROLLBACK. ON COMMIT DELETE ROWS empties it after every write.
-  std::string stage = "pg_temp." + quoteIdent(env_.stage);
-  run("CREATE TEMP TABLE IF NOT EXISTS " + quoteIdent(env_.stage) + " (LIKE " +
+  std::string stage = "pg_temp." + quoteIdentifier(env_.stage);
+  run("CREATE TEMP TABLE IF NOT EXISTS " + quoteIdentifier(env_.stage) + " (LIKE " +
           qualified(*env_.table) + " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ALTER TABLE " +
-          stage + " ALTER COLUMN " + quoteIdent(env_.table->primary_key) + " DROP NOT NULL",
+          stage + " ALTER COLUMN " + quoteIdentifier(env_.table->primary_key) + " DROP NOT NULL",
       nullptr, 0, &WriteJob::onStageReady);
 }
 

@@ -10,19 +10,25 @@ ReplyCounter::Exchange& ReplyCounter::open() {
 
 void ReplyCounter::sent(char type) {
   switch (type) {
-    case 'P':  // Parse -> ParseComplete
-    case 'B':  // Bind -> BindComplete
-    case 'D':  // Describe -> RowDescription or NoData (after ParameterDescription)
-    case 'C':  // Close -> CloseComplete
-    case 'E':  // Execute -> CommandComplete, EmptyQueryResponse or PortalSuspended
-      open().owed++;
+    case 'P':    // Parse -> ParseComplete
+    case 'B':    // Bind -> BindComplete
+    case 'D':    // Describe -> RowDescription or NoData (after ParameterDescription)
+    case 'C':    // Close -> CloseComplete
+    case 'E': {  // Execute -> CommandComplete, EmptyQueryResponse or PortalSuspended
+      Exchange& exchange = open();
+      if (!exchange.error) exchange.owed++;  // after an error the server skips to Sync
       return;
+    }
     case 'S':  // Sync
       open().closed = true;
       return;
-    case 'Q':  // a simple query, or a function call: each its own exchange
+    case 'Q':  // a simple query, or a function call: each its own exchange...
     case 'F':
-      exchanges_.push_back(Exchange{0, true, false});
+      // ...unless an extended exchange is open: its ReadyForQuery then ends both.
+      if (!exchanges_.empty() && !exchanges_.back().closed)
+        exchanges_.back().closed = true;
+      else
+        exchanges_.push_back(Exchange{0, true, false});
       return;
     default:  // Flush, COPY data: no answer of their own
       return;

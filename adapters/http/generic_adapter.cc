@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "adapters/adapter.h"
+#include "adapters/json_text.h"
 
 namespace apibouncer::adapters {
 namespace {
@@ -19,14 +20,6 @@ std::string jsonString(std::string_view text) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return buffer.GetString();
-}
-
-// JSON text of a value (RapidJSON 1.1: never compare values with ==, see deps-notes).
-std::string toJsonText(const Json& value) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
   return buffer.GetString();
 }
 
@@ -121,7 +114,8 @@ class GenericHttpAdapter final : public Adapter {
                             const HttpResponse& response) const override {
     WriteResult result;
     rapidjson::Document doc;
-    doc.Parse(response.body.c_str(), response.body.size());
+    // Iterative: an API's deeply nested garbage must not exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str(), response.body.size());
     bool json_ok = !doc.HasParseError() && doc.IsObject();
     if (response.status < 200 || response.status >= 300) {
       ApiError& error = result.error;
@@ -163,24 +157,24 @@ class GenericHttpAdapter final : public Adapter {
       result.ok = true;
       return result;
     }
-    auto records = doc.FindMember("records");
-    if (records == doc.MemberEnd() || !records->value.IsArray() ||
-        records->value.Size() != request.rows.size())
+    // Field values are kept as the API wrote them (adapters/json_text.h).
+    auto top = jsonObjectMembers(response.body);
+    const std::string_view* records_text = top ? findMember(*top, "records") : nullptr;
+    auto records = records_text ? jsonArrayElements(*records_text) : std::nullopt;
+    if (!records || records->size() != request.rows.size())
       return bad("the API's answer does not have one record per row sent");
-    for (const auto& record : records->value.GetArray()) {
-      if (!record.IsObject()) return bad("a record in the API's answer is not an object");
+    for (std::string_view record_text : *records) {
+      auto record = jsonObjectMembers(record_text);
+      if (!record) return bad("a record in the API's answer is not an object");
       RowResult row;
-      for (const auto& member : record.GetObject()) {
-        std::string_view name(member.name.GetString(), member.name.GetStringLength());
+      for (const auto& [name, value] : *record) {
         if (name == "id") {
-          row.id = member.value.IsString()
-                       ? std::string(member.value.GetString(), member.value.GetStringLength())
-                       : toJsonText(member.value);
+          row.id = jsonStringValue(value).value_or(std::string(value));
           continue;
         }
-        row.fields.emplace_back(std::string(name), toJsonText(member.value));
+        row.fields.emplace_back(name, std::string(value));
       }
-      if (row.id.empty()) return bad("a record in the API's answer has no id");
+      if (row.id.empty() || row.id == "null") return bad("a record in the API's answer has no id");
       result.rows.push_back(std::move(row));
     }
     result.ok = true;

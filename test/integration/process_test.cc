@@ -46,7 +46,7 @@ TEST_CASE("a valid synced table loads and the pooler serves", "[process][interce
                         "", true});
   Conn conn = connectOk(pooler);
   CHECK(queryValue(conn.get(), "SELECT 1") == "1");
-  CHECK(pooler.logContains("1 synced table(s) configured"));
+  CHECK(pooler.logContains("1 synced table(s): writes to them go to their API first"));
 }
 
 TEST_CASE("a bad value stops the process with a reason", "[process]") {
