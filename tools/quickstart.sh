@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quick-start: installs what is missing, builds, starts a throwaway PostgreSQL, the local
-# fake API and apibouncer in front of PostgreSQL (config from etc/apibouncer.ini), prints how
-# to connect, and runs until Ctrl-C, then cleans everything up.
+# fake API and apibouncer in front of PostgreSQL (config from etc/apibouncer.ini, with the
+# synced table public.customers), shows one intercepted write end to end, prints how to
+# connect, and runs until Ctrl-C, then cleans everything up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,8 +29,17 @@ trap cleanup INT TERM EXIT
 # shellcheck disable=SC1091
 . "$WORK/pg/env"
 
-# The fake API: what synced tables will write to (the write-through is not built yet; its
-# store and fault injection can be tried with curl meanwhile).
+# The synced table public.customers: owned by the superuser, readable by app, writable only
+# by apibouncer's writer role (the guard SQL below); its rows come from the fake API.
+SUPER="host=$PG_SANDBOX_SOCKET_DIR port=$PG_SANDBOX_PORT user=postgres"
+psql -X -q -v ON_ERROR_STOP=1 "$SUPER dbname=postgres" \
+  -c "CREATE ROLE apibouncer_writer LOGIN PASSWORD 'writer-secret'" \
+  -c "GRANT CONNECT, TEMPORARY ON DATABASE app TO apibouncer_writer"
+psql -X -q -v ON_ERROR_STOP=1 "$SUPER dbname=app" -c "CREATE TABLE public.customers (
+  id text PRIMARY KEY, name text NOT NULL, email text, plan text DEFAULT 'free')"
+
+# The fake API: the upstream the synced table writes to.
+export CRM_API_KEY=demo-key
 build/tools/fakeapi/fakeapi --port 0 --port-file "$WORK/fakeapi.port" --api-key demo-key \
   >"$WORK/fakeapi.log" 2>&1 &
 FAKEAPI_PID=$!
@@ -42,7 +52,9 @@ sed -e "s|^app = .*|app = host=127.0.0.1 port=$PG_SANDBOX_PORT dbname=app|" \
     -e "s|^listen_port = .*|listen_port = $LISTEN_PORT|" \
     -e "s|^unix_socket_dir = .*|unix_socket_dir = $WORK|" \
     -e "s|^auth_file = .*|auth_file = $WORK/userlist.txt|" \
+    -e "s|^base_url = http://127.0.0.1:8080|base_url = http://127.0.0.1:$FAKEAPI_PORT|" \
     etc/apibouncer.ini >"$WORK/apibouncer.ini"
+build/apibouncer --guard-sql "$WORK/apibouncer.ini" | psql -X -q -v ON_ERROR_STOP=1 "$SUPER dbname=app"
 
 build/apibouncer "$WORK/apibouncer.ini" &
 POOLER_PID=$!
@@ -51,16 +63,33 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
+# One intercepted write, end to end: the API assigns the id, the table gets it.
+echo
+echo "An INSERT through apibouncer into the synced table public.customers:"
+PGPASSWORD=app-secret psql -X "host=127.0.0.1 port=$LISTEN_PORT dbname=app user=app" \
+  -c "INSERT INTO customers (name, email) VALUES ('Ada', 'ada@example.com') RETURNING *"
+echo "The fake API's store now:"
+curl -s "http://127.0.0.1:$FAKEAPI_PORT/_control/store"
+echo
+
 cat <<MSG
 
 apibouncer is running (PostgreSQL $PG_SANDBOX_PORT behind it). Connect with:
 
     PGPASSWORD=app-secret psql "host=127.0.0.1 port=$LISTEN_PORT dbname=app user=app"
 
-The fake API listens on http://127.0.0.1:$FAKEAPI_PORT (api key demo-key), e.g.
+public.customers is a synced table: writes go to the fake API first, then to the table
+with the API's id (try them in psql):
 
-    curl -H 'Authorization: Bearer demo-key' -d '{"records":[{"name":"Ada"}]}' http://127.0.0.1:$FAKEAPI_PORT/customer
+    INSERT INTO customers (name, email) VALUES ('Ada', 'ada@example.com') RETURNING id, plan;
+    UPDATE customers SET plan = 'pro' WHERE name = 'Ada';
+    INSERT INTO customers (name, email) VALUES ('Bob', 'INVALID');   -- the API refuses: 23514
+    DELETE FROM customers WHERE name = 'Ada';
+
+What the API holds, and what it was asked (http://127.0.0.1:$FAKEAPI_PORT, key demo-key):
+
     curl http://127.0.0.1:$FAKEAPI_PORT/_control/store
+    curl http://127.0.0.1:$FAKEAPI_PORT/_control/requests
 
 Config: $WORK/apibouncer.ini   Press Ctrl-C to stop.
 MSG
