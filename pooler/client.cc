@@ -480,9 +480,12 @@ void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner
 }
 
 void ClientSession::relayFromServer(std::span<const uint8_t> bytes) {
+  if (intercept_) {
+    relayInterceptedReplies(bytes);
+    return;
+  }
   if (!send(bytes)) return;
   if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
-  if (intercept_) countReplies(bytes);
 }
 
 void ClientSession::onDrained() {

@@ -104,8 +104,11 @@ class ClientSession : public Connection {
   void maybeStartWrite();
   void startWrite();
   void finishWrite(const interceptor::WriteReply& reply);
-  void replyToWrite(const interceptor::WriteReply& reply, char status, bool extended);
+  void replyToWrite(const interceptor::WriteReply& reply, char status, bool extended, bool ready);
   void countReplies(std::span<const uint8_t> bytes);
+  void relayInterceptedReplies(std::span<const uint8_t> bytes);
+  void expandScript();
+  void endScriptAfterError();
   std::string setStatementsFor(ServerLink& server) const;
   void setState(State state);
 

@@ -3,6 +3,8 @@
 // a portal bound to a synced write), and answering it in order, as PostgreSQL would.
 #include "pooler/client_intercept.h"
 
+#include <algorithm>
+
 #include "pooler/client.h"
 #include "pooler/log.h"
 #include "pooler/pool.h"
@@ -53,7 +55,116 @@ struct ReplyCountingVisitor {
   void onMessage(char, std::span<const uint8_t>) {}
 };
 
+// Counts the replies the client gets and, while a multi-statement Query runs in parts, takes
+// out every part's ReadyForQuery but the last (noting its status and whether the part failed).
+struct ScriptReplyVisitor {
+  ClientInterception& in;
+  std::vector<std::pair<size_t, size_t>>& cuts;
+  MessageScanner::Action onType(char type, size_t offset) {
+    in.replies.received(type);
+    if (in.script_parts_left == 0) return MessageScanner::Action::kSkip;
+    if (type == 'E') in.part_error = true;
+    if (type != 'Z') return MessageScanner::Action::kSkip;
+    if (in.script_parts_left > 1) {
+      in.cutting = true;
+      in.cut_start = offset;
+    }
+    return MessageScanner::Action::kCapture;
+  }
+  void onMessage(char type, std::span<const uint8_t> body) {
+    if (type == 'Z' && !body.empty()) in.script_status = static_cast<char>(body[0]);
+  }
+  void onEnd(char type, size_t end) {
+    if (type != 'Z' || in.script_parts_left == 0) return;
+    if (in.cutting) {
+      cuts.emplace_back(in.cut_start, end);
+      in.cutting = false;
+    }
+    in.script_parts_left--;
+    if (in.part_error && in.script_parts_left > 0) in.script_failed = true;
+    in.part_error = false;
+  }
+};
+
 }  // namespace
+
+void ClientSession::relayInterceptedReplies(std::span<const uint8_t> bytes) {
+  ClientInterception& in = *intercept_;
+  std::vector<std::pair<size_t, size_t>> cuts;
+  ScriptReplyVisitor visitor{in, cuts};
+  in.reply_scanner.feed(bytes, visitor);
+  if (in.cutting) {  // the ReadyForQuery ends in the next chunk
+    cuts.emplace_back(in.cut_start, bytes.size());
+    in.cut_start = 0;
+  }
+  std::string edited;
+  std::span<const uint8_t> out = bytes;
+  if (!cuts.empty()) {
+    size_t pos = 0;
+    for (auto [from, to] : cuts) {
+      edited.append(reinterpret_cast<const char*>(bytes.data()) + pos, from - pos);
+      pos = to;
+    }
+    edited.append(reinterpret_cast<const char*>(bytes.data()) + pos, bytes.size() - pos);
+    out = bytesOf(edited);
+  }
+  if (!out.empty() && !send(out)) return;
+  if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
+  if (in.script_failed) {
+    endScriptAfterError();
+    return;
+  }
+  if (in.write && !in.write_running && !in.processing) maybeStartWrite();
+}
+
+// Replaces the multi-statement Query in `write` by one Query per part, at the head of held.
+void ClientSession::expandScript() {
+  ClientInterception& in = *intercept_;
+  const auto& classification = in.write->decision.classification;
+  std::string text = std::move(in.write->sql);
+  in.write.reset();
+  std::vector<std::string_view> parts;
+  auto addPassThrough = [&](std::string_view part) {
+    if (part.find_first_not_of(" \t\r\n;") != std::string_view::npos) parts.push_back(part);
+  };
+  size_t pos = 0;
+  for (const auto& write : classification.writes) {
+    size_t offset = std::clamp(write.offset, pos, text.size());
+    addPassThrough(std::string_view(text).substr(pos, offset - pos));
+    parts.push_back(std::string_view(text).substr(offset, write.length));
+    pos = std::min(text.size(), offset + write.length);
+  }
+  addPassThrough(std::string_view(text).substr(pos));
+  std::string messages;
+  for (std::string_view part : parts) messages += wire::query(part);
+  in.held.insert(0, messages);
+  in.held_checked = 0;
+  in.script_parts_left = parts.size();
+  in.script_status = server_ != nullptr ? server_->transactionStatus() : 'I';
+  in.script_failed = in.part_error = false;
+  processHeld();
+}
+
+// A part failed: the parts after it are skipped, as PostgreSQL skips the rest of the string,
+// and the client gets the one ReadyForQuery it waits for.
+void ClientSession::endScriptAfterError() {
+  ClientInterception& in = *intercept_;
+  size_t in_held = in.script_parts_left - (in.write ? 1 : 0);
+  in.write.reset();
+  in.write_running = false;
+  for (size_t i = 0; i < in_held && in.held.size() >= 5; ++i)
+    in.held.erase(0, std::min(in.held.size(), 1 + size_t{readLength(in.held.data() + 1)}));
+  in.held_checked = 0;
+  in.script_parts_left = 0;
+  in.script_failed = false;
+  char status = server_ != nullptr ? server_->transactionStatus() : in.script_status;
+  send(wire::readyForQuery(status));
+  if (server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession && server_->isClean())
+    onTransactionEnd();
+  if (closing() || state_ == State::kClosing) return;
+  startReading();
+  processHeld();
+}
 
 bool ClientSession::intercepting() const {
   if (intercept_ && (!intercept_->held.empty() || intercept_->write)) return true;
@@ -116,7 +227,11 @@ void ClientSession::processHeld() {
       if (size_t nul = sql.find('\0'); nul != sql.npos) sql = sql.substr(0, nul);
       interceptor::Decision decision = interceptor->classify(database_, sql);
       if (diverts(decision)) {
-        diverted = ClientInterception::Write{std::string(sql), std::move(decision), {}, 0, false};
+        bool script =
+            decision.classification.kind == interceptor::Classification::Kind::kSyncedWrite &&
+            decision.classification.statements > 1;
+        diverted =
+            ClientInterception::Write{std::string(sql), std::move(decision), {}, 0, false, script};
         diverted_size = 1 + length;
         break;
       }
@@ -138,7 +253,8 @@ void ClientSession::processHeld() {
         if (it == in.statements.end()) {
           in.portals.erase(std::string(bind.portal));
         } else {
-          ClientInterception::Write write{it->second->sql, it->second->decision, {}, 0, true};
+          ClientInterception::Write write{
+              it->second->sql, it->second->decision, {}, 0, true, false};
           for (size_t i = 0; i < bind.param_values.size(); ++i) {
             int16_t format = bind.param_formats.empty()       ? 0
                              : bind.param_formats.size() == 1 ? bind.param_formats[0]
@@ -230,6 +346,10 @@ void ClientSession::maybeStartWrite() {
     processHeld();
     return;
   }
+  if (in.write->script) {
+    expandScript();
+    return;
+  }
   startWrite();
 }
 
@@ -248,14 +368,6 @@ void ClientSession::startWrite() {
   if (classification.kind == interceptor::Classification::Kind::kRefused) {
     const auto& r = classification.refusal;
     finishWrite(refusal(r.sqlstate, r.message, r.hint));
-    return;
-  }
-  if (classification.statements > 1) {
-    finishWrite(refusal("0A000",
-                        "a write to a synced table must be sent as a statement of its own, not "
-                        "in a string of several statements",
-                        "Send it as its own query (BEGIN and COMMIT around it may be separate "
-                        "queries)."));
     return;
   }
   if (in.write->result_format < 0) {
@@ -279,10 +391,23 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
   in.write.reset();
   in.write_running = false;
   if (closing() || state_ == State::kClosing) return;
-  replyToWrite(reply, status, extended);
+  // A part of a multi-statement Query: ReadyForQuery only after the last part, or now if this
+  // part failed (the parts after it are dropped).
+  bool ready = !extended;
+  if (in.script_parts_left > 0) {
+    in.script_parts_left--;
+    ready = in.script_parts_left == 0 || reply.error.has_value();
+    if (reply.error) {
+      for (; in.script_parts_left > 0 && in.held.size() >= 5; --in.script_parts_left)
+        in.held.erase(0, std::min(in.held.size(), 1 + size_t{readLength(in.held.data() + 1)}));
+      in.script_parts_left = 0;
+      in.held_checked = 0;
+    }
+  }
+  replyToWrite(reply, status, extended, ready);
   // Like PostgreSQL, an error ends the extended exchange: the rest up to Sync is skipped.
   if (extended && reply.error) in.skip_until_sync = true;
-  if (!extended && server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession &&
+  if (ready && server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession &&
       server_->isClean())
     onTransactionEnd();
   if (closing() || state_ == State::kClosing) return;
@@ -290,7 +415,8 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
   processHeld();
 }
 
-void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char status, bool extended) {
+void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char status, bool extended,
+                                 bool ready) {
   std::string out;
   if (reply.error) {
     const auto& e = *reply.error;
@@ -314,7 +440,7 @@ void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char stat
     for (const auto& row : reply.rows) out += wire::nullableDataRow(row);
     out += wire::commandComplete(reply.command_tag);
   }
-  if (!extended) out += wire::readyForQuery(status);
+  if (ready) out += wire::readyForQuery(status);
   send(out);
 }
 

@@ -26,6 +26,7 @@ struct ClientInterception {
     interceptor::QueryParams params;  // extended protocol: the portal's bound values
     int result_format = 0;
     bool extended = false;  // an Execute: answered without RowDescription or ReadyForQuery
+    bool script = false;    // a multi-statement Query with synced writes, to split in parts
   };
   struct Statement {
     std::string sql;
@@ -44,6 +45,15 @@ struct ClientInterception {
   std::map<std::string, Write, std::less<>> portals;
   ReplyCounter replies;
   MessageScanner reply_scanner;
+  // A multi-statement Query that writes synced tables runs as one Query per part (the
+  // statements between writes, and each write); the client sees one ReadyForQuery, after the
+  // last part, or after the first part that fails (PostgreSQL skips the rest).
+  size_t script_parts_left = 0;  // parts not answered yet
+  bool part_error = false;       // the part being answered got an ErrorResponse
+  bool script_failed = false;
+  char script_status = 'I';  // from the last ReadyForQuery taken out of the stream
+  bool cutting = false;      // a ReadyForQuery being taken out continues in the next chunk
+  size_t cut_start = 0;
   // Writes outlive clients that leave: their answer checks this is still set.
   std::shared_ptr<ClientSession*> alive;
 };

@@ -193,8 +193,9 @@ std::string tableSection(const std::string& table, const std::string& object) {
 }
 
 struct WriteThroughOptions {
-  std::string pgbouncer_settings;  // extra [pgbouncer] lines, e.g. "pool_mode = transaction\n"
-  std::string base_url;            // default: the fake API
+  std::string pgbouncer_settings;   // extra [pgbouncer] lines, e.g. "pool_mode = transaction\n"
+  std::string base_url;             // default: the fake API
+  std::string apibouncer_settings;  // extra [apibouncer] lines, e.g. "write_pool_size = 8\n"
 };
 
 // One synced table `public.wt_<suffix>` (object "customers" in the fake API, max_insert = 3),
@@ -205,11 +206,10 @@ struct WriteThrough {
     ensureRole("writer", "writer-secret");
     createSyncedTable(table);
     std::string base_url = options.base_url.empty() ? api.baseUrl() : options.base_url;
-    std::string settings = options.pgbouncer_settings +
-                           "[apibouncer]\nwriter_user = writer\napi_timeout = 2\n"
-                           "[api.crm]\nplatform = http\nbase_url = " +
-                           base_url + "\napi_key = " + kApiKey + "\n" +
-                           tableSection(table, "customers");
+    std::string settings =
+        options.pgbouncer_settings + "[apibouncer]\nwriter_user = writer\napi_timeout = 2\n" +
+        options.apibouncer_settings + "[api.crm]\nplatform = http\nbase_url = " + base_url +
+        "\napi_key = " + kApiKey + "\n" + tableSection(table, "customers");
     pooler = std::make_unique<PoolerProcess>(
         PoolerConfig{"", settings, defaultUserlist() + "\"writer\" \"writer-secret\"\n", true});
   }
@@ -524,7 +524,7 @@ TEST_CASE("write-through: an API validation error is 23514 with the API's messag
 
 TEST_CASE("write-through: an unreachable API is 08001 and nothing is applied", "[write_through]") {
   const int closed_port = freePort();  // bound to port 0, read, closed: nobody listens there
-  WriteThrough wt("api_down", {"", "http://127.0.0.1:" + std::to_string(closed_port)});
+  WriteThrough wt("api_down", {"", "http://127.0.0.1:" + std::to_string(closed_port), ""});
   Conn conn = wt.connect();
   Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
   INFO(wt.context(r.get()));
@@ -725,7 +725,7 @@ TEST_CASE("write-through: reads go on while an API call is slow", "[write_throug
 // ---- pooling modes and reload ---------------------------------------------------------------
 
 TEST_CASE("write-through: insert, update, delete in transaction pooling", "[write_through]") {
-  WriteThrough wt("txn_pooling", {"pool_mode = transaction\n", ""});
+  WriteThrough wt("txn_pooling", {"pool_mode = transaction\n", "", ""});
   Conn conn = wt.connect();
 
   Result inserted = exec(conn.get(), "INSERT INTO " + wt.table +
@@ -811,7 +811,7 @@ TEST_CASE("write-through: a synced table added by SIGHUP is intercepted on open 
 
 TEST_CASE("write-through: a prepared INSERT executed 20 times in transaction pooling",
           "[write_through][extended]") {
-  WriteThrough wt("prepared", {"pool_mode = transaction\n", ""});
+  WriteThrough wt("prepared", {"pool_mode = transaction\n", "", ""});
   Conn conn = wt.connect();
   const std::string sql = "INSERT INTO " + wt.table + " (name, score) VALUES ($1, $2) RETURNING id";
   Result prepared(PQprepare(conn.get(), "wt_insert", sql.c_str(), 2, nullptr), &PQclear);
@@ -865,4 +865,144 @@ TEST_CASE("write-through: RETURNING in binary format", "[write_through][extended
   REQUIRE(customers.size() == 1);
   CHECK(field(customers[0], "score") == "123456");
   CHECK(wt.rowCount("score = 123456") == 1);
+}
+
+// ---- simple-protocol strings of several statements ------------------------------------------
+
+// Every result of one PQsendQuery, in order.
+static std::vector<Result> allResults(PGconn* conn, const std::string& sql) {
+  std::vector<Result> results;
+  REQUIRE(PQsendQuery(conn, sql.c_str()) == 1);
+  while (PGresult* r = PQgetResult(conn)) results.emplace_back(r, &PQclear);
+  return results;
+}
+
+TEST_CASE("write-through: a string of several statements runs its synced writes in place",
+          "[write_through]") {
+  WriteThrough wt("script");
+  Conn conn = wt.connect();
+  std::vector<Notice> notices;
+  PQsetNoticeReceiver(conn.get(), collectNotice, &notices);
+
+  SECTION("BEGIN; INSERT ...; SELECT; COMMIT") {
+    auto results = allResults(conn.get(), "BEGIN; INSERT INTO " + wt.table +
+                                              " (name) VALUES ('Ada') RETURNING id, name; "
+                                              "SELECT 42 AS answer; COMMIT;");
+    INFO(wt.context());
+    REQUIRE(results.size() == 4);
+    CHECK(cmdStatus(results[0].get()) == "BEGIN");
+    REQUIRE(PQresultStatus(results[1].get()) == PGRES_TUPLES_OK);
+    CHECK(cmdStatus(results[1].get()) == "INSERT 0 1");
+    std::string id = PQgetvalue(results[1].get(), 0, 0);
+    CHECK(std::string(PQgetvalue(results[1].get(), 0, 1)) == "Ada");
+    CHECK(std::string(PQgetvalue(results[2].get(), 0, 0)) == "42");
+    CHECK(cmdStatus(results[3].get()) == "COMMIT");
+    CHECK(PQtransactionStatus(conn.get()) == PQTRANS_IDLE);
+    CHECK(wt.column("name", id) == "Ada");
+    CHECK(wt.customers().size() == 1);
+    CHECK(notices.size() == 1);  // inside BEGIN: committed outside the transaction
+    CHECK(queryValue(conn.get(), "SELECT 1") == "1");  // the connection is in step
+  }
+  SECTION("two writes and a read, one ReadyForQuery") {
+    auto results = allResults(conn.get(), "SELECT 1 AS one; INSERT INTO " + wt.table +
+                                              " (name) VALUES ('Ada'); UPDATE " + wt.table +
+                                              " SET score = 7 WHERE name = 'Ada'");
+    INFO(wt.context());
+    REQUIRE(results.size() == 3);
+    CHECK(std::string(PQgetvalue(results[0].get(), 0, 0)) == "1");
+    CHECK(cmdStatus(results[1].get()) == "INSERT 0 1");
+    CHECK(cmdStatus(results[2].get()) == "UPDATE 1");
+    CHECK(wt.rowCount("score = 7") == 1);
+    CHECK(wt.requests().size() == 2);  // POST, then PATCH
+    CHECK(queryValue(conn.get(), "SELECT 2") == "2");
+  }
+  SECTION("an error before the write: the write is skipped, as PostgreSQL skips the rest") {
+    auto results =
+        allResults(conn.get(), "SELECT 1/0; INSERT INTO " + wt.table + " (name) VALUES ('never')");
+    INFO(wt.context());
+    REQUIRE(results.size() == 1);
+    CHECK(errorField(results[0].get(), PG_DIAG_SQLSTATE) == "22012");
+    CHECK(wt.requests().empty());
+    CHECK(wt.rowCount() == 0);
+    CHECK(queryValue(conn.get(), "SELECT 3") == "3");
+  }
+  SECTION("a write the API refuses: the statements after it are skipped") {
+    control(wt.api, "/_control/fail",
+            R"({"status":422,"count":1,"body":{"error":{"type":"validation","message":"no"}}})");
+    auto results = allResults(
+        conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('refused'); SELECT 'not reached'");
+    INFO(wt.context());
+    REQUIRE(results.size() == 1);
+    CHECK(errorField(results[0].get(), PG_DIAG_SQLSTATE) == "23514");
+    CHECK(wt.rowCount() == 0);
+    CHECK(queryValue(conn.get(), "SELECT 4") == "4");
+  }
+}
+
+TEST_CASE("write-through: a client that leaves mid-write does not abort it", "[write_through]") {
+  WriteThrough wt("client_leaves");
+  control(wt.api, "/_control/delay", R"({"ms":500,"count":1})");
+  {
+    Conn conn = wt.connect();
+    REQUIRE(PQsendQuery(conn.get(),
+                        ("INSERT INTO " + wt.table + " (name) VALUES ('Ada')").c_str()) == 1);
+    auto sent = Clock::now();
+    while (wt.requests().empty() && Clock::now() - sent < std::chrono::seconds(2))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE_FALSE(wt.requests().empty());
+  }  // the client disconnects while the API call is in flight
+  auto left = Clock::now();
+  while (wt.rowCount() == 0 && Clock::now() - left < std::chrono::seconds(3))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  INFO(wt.context());
+  CHECK(wt.rowCount("name = 'Ada'") == 1);
+  REQUIRE(wt.customers().size() == 1);
+  CHECK(wt.tableIds() == std::vector<std::string>{field(wt.customers()[0], "id")});
+  CHECK(wt.pooler->alive());
+}
+
+TEST_CASE("write-through: 50 clients writing while 50 others read, no read waits",
+          "[write_through]") {
+  WriteThrough wt("fifty",
+                  {"pool_mode = transaction\ndefault_pool_size = 10\nmax_client_conn = 200\n", "",
+                   "write_pool_size = 8\n"});
+  constexpr int kClients = 50;
+  std::vector<Conn> writers, readers;
+  for (int i = 0; i < kClients; ++i) writers.push_back(wt.connect());
+  for (int i = 0; i < kClients; ++i) readers.push_back(wt.connect());
+  control(wt.api, "/_control/delay", R"({"ms":200,"count":50})");
+
+  auto start = Clock::now();
+  for (int i = 0; i < kClients; ++i)
+    REQUIRE(PQsendQuery(writers[i].get(), ("INSERT INTO " + wt.table + " (name) VALUES ('w" +
+                                           std::to_string(i) + "')")
+                                              .c_str()) == 1);
+  // While the writes wait for the API (8 at a time, 200 ms each), every reader reads.
+  auto slowest = Clock::duration::zero();
+  for (int round = 0; round < 3; ++round)
+    for (Conn& reader : readers) {
+      auto before = Clock::now();
+      REQUIRE(queryValue(reader.get(), "SELECT count(*) >= 0 FROM " + wt.table) == "t");
+      slowest = std::max(slowest, Clock::now() - before);
+    }
+  auto reads_done = Clock::now() - start;
+  int ok = 0;
+  for (Conn& writer : writers) {
+    Result r(PQgetResult(writer.get()), &PQclear);
+    ok += PQresultStatus(r.get()) == PGRES_COMMAND_OK;
+    while (PGresult* rest = PQgetResult(writer.get())) PQclear(rest);
+  }
+  auto writes_done = Clock::now() - start;
+  INFO(wt.context());
+  INFO("reads done after "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(reads_done).count()
+       << " ms, writes after "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(writes_done).count()
+       << " ms, slowest read "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() << " ms");
+  CHECK(ok == kClients);
+  CHECK(slowest < std::chrono::milliseconds(200));  // no read waited for an API call
+  CHECK(reads_done < writes_done);
+  CHECK(wt.rowCount() == kClients);
+  CHECK(wt.customers().size() == static_cast<size_t>(kClients));
 }
