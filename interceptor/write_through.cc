@@ -2,6 +2,7 @@
 #include "interceptor/write_through.h"
 
 #include <random>
+#include <set>
 
 #include "interceptor/guard_sql.h"
 #include "interceptor/row_json.h"
@@ -197,8 +198,18 @@ void WriteJob::onBegun(ResultPtr) {
 }
 
 void WriteJob::onStaged(ResultPtr result) {
-  for (int i = 0; i < PQntuples(result.get()); ++i)
-    staged_.emplace_back(PQgetvalue(result.get(), i, 0));
+  // UPDATE ... FROM can join one row to several: PostgreSQL updates it once, and so do we.
+  std::set<std::string> keys;
+  for (int i = 0; i < PQntuples(result.get()); ++i) {
+    std::string row = PQgetvalue(result.get(), i, 0);
+    if (plan_.kind != WriteKind::kInsert) {
+      auto members = splitJsonObject(row);
+      const std::string* key =
+          members ? findJsonMember(*members, env_.table->primary_key) : nullptr;
+      if (key != nullptr && !keys.insert(*key).second) continue;
+    }
+    staged_.push_back(std::move(row));
+  }
   int limit = limitFor(*env_.table, plan_.kind);
   if (static_cast<int>(staged_.size()) > limit) {
     std::string table = env_.table->schema + "." + env_.table->table;

@@ -327,10 +327,11 @@ void ClientSession::forwardHeld(size_t end) {
     in.replies.sent(in.held[pos]);
     pos += 1 + readLength(in.held.data() + pos + 1);
   }
-  std::string chunk = in.held.substr(0, end);
-  in.held.erase(0, end);
+  // Straight from the buffer: nothing the relay calls touches `held` while we are in
+  // processHeld (see `processing`).
+  relayToServer(bytesOf(std::string_view(in.held).substr(0, end)));
+  in.held.erase(0, std::min(end, in.held.size()));
   in.held_checked = 0;
-  relayToServer(bytesOf(chunk));
 }
 
 void ClientSession::maybeStartWrite() {
