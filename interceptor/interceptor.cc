@@ -4,6 +4,7 @@
 #include "interceptor/interceptor.h"
 
 #include "adapters/http/http_client.h"
+#include "interceptor/apply_retry.h"
 #include "interceptor/guard_sql.h"
 #include "interceptor/privilege_check.h"
 #include "interceptor/write_through.h"
@@ -35,7 +36,8 @@ Interceptor::Interceptor(uv_loop_t* loop, Connector connector, Logger logger)
     : loop_(loop),
       connector_(std::move(connector)),
       logger_(std::move(logger)),
-      shared_(std::make_shared<Shared>()) {}
+      shared_(std::make_shared<Shared>()),
+      retries_(std::make_unique<ApplyRetries>(loop, logger_)) {}
 
 Interceptor::~Interceptor() = default;
 
@@ -100,6 +102,7 @@ void Interceptor::checkPrivileges() {
 void Interceptor::close() {
   // Clearing the maps (not dropping `shared_`) also frees what running writes hold: their
   // callbacks live in the links and clients destroyed here.
+  retries_.reset();
   shared_->pools.clear();
   shared_->apis.clear();
   shared_->checks.clear();
@@ -153,6 +156,7 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
   size_t index = static_cast<size_t>(table - view.config.tables.data());
   env.stage = "apibouncer_stage_" + std::to_string(view.generation) + "_" + std::to_string(index);
   env.logger = logger_;
+  env.retries = retries_.get();
   ++in_flight_;
   auto job = std::make_shared<WriteJob>(std::move(env), std::move(call),
                                         [this, done = std::move(done)](WriteReply reply) {

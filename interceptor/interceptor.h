@@ -42,6 +42,7 @@ struct WriteReply {
 };
 
 struct DatabaseView;  // one database's synced tables and classifier
+class ApplyRetries;
 
 // A statement classified for one database; keeps that configuration alive for the write
 // even if SIGHUP replaces it meanwhile.
@@ -91,6 +92,7 @@ class Interceptor {
   Logger logger_;
   std::map<std::string, std::shared_ptr<const DatabaseView>, std::less<>> views_;
   std::shared_ptr<Shared> shared_;  // API clients and write pools, kept by running writes
+  std::unique_ptr<ApplyRetries> retries_;
   std::function<void()> idle_;
   uint64_t generation_ = 0;
   size_t in_flight_ = 0;

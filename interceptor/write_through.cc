@@ -382,11 +382,15 @@ void WriteJob::lostAfterApi(const std::string& database_error) {
   for (const auto& row : api_result_.rows) ids += (ids.empty() ? "" : ", ") + row.id;
   for (const auto& row : request_.rows)
     if (plan_.kind == WriteKind::kDelete) ids += (ids.empty() ? "" : ", ") + row.id;
-  // The record to apply by hand: the statement and the rows the API accepted.
-  env_.logger(
-      true, "synced write reached the API but not the database: table=" + env_.table->schema + "." +
-                env_.table->table + " ids=[" + ids + "] error=\"" + database_error +
-                "\" apply=" + plan_.apply_sql + " rows=" + apply_rows_);
+  std::string what =
+      std::string(verb(plan_.kind)) + " on " + table_name_ + " (API ids: " + ids + ")";
+  // Recorded: the log has what to apply by hand, the retry queue applies it meanwhile.
+  env_.logger(true, "synced write reached the API but not the database (" + database_error +
+                        "); it will be applied again: " + what + "; statement: " + plan_.apply_sql +
+                        " with rows " + apply_rows_);
+  if (env_.retries != nullptr)
+    env_.retries->add(
+        ApplyRetries::Pending{env_.keep_alive, env_.pool, plan_.apply_sql, applyParams(), what});
   WriteReply reply;
   reply.error = reachedApiNotDatabase(context(), ids, database_error);
   if (in_transaction_ && link_ != nullptr && link_->usable()) {

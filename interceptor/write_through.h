@@ -14,6 +14,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/http/http_client.h"
+#include "interceptor/apply_retry.h"
 #include "interceptor/interceptor.h"
 #include "interceptor/write_plan.h"
 #include "interceptor/write_pool.h"
@@ -30,6 +31,7 @@ struct WriteEnvironment {
   double api_timeout = 15;
   std::string stage;  // the temp stage table's name on every write link
   Interceptor::Logger logger;
+  ApplyRetries* retries = nullptr;  // null once the interceptor is closing
 };
 
 class WriteJob : public std::enable_shared_from_this<WriteJob> {

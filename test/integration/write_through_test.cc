@@ -1006,3 +1006,30 @@ TEST_CASE("write-through: 50 clients writing while 50 others read, no read waits
   CHECK(wt.rowCount() == kClients);
   CHECK(wt.customers().size() == static_cast<size_t>(kClients));
 }
+
+TEST_CASE("write-through: the API accepted but the database refused: 25000, applied later",
+          "[write_through]") {
+  WriteThrough wt("apply_fails");
+  // The staged row has no id yet; the API's id is refused by the table until the fix below.
+  superuserQuery("ALTER TABLE public." + wt.table +
+                 " ADD CONSTRAINT not_yet CHECK (id <> 'customers_1')");
+  Conn conn = wt.connect();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada') RETURNING id");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "25000");
+  CHECK(contains(errorField(r.get(), PG_DIAG_MESSAGE_PRIMARY), "reached"));
+  CHECK(contains(errorField(r.get(), PG_DIAG_MESSAGE_DETAIL), "customers_1"));
+  CHECK(wt.customers().size() == 1);  // the API has it
+  CHECK(wt.rowCount() == 0);          // the table does not, yet
+  CHECK(wt.pooler->logContains("reached the API but not the database"));
+  CHECK(queryValue(conn.get(), "SELECT 1") == "1");
+
+  superuserQuery("ALTER TABLE public." + wt.table + " DROP CONSTRAINT not_yet");
+  auto fixed = Clock::now();
+  while (wt.rowCount() == 0 && Clock::now() - fixed < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  INFO(wt.context());
+  CHECK(wt.column("name", "customers_1") == "Ada");
+  CHECK(wt.pooler->logContains("synced write applied after"));
+}

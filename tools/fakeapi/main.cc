@@ -1,13 +1,16 @@
-// fakeapi [--host 127.0.0.1] [--port 0] [--port-file PATH] [--api-key K]
+// fakeapi [--host 127.0.0.1] [--port 0] [--port-file PATH] [--api-key K] [--latency-ms N]
 // A local stand-in for the upstream APIs (see server.h). Port 0 lets the OS pick; the chosen
-// port goes to --port-file so tests never need a fixed port.
+// port goes to --port-file so tests never need a fixed port. --latency-ms delays every API
+// (non-control) request by N ms before answering, to stand in for a remote API in benchmarks.
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -20,11 +23,13 @@ struct Options {
   int port = 0;
   std::string port_file;
   std::string api_key;
+  int latency_ms = 0;
 };
 
 [[noreturn]] void usage(const char* error) {
   std::cerr << "fakeapi: " << error << "\n"
-            << "usage: fakeapi [--host 127.0.0.1] [--port 0] [--port-file PATH] [--api-key K]\n";
+            << "usage: fakeapi [--host 127.0.0.1] [--port 0] [--port-file PATH] [--api-key K]"
+               " [--latency-ms N]\n";
   std::exit(2);
 }
 
@@ -46,6 +51,14 @@ Options parseArgs(int argc, char** argv) {
       options.port_file = value;
     } else if (flag == "--api-key") {
       options.api_key = value;
+    } else if (flag == "--latency-ms") {
+      try {
+        size_t used = 0;
+        options.latency_ms = std::stoi(value, &used);
+        if (used != value.size() || options.latency_ms < 0) throw std::invalid_argument(value);
+      } catch (const std::exception&) {
+        usage("--latency-ms must be a number >= 0");
+      }
     } else {
       usage(("unknown option " + flag).c_str());
     }
@@ -79,7 +92,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  fakeapi::Server server(options.api_key);
+  fakeapi::Server server(options.api_key, std::chrono::milliseconds(options.latency_ms));
   int port = server.bind(options.host, options.port);
   if (port < 0) {
     std::cerr << "fakeapi: cannot listen on " << options.host << ":" << options.port << ": "

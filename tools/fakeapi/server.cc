@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,9 +58,17 @@ std::optional<std::string> headerValue(const httplib::Request& req, const char* 
 struct Server::Impl {
   using Operation = Reply (Store::*)(std::string_view, std::string_view);
 
-  explicit Impl(std::string key) : api_key(std::move(key)) {
+  Impl(std::string key, std::chrono::milliseconds latency_ms)
+      : api_key(std::move(key)), latency(latency_ms) {
     http.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
-    http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    // httplib writes a response's headers and body separately: without TCP_NODELAY, Nagle holds
+    // the body back until the client's delayed ACK (~40 ms) on keep-alive connections, which
+    // would swamp any latency measured through the fake API.
+    http.set_tcp_nodelay(true);
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (latency.count() > 0 && req.path.rfind("/_control", 0) != 0) {
+        std::this_thread::sleep_for(latency);
+      }
       res.set_header("X-Request-Id", "req_" + std::to_string(++request_count));
       return httplib::Server::HandlerResponse::Unhandled;
     });
@@ -153,6 +162,7 @@ struct Server::Impl {
 
   httplib::Server http;
   const std::string api_key;
+  const std::chrono::milliseconds latency;
   std::atomic<unsigned long> request_count{0};
   FaultPlan faults;
   RequestLog log;
@@ -161,7 +171,8 @@ struct Server::Impl {
   std::map<std::string, Reply> idempotent_replies;
 };
 
-Server::Server(std::string api_key) : impl_(std::make_unique<Impl>(std::move(api_key))) {}
+Server::Server(std::string api_key, std::chrono::milliseconds latency)
+    : impl_(std::make_unique<Impl>(std::move(api_key), latency)) {}
 Server::~Server() = default;
 
 int Server::bind(const std::string& host, int port) {

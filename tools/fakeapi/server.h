@@ -2,6 +2,7 @@
 // to fault injection and inspection.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -10,7 +11,10 @@ namespace fakeapi {
 class Server {
  public:
   // A non-empty api_key makes every non-control request need "Authorization: Bearer <api_key>".
-  explicit Server(std::string api_key);
+  // A positive latency delays every non-control request by that much before it is handled (on
+  // top of any delay armed through /_control/delay), like a distant API would.
+  explicit Server(std::string api_key,
+                  std::chrono::milliseconds latency = std::chrono::milliseconds(0));
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
