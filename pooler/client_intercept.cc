@@ -178,8 +178,11 @@ void ClientSession::holdFromClient(std::span<const uint8_t> data) {
     intercept_ = std::make_unique<ClientInterception>();
     intercept_->alive = std::make_shared<ClientSession*>(this);
   }
-  intercept_->held.append(reinterpret_cast<const char*>(data.data()), data.size());
-  if (intercept_->held.size() > kMaxHeldBytes) stopReading();
+  ClientInterception& in = *intercept_;
+  in.held.append(reinterpret_cast<const char*>(data.data()), data.size());
+  // Pause a client that sends on while its messages cannot move (a write in flight, no link
+  // yet); a long message that is still arriving must be read to its end.
+  if (in.held.size() > kMaxHeldBytes && (in.write || server_ == nullptr)) stopReading();
   processHeld();
 }
 

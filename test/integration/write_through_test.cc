@@ -24,8 +24,10 @@
 
 #include "fakeapi_fixture.h"
 #include "fixture.h"
+#include "pooler/wire/writer.h"
 
 using namespace itest;
+namespace wire = apibouncer::wire;
 
 namespace {
 
@@ -1032,4 +1034,69 @@ TEST_CASE("write-through: the API accepted but the database refused: 25000, appl
   INFO(wt.context());
   CHECK(wt.column("name", "customers_1") == "Ada");
   CHECK(wt.pooler->logContains("synced write applied after"));
+}
+
+TEST_CASE("write-through: concurrent writes to one row are serialized by its row lock",
+          "[write_through]") {
+  WriteThrough wt("same_row");
+  std::vector<std::string> ids = wt.seed({"Ada"});
+  size_t seeded = wt.requests().size();
+  Conn first = wt.connect(), second = wt.connect();
+  control(wt.api, "/_control/delay", R"({"ms":400,"count":2})");
+  auto start = Clock::now();
+  REQUIRE(PQsendQuery(first.get(), ("UPDATE " + wt.table + " SET score = 1").c_str()) == 1);
+  while (wt.requests().size() == seeded && Clock::now() - start < std::chrono::seconds(2))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(wt.requests().size() == seeded + 1);  // the first holds the lock, in its API call
+  REQUIRE(PQsendQuery(second.get(), ("UPDATE " + wt.table + " SET score = 2").c_str()) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  CHECK(wt.requests().size() == seeded + 1);  // the second waits for the row, not the API
+
+  Result a(PQgetResult(first.get()), &PQclear);
+  while (PGresult* rest = PQgetResult(first.get())) PQclear(rest);
+  Result b(PQgetResult(second.get()), &PQclear);
+  while (PGresult* rest = PQgetResult(second.get())) PQclear(rest);
+  auto both = Clock::now() - start;
+  INFO(wt.context(b.get()));
+  CHECK(cmdStatus(a.get()) == "UPDATE 1");
+  CHECK(cmdStatus(b.get()) == "UPDATE 1");
+  CHECK(both >= std::chrono::milliseconds(800));  // one API call after the other
+  CHECK(wt.column("score", ids[0]) == "2");
+  CHECK(field(recordOf(wt.customers(), ids[0]), "score") == "2");
+}
+
+TEST_CASE("write-through: with interception on, bad packets and long statements are handled",
+          "[write_through]") {
+  WriteThrough wt("bad_input", {"auth_type = trust\n", "", ""});
+  SECTION("a malformed message: an error for that client, the others go on") {
+    RawClient client(wt.pooler->port());
+    client.sendBytes(wire::startupMessage(3u << 16, {{"user", "app"}, {"database", "app"}}));
+    char type = 0;
+    std::string body;
+    bool ready = false;
+    while (!ready && client.readMessage(type, body)) ready = type == 'Z';
+    REQUIRE(ready);
+    client.sendBytes(std::string("Q\0\0\0\2", 5));  // a length below the minimum
+    REQUIRE(client.readMessage(type, body));
+    CHECK(type == 'E');
+    CHECK(client.closedByPeer());
+    Conn conn = wt.connect();
+    CHECK(queryValue(conn.get(), "SELECT 5") == "5");
+  }
+  SECTION("a statement of 2 MB arriving in pieces passes through") {
+    Conn conn = wt.connect();
+    std::string big(2 << 20, 'x');
+    CHECK(queryValue(conn.get(), "SELECT length('" + big + "')") == std::to_string(big.size()));
+    CHECK(queryValue(conn.get(), "SELECT 6") == "6");
+  }
+  SECTION("a long statement that names a synced table is refused, not passed through") {
+    Conn conn = wt.connect();
+    std::string sql =
+        "INSERT INTO " + wt.table + " (name) VALUES ('" + std::string(100 * 1024, 'y') + "')";
+    Result r = exec(conn.get(), sql);
+    INFO(wt.context(r.get()));
+    CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "54000");
+    CHECK(wt.requests().empty());
+    CHECK(wt.rowCount() == 0);
+  }
 }
