@@ -2,6 +2,8 @@
 // (see classifier.h).
 #include "interceptor/classifier.h"
 
+#include "interceptor/large_stack.h"
+
 #include <pg_query.h>
 #include <rapidjson/document.h>
 
@@ -231,7 +233,8 @@ Classification Classifier::classify(std::string_view sql) const {
     return result;
   }
   std::string terminated(sql);
-  PgQueryParseResult parsed = pg_query_parse(terminated.c_str());
+  PgQueryParseResult parsed;
+  runOnLargeStack(sql.size(), [&] { parsed = pg_query_parse(terminated.c_str()); });
   std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(
       &parsed, [](PgQueryParseResult* r) { pg_query_free_parse_result(*r); });
   result.parsed = true;

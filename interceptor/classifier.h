@@ -39,7 +39,8 @@ struct Classification {
 };
 
 // Longest text that is parsed: libpg_query has no stack-depth guard and needs about 120
-// bytes of stack per nesting level, so 64 KiB stays well inside the main thread's 8 MiB.
+// bytes of stack per nesting level (more on its protobuf path); text longer than
+// kSmallStatementBytes is parsed on a thread with a large stack (large_stack.h).
 constexpr size_t kMaxParsedSql = 64 * 1024;
 
 class Classifier {

@@ -4,6 +4,8 @@
 // once, and the templates are deparsed.
 #include "interceptor/write_plan.h"
 
+#include "interceptor/large_stack.h"
+
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -567,7 +569,14 @@ class Planner {
 
 std::variant<WritePlan, Refusal> planWrite(const WritePlanInput& input) {
   if (input.table == nullptr) return refuse("XX000", "no synced table to plan a write for");
-  return Planner(input).plan();
+  if (input.sql.size() > kMaxParsedSql)
+    return refuse("54000", "statement too long to plan a synced write (" +
+                               std::to_string(input.sql.size()) + " bytes, at most " +
+                               std::to_string(kMaxParsedSql) + ")");
+  // Parsing, (un)packing, walking and deparsing all recurse per nesting level.
+  std::variant<WritePlan, Refusal> result = Refusal{};
+  runOnLargeStack(input.sql.size(), [&] { result = Planner(input).plan(); });
+  return result;
 }
 
 }  // namespace apibouncer::interceptor

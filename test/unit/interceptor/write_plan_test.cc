@@ -338,3 +338,24 @@ TEST_CASE("refusals: DELETE", "[write_plan]") {
   CHECK_FALSE(using_.hint.empty());
   CHECK(refusal("DELETE FROM customers apibouncer_row").sqlstate == "0A000");
 }
+
+// libpg_query's protobuf path crashes an 8 MB stack at about 25k nested terms (deps-notes);
+// the planner runs long statements on a large stack, so the deepest statement the classifier
+// lets through (kMaxParsedSql) is planned, not a crash.
+TEST_CASE("a deeply nested statement just under the parse limit is planned without a crash",
+          "[write_plan]") {
+  std::string prefix = "INSERT INTO public.customers (name, score) VALUES ('x', 1";
+  std::string sql = prefix;
+  while (sql.size() + 3 < kMaxParsedSql) sql += "+1";
+  sql += ")";
+  TableConfig table = customers();
+  auto result = planWrite(input(table, sql));
+  REQUIRE(std::holds_alternative<WritePlan>(result));
+  CHECK(std::get<WritePlan>(result).stage_sql.size() > kMaxParsedSql / 2);
+}
+
+TEST_CASE("a statement over the parse limit is refused, not parsed", "[write_plan]") {
+  std::string sql =
+      "INSERT INTO public.customers (name) VALUES ('" + std::string(kMaxParsedSql, 'x') + "')";
+  CHECK(refusal(sql).sqlstate == "54000");
+}
