@@ -120,15 +120,16 @@ void ClientSession::relayInterceptedReplies(std::span<const uint8_t> bytes) {
 // Replaces the multi-statement Query in `write` by one Query per part, at the head of held.
 void ClientSession::expandScript() {
   ClientInterception& in = *intercept_;
-  const auto& classification = in.write->decision.classification;
   std::string text = std::move(in.write->sql);
+  std::vector<interceptor::SyncedWrite> writes =
+      std::move(in.write->decision.classification.writes);
   in.write.reset();
   std::vector<std::string_view> parts;
   auto addPassThrough = [&](std::string_view part) {
     if (part.find_first_not_of(" \t\r\n;") != std::string_view::npos) parts.push_back(part);
   };
   size_t pos = 0;
-  for (const auto& write : classification.writes) {
+  for (const auto& write : writes) {
     size_t offset = std::clamp(write.offset, pos, text.size());
     addPassThrough(std::string_view(text).substr(pos, offset - pos));
     parts.push_back(std::string_view(text).substr(offset, write.length));
