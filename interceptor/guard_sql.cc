@@ -23,6 +23,19 @@ std::string quoteIdentifier(const std::string& name) {
   return quoted + "\"";
 }
 
+namespace {
+
+std::string quoteLiteral(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') quoted += '\'';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+}  // namespace
+
 std::string guardSql(const SyncConfig& config, const std::set<std::string>& pool_roles) {
   std::string writer = quoteIdentifier(config.settings.writer_user);
   std::string sql =
@@ -34,6 +47,11 @@ std::string guardSql(const SyncConfig& config, const std::set<std::string>& pool
     if (table.database != database) {
       database = table.database;
       sql += "-- database: " + database + "\n";
+      // Writes stage their rows in a temp table of the write link's session.
+      sql +=
+          "DO $$ BEGIN EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', "
+          "current_database(), " +
+          quoteLiteral(config.settings.writer_user) + "); END $$;\n";
     }
     std::string name = quoteIdentifier(table.schema) + "." + quoteIdentifier(table.table);
     sql += "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON " + name + " FROM PUBLIC;\n";

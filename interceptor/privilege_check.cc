@@ -22,6 +22,9 @@ SELECT 'writer-lacks', $2, s.rel::text, string_agg(need, ', ' ORDER BY need)
   FROM synced s CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS need
  WHERE s.rel IS NOT NULL AND NOT has_table_privilege($2, s.rel, need)
  GROUP BY s.rel
+UNION ALL
+SELECT 'writer-no-temp', $2, current_database(), 'TEMPORARY'
+ WHERE NOT has_database_privilege($2, current_database(), 'TEMPORARY')
 ORDER BY 1, 2, 3
 )sql";
 
@@ -85,6 +88,12 @@ void PrivilegeCheck::onResult(ResultPtr result, const std::string& error) {
     else if (kind == "superuser")  // always true of superusers: noted, not warned about
       logger_(false, "role " + role + " is a superuser and can write synced table " + table +
                          " directly, bypassing the API; keep clients off it");
+    else if (kind == "writer-no-temp")
+      logger_(true, "writer_user " + role + " may not create temporary tables in database " +
+                        database_ +
+                        ": synced writes stage their rows in one and will fail (GRANT "
+                        "TEMPORARY ON DATABASE ... TO " +
+                        role + ")");
     else if (kind == "writer-lacks")
       logger_(true, "writer_user " + role + " lacks " + privileges + " on synced table " + table +
                         ": synced writes to it will fail (apibouncer --guard-sql prints the fix)");

@@ -38,7 +38,8 @@ class PrivilegeCheck {
 
 // The query behind the check: rows of (kind, role, table, privileges), kind one of
 // "missing" (the table does not exist), "bypass" (role can write it), "superuser",
-// "writer-lacks" (writer_user misses privileges). $1 = text[] of tables, $2 = writer_user.
+// "writer-lacks" (writer_user misses privileges), "writer-no-temp" (it may not create the
+// temp tables writes are staged in). $1 = text[] of tables, $2 = writer_user.
 extern const char* const kPrivilegeQuery;
 
 }  // namespace apibouncer::interceptor
