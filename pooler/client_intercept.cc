@@ -341,8 +341,11 @@ void ClientSession::forwardHeld(size_t end) {
 void ClientSession::maybeStartWrite() {
   ClientInterception& in = *intercept_;
   if (!in.write || in.write_running) return;
-  // The reply must follow the answers to everything the client sent before the write.
+  // The reply must follow the answers to everything the client sent before the write: the
+  // counter knows what went through held messages, the link how many ReadyForQuery it owes
+  // (also for what was sent before interception began).
   if (!in.replies.settled() && !in.replies.failed()) return;
+  if (server_ != nullptr && server_->busy()) return;
   if (in.write->extended && in.replies.failed()) {
     // Its Parse or Bind failed: the server skips the Execute, and so do we.
     in.write.reset();
