@@ -1117,3 +1117,20 @@ TEST_CASE("write-through: with interception on, bad packets and long statements 
     CHECK(wt.rowCount() == 0);
   }
 }
+
+TEST_CASE("write-through: asyncpg and psycopg 3 write synced tables in transaction pooling",
+          "[write_through][drivers]") {
+  WriteThrough wt("drivers", {"pool_mode = transaction\nauth_type = trust\n", "", ""});
+  int status = 0;
+  std::string out =
+      runCommand("/usr/bin/python3 " + std::string(CLIENT_SCRIPTS_DIR) + "/synced_writes.py " +
+                     std::to_string(wt.pooler->port()) + " " + wt.table + " 2>&1",
+                 status);
+  INFO(out << wt.context());
+  CHECK(status == 0);
+  REQUIRE(out.rfind("ok ", 0) == 0);
+  // asyncpg: 1 kept + 3 deleted; psycopg: 1 + 2 pipelined. The table mirrors the API.
+  std::vector<std::string> api_ids = sortedIds(wt.customers());
+  CHECK(api_ids.size() == 4);
+  CHECK(wt.tableIds() == api_ids);
+}
