@@ -17,7 +17,7 @@
 #include "interceptor/api_errors.h"
 #include "interceptor/classifier.h"
 #include "interceptor/sync_config.h"
-#include "interceptor/write_link.h"
+#include "interceptor/query_params.h"
 
 namespace apibouncer::interceptor {
 

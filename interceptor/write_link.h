@@ -14,25 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "interceptor/query_params.h"
+
 namespace apibouncer::interceptor {
 
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
-
-// A statement's parameters as libpq takes them (text or binary per parameter, 0 type = let
-// the server infer it).
-struct QueryParams {
-  std::vector<Oid> types;
-  std::vector<std::optional<std::string>> values;
-  std::vector<int> formats;
-  void add(std::optional<std::string> value, Oid type = 0, int format = 0) {
-    values.push_back(std::move(value));
-    types.push_back(type);
-    formats.push_back(format);
-  }
-};
 
 class WriteLink {
  public:
