@@ -1134,3 +1134,24 @@ TEST_CASE("write-through: asyncpg and psycopg 3 write synced tables in transacti
   CHECK(api_ids.size() == 4);
   CHECK(wt.tableIds() == api_ids);
 }
+
+TEST_CASE("write-through: a graceful shutdown waits for writes in flight",
+          "[write_through][signals]") {
+  WriteThrough wt("shutdown", {"pool_mode = transaction\n", "", ""});
+  control(wt.api, "/_control/delay", R"({"ms":1000,"count":1})");
+  Conn conn = wt.connect();
+  REQUIRE(PQsendQuery(conn.get(), ("INSERT INTO " + wt.table + " (name) VALUES ('Ada')").c_str()) ==
+          1);
+  auto sent = Clock::now();
+  while (wt.requests().empty() && Clock::now() - sent < std::chrono::seconds(2))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE_FALSE(wt.requests().empty());  // the API holds it now
+  wt.pooler->signal(SIGINT);             // safe shutdown: no server link is in use
+  auto status = wt.pooler->waitExit(std::chrono::seconds(5));
+  INFO(wt.context());
+  REQUIRE(status);
+  CHECK(*status == 0);
+  CHECK(Clock::now() - sent >= std::chrono::milliseconds(900));  // it waited for the API
+  CHECK(wt.rowCount("name = 'Ada'") == 1);                       // and applied the answer
+  CHECK(wt.customers().size() == 1);
+}
