@@ -85,23 +85,50 @@ void WriteLink::onPoll(uv_poll_t* handle, int status, int events) {
   self->pump(events);
 }
 
+namespace {
+
+struct ParamPointers {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  explicit ParamPointers(const QueryParams& params) {
+    for (const auto& value : params.values) {
+      values.push_back(value ? value->data() : nullptr);
+      lengths.push_back(value ? static_cast<int>(value->size()) : 0);
+    }
+  }
+  int count() const { return static_cast<int>(values.size()); }
+};
+
+}  // namespace
+
 void WriteLink::run(std::string sql, const QueryParams* params, int result_format, Done done) {
-  done_ = std::move(done);
-  result_.reset();
   int sent;
   if (params == nullptr) {
     sent = PQsendQuery(conn_, sql.c_str());
   } else {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    for (const auto& value : params->values) {
-      values.push_back(value ? value->data() : nullptr);
-      lengths.push_back(value ? static_cast<int>(value->size()) : 0);
-    }
-    sent =
-        PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), params->types.data(),
-                          values.data(), lengths.data(), params->formats.data(), result_format);
+    ParamPointers p(*params);
+    sent = PQsendQueryParams(conn_, sql.c_str(), p.count(), params->types.data(), p.values.data(),
+                             p.lengths.data(), params->formats.data(), result_format);
   }
+  awaitResults(sent, std::move(done));
+}
+
+void WriteLink::prepare(std::string sql, const QueryParams& params, Done done) {
+  int sent = PQsendPrepare(conn_, "", sql.c_str(), static_cast<int>(params.types.size()),
+                           params.types.data());
+  awaitResults(sent, std::move(done));
+}
+
+void WriteLink::runPrepared(const QueryParams& params, int result_format, Done done) {
+  ParamPointers p(params);
+  int sent = PQsendQueryPrepared(conn_, "", p.count(), p.values.data(), p.lengths.data(),
+                                 params.formats.data(), result_format);
+  awaitResults(sent, std::move(done));
+}
+
+void WriteLink::awaitResults(int sent, Done done) {
+  done_ = std::move(done);
+  result_.reset();
   if (!sent) {
     fail(PQerrorMessage(conn_));
     return;

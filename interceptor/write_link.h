@@ -38,6 +38,10 @@ class WriteLink {
   // Runs one statement (no parameters: the simple protocol, several statements allowed).
   // The last result is handed over; an error result wins over later ones.
   void run(std::string sql, const QueryParams* params, int result_format, Done done);
+  // Parses `sql` as the unnamed prepared statement (parameter types from `params`), so that
+  // errors in it surface before anything irreversible; runPrepared() executes it.
+  void prepare(std::string sql, const QueryParams& params, Done done);
+  void runPrepared(const QueryParams& params, int result_format, Done done);
   bool usable() const { return conn_ != nullptr && !broken_; }
   bool busy() const { return done_ != nullptr; }
 
@@ -51,6 +55,7 @@ class WriteLink {
   void pump(int events);
   void fail(const std::string& error);
   void closePoll();
+  void awaitResults(int sent, Done done);  // a statement went out (or not): wait for its results
 
   uv_loop_t* loop_;
   std::string conninfo_;

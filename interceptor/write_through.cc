@@ -224,14 +224,31 @@ void WriteJob::onStaged(ResultPtr result) {
                 limitKey(plan_.kind) + " in [table." + table + "]."});
     return;
   }
-  callApi();
+  // The apply statement is parsed and checked now (columns, types, the client's RETURNING),
+  // so a mistake in it is an ordinary error before the API sees anything.
+  auto self = shared_from_this();
+  link_->prepare(plan_.apply_sql, applyParams(),
+                 [self](ResultPtr result, const std::string& error) {
+                   if (!succeeded(result)) {
+                     self->refuse(databaseError(result, error));
+                     return;
+                   }
+                   self->callApi();
+                 });
 }
 
 void WriteJob::callApi() {
   if (staged_.empty()) {  // nothing matched: no API call, the apply answers "UPDATE 0"
     apply_rows_ = "[]";
-    QueryParams params = applyParams();
-    run(plan_.apply_sql, &params, call_.result_format, &WriteJob::onApplied);
+    auto self = shared_from_this();
+    link_->runPrepared(applyParams(), call_.result_format,
+                       [self](ResultPtr result, const std::string& error) {
+                         if (!succeeded(result)) {
+                           self->refuse(databaseError(result, error));
+                           return;
+                         }
+                         self->onApplied(std::move(result));
+                       });
     return;
   }
   request_.operation = plan_.kind == WriteKind::kInsert   ? adapters::Operation::kInsert
@@ -306,16 +323,15 @@ void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
     rows.push_back(std::move(row));
   }
   apply_rows_ = joinJsonRows(rows);
-  QueryParams params = applyParams();
   auto self = shared_from_this();
-  link_->run(plan_.apply_sql, &params, call_.result_format,
-             [self](ResultPtr result, const std::string& error) {
-               if (!succeeded(result)) {
-                 self->lostAfterApi(databaseError(result, error).message);
-                 return;
-               }
-               self->onApplied(std::move(result));
-             });
+  link_->runPrepared(applyParams(), call_.result_format,
+                     [self](ResultPtr result, const std::string& error) {
+                       if (!succeeded(result)) {
+                         self->lostAfterApi(databaseError(result, error).message);
+                         return;
+                       }
+                       self->onApplied(std::move(result));
+                     });
 }
 
 // The client's parameters the apply statement still uses (in RETURNING), and the rows last.

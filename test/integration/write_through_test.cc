@@ -1155,3 +1155,15 @@ TEST_CASE("write-through: a graceful shutdown waits for writes in flight",
   CHECK(wt.rowCount("name = 'Ada'") == 1);                       // and applied the answer
   CHECK(wt.customers().size() == 1);
 }
+
+TEST_CASE("write-through: a mistake in RETURNING is an error before the API sees anything",
+          "[write_through]") {
+  WriteThrough wt("bad_returning");
+  Conn conn = wt.connect();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada') RETURNING nme");
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "42703");  // undefined column, as PostgreSQL
+  CHECK(wt.requests().empty());
+  CHECK(wt.rowCount() == 0);
+  CHECK(queryValue(conn.get(), "SELECT 1") == "1");
+}
