@@ -113,3 +113,27 @@ TEST_CASE("a 2xx the adapter cannot read is contract drift, never success", "[ad
   CHECK(adapter->parseResponse(remove, HttpResponse{200, {}, R"({"deleted":["a"]})"}).ok);
   CHECK_FALSE(adapter->parseResponse(remove, HttpResponse{200, {}, R"({"deleted":[]})"}).ok);
 }
+
+TEST_CASE("the API's values reach the table as written, numbers a double cannot hold included",
+          "[adapters]") {
+  auto adapter = makeGenericHttpAdapter("http://api.test", "");
+  HttpResponse response{
+      201, {}, R"({"records":[{"id":12345678901234567890123,"balance":1.50,"tags":[ "a" ]},
+                              {"id":"cus_2","meta":{"deep":{"er":[1,2]}}}]})"};
+  WriteResult result = adapter->parseResponse(insertTwo(), response);
+  REQUIRE(result.ok);
+  CHECK(result.rows[0].id == "12345678901234567890123");
+  CHECK(result.rows[0].fields == Fields{{"balance", "1.50"}, {"tags", R"([ "a" ])"}});
+  CHECK(result.rows[1].fields == Fields{{"meta", R"({"deep":{"er":[1,2]}})"}});
+}
+
+TEST_CASE("a deeply nested answer is read without exhausting the stack", "[adapters]") {
+  auto adapter = makeGenericHttpAdapter("http://api.test", "");
+  std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  HttpResponse nested{201, {}, R"({"records":[{"id":"a","x":)" + deep + R"(},{"id":"b"}]})"};
+  WriteResult result = adapter->parseResponse(insertTwo(), nested);
+  REQUIRE(result.ok);
+  CHECK(result.rows[0].fields.front().second.size() == deep.size());
+  HttpResponse error{422, {}, R"({"error":)" + deep + "}"};
+  CHECK_FALSE(adapter->parseResponse(insertTwo(), error).ok);
+}
