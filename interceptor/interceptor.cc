@@ -3,6 +3,8 @@
 // view and the shared state they started with.
 #include "interceptor/interceptor.h"
 
+#include <algorithm>
+
 #include "adapters/http/http_client.h"
 #include "interceptor/apply_retry.h"
 #include "interceptor/guard_sql.h"
@@ -139,6 +141,11 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
       done(std::move(reply));
       return;
     }
+    // A row a write must lock may be held by someone else's long transaction: the write
+    // gives up after api_timeout with 55P03, before the API sees anything, instead of holding
+    // a write link forever.
+    long lock_ms = std::max(1L, static_cast<long>(shared->api_timeout * 1000));
+    *conninfo += " options='-c lock_timeout=" + std::to_string(lock_ms) + "'";
     pool = std::make_unique<WritePool>(loop_, *conninfo, shared->write_pool_size);
   }
   Shared::Api* api_state = nullptr;

@@ -1167,3 +1167,26 @@ TEST_CASE("write-through: a mistake in RETURNING is an error before the API sees
   CHECK(wt.rowCount() == 0);
   CHECK(queryValue(conn.get(), "SELECT 1") == "1");
 }
+
+TEST_CASE("write-through: a row locked elsewhere fails the write after api_timeout, API untouched",
+          "[write_through]") {
+  WriteThrough wt("locked_row");  // api_timeout = 2
+  std::vector<std::string> ids = wt.seed({"Ada"});
+  size_t seeded = wt.requests().size();
+  Conn holder = connect(Sandbox::get().superuserConninfo());
+  REQUIRE(PQresultStatus(exec(holder.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  REQUIRE(PQresultStatus(
+              exec(holder.get(), "SELECT * FROM public." + wt.table + " FOR UPDATE").get()) ==
+          PGRES_TUPLES_OK);
+  Conn conn = wt.connect();
+  auto start = Clock::now();
+  Result r = exec(conn.get(), "UPDATE " + wt.table + " SET score = 1");
+  auto took = Clock::now() - start;
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "55P03");  // lock_not_available
+  CHECK(took < std::chrono::milliseconds(4500));
+  CHECK(wt.requests().size() == seeded);
+  REQUIRE(PQresultStatus(exec(holder.get(), "ROLLBACK").get()) == PGRES_COMMAND_OK);
+  Result again = exec(conn.get(), "UPDATE " + wt.table + " SET score = 1");
+  CHECK(cmdStatus(again.get()) == "UPDATE 1");
+}
