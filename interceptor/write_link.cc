@@ -64,6 +64,9 @@ void WriteLink::pollConnect() {
     case PGRES_POLLING_OK: {
       connecting_ = false;
       PQsetnonblocking(conn_, 1);
+      // The server's NOTICEs to the writer ("... already exists, skipping") are nobody's
+      // business; libpq would print them on stderr.
+      PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
       uv_poll_stop(poll_);
       auto done = std::move(connected_);
       connected_ = nullptr;
