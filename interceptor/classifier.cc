@@ -54,13 +54,23 @@ std::string qualifiedName(const TableConfig& table) {
 
 class TreeWalker {
  public:
-  explicit TreeWalker(const SyncConfig& config) : config_(config) {}
+  TreeWalker(const SyncConfig& config, const NameResolution& names)
+      : config_(config), names_(names) {}
 
-  // The synced table a RangeVar names, or nullptr.
+  // The synced table a RangeVar names, or nullptr. An unqualified name is looked up along the
+  // client's search_path: the first schema that has a relation of that name decides.
   const TableConfig* syncedTable(const Json* range_var) const {
     if (range_var == nullptr) return nullptr;
-    return config_.findTable(text(member(*range_var, "schemaname")),
-                             text(member(*range_var, "relname")));
+    std::string_view schema = text(member(*range_var, "schemaname"));
+    std::string_view name = text(member(*range_var, "relname"));
+    if (!schema.empty()) return config_.findTable(schema, name);
+    for (const std::string& candidate : names_.search_path) {
+      if (const TableConfig* table = config_.findTable(candidate, name)) return table;
+      if (names_.relations != nullptr &&
+          names_.relations->count(QualifiedName(candidate, std::string(name))))
+        return nullptr;  // another relation of that name comes first
+    }
+    return nullptr;
   }
 
   // Data-modifying CTEs of a statement that touch a synced table: refused, since their rows
@@ -187,6 +197,7 @@ class TreeWalker {
 
  private:
   const SyncConfig& config_;
+  const NameResolution& names_;
 };
 
 }  // namespace
@@ -220,7 +231,7 @@ bool Classifier::mayWriteSyncedTable(std::string_view sql) const {
   return false;
 }
 
-Classification Classifier::classify(std::string_view sql) const {
+Classification Classifier::classify(std::string_view sql, const NameResolution& names) const {
   Classification result;
   if (!mayWriteSyncedTable(sql)) return result;
   if (sql.size() > kMaxParsedSql) {
@@ -250,7 +261,7 @@ Classification Classifier::classify(std::string_view sql) const {
   doc.Parse<rapidjson::kParseIterativeFlag>(parsed.parse_tree);
   const Json* stmts = doc.HasParseError() ? nullptr : member(doc, "stmts");
   if (stmts == nullptr || !stmts->IsArray()) return result;  // empty text or comments only
-  TreeWalker walker(config_);
+  TreeWalker walker(config_, names);
   for (const auto& raw : stmts->GetArray()) {
     ++result.statements;
     const Json* stmt = member(raw, "stmt");

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interceptor/search_path.h"
 #include "interceptor/sync_config.h"
 
 namespace apibouncer::interceptor {
@@ -47,7 +48,8 @@ class Classifier {
  public:
   explicit Classifier(const SyncConfig& config) : config_(config) {}
 
-  Classification classify(std::string_view sql) const;
+  // `names`: how unqualified table names resolve for this client (default: public only).
+  Classification classify(std::string_view sql, const NameResolution& names = {}) const;
   // The cheap gate: false means the text cannot write a synced table.
   bool mayWriteSyncedTable(std::string_view sql) const;
 

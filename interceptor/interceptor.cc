@@ -92,11 +92,20 @@ void Interceptor::checkPrivileges() {
       logger_(true, "cannot check privileges on database " + database + ": " + error);
       continue;
     }
-    std::vector<std::string> tables;
-    for (const TableConfig& table : view->config.tables)
+    std::vector<std::string> tables, names;
+    for (const TableConfig& table : view->config.tables) {
       tables.push_back(quoteIdentifier(table.schema) + "." + quoteIdentifier(table.table));
-    checks.push_back(std::make_unique<PrivilegeCheck>(
-        loop_, *conninfo, database, view->config.settings.writer_user, tables, logger_));
+      names.push_back(table.table);
+    }
+    auto catalog_read = [this, database = database](DatabaseCatalog catalog) {
+      logger_(false, "unqualified synced table names in database " + database +
+                         " resolve along search_path (default " + catalog.search_path + ", " +
+                         std::to_string(catalog.role_search_path.size()) + " role default(s))");
+      catalogs_[database] = std::make_shared<const DatabaseCatalog>(std::move(catalog));
+    };
+    checks.push_back(std::make_unique<PrivilegeCheck>(loop_, *conninfo, database,
+                                                      view->config.settings.writer_user, tables,
+                                                      names, logger_, catalog_read));
     checks.back()->start();
   }
 }
@@ -115,12 +124,29 @@ bool Interceptor::intercepts(std::string_view database) const {
   return !views_.empty() && views_.find(database) != views_.end();
 }
 
-Decision Interceptor::classify(std::string_view database, std::string_view sql) const {
+Decision Interceptor::classify(std::string_view database, std::string_view sql,
+                               std::string_view user,
+                               const std::vector<std::string>* session_search_path) const {
   Decision decision;
   auto it = views_.find(database);
   if (it == views_.end()) return decision;
   decision.view = it->second;
-  decision.classification = it->second->classifier.classify(sql);
+  const Classifier& classifier = it->second->classifier;
+  if (!classifier.mayWriteSyncedTable(sql)) return decision;  // most statements end here
+  NameResolution names;
+  auto catalog = catalogs_.find(database);
+  if (session_search_path != nullptr) {
+    names.search_path.clear();
+    for (const std::string& schema : *session_search_path)
+      names.search_path.push_back(schema == "$user" ? std::string(user) : schema);
+  } else {
+    std::string path = catalog == catalogs_.end()
+                           ? std::string(kDefaultSearchPath)
+                           : catalog->second->searchPathOf(std::string(user));
+    names.search_path = parseSearchPath(path, user);
+  }
+  if (catalog != catalogs_.end()) names.relations = &catalog->second->relations;
+  decision.classification = classifier.classify(sql, names);
   return decision;
 }
 

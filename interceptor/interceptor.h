@@ -16,8 +16,8 @@
 
 #include "interceptor/api_errors.h"
 #include "interceptor/classifier.h"
-#include "interceptor/sync_config.h"
 #include "interceptor/query_params.h"
+#include "interceptor/sync_config.h"
 
 namespace apibouncer::interceptor {
 
@@ -43,6 +43,7 @@ struct WriteReply {
 
 struct DatabaseView;  // one database's synced tables and classifier
 class ApplyRetries;
+struct DatabaseCatalog;
 
 // A statement classified for one database; keeps that configuration alive for the write
 // even if SIGHUP replaces it meanwhile.
@@ -73,7 +74,10 @@ class Interceptor {
   // At start and on SIGHUP: the next statement is classified against the new tables.
   void configure(const SyncConfig& config);
   bool intercepts(std::string_view database) const;
-  Decision classify(std::string_view database, std::string_view sql) const;
+  // `user` is the session user (for "$user"); `session_search_path` what the session SET
+  // search_path to (schemas as written), or null for the role's and database's default.
+  Decision classify(std::string_view database, std::string_view sql, std::string_view user,
+                    const std::vector<std::string>* session_search_path = nullptr) const;
   // Runs the write-through; `done` runs on the loop exactly once (unless the interceptor is
   // destroyed first).
   void write(WriteCall call, std::function<void(WriteReply)> done);
@@ -91,6 +95,8 @@ class Interceptor {
   Connector connector_;
   Logger logger_;
   std::map<std::string, std::shared_ptr<const DatabaseView>, std::less<>> views_;
+  // Read from each database at start and reload, for unqualified names (search_path.h).
+  std::map<std::string, std::shared_ptr<const DatabaseCatalog>, std::less<>> catalogs_;
   std::shared_ptr<Shared> shared_;  // API clients and write pools, kept by running writes
   std::unique_ptr<ApplyRetries> retries_;
   std::function<void()> idle_;

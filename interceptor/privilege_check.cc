@@ -28,15 +28,54 @@ SELECT 'writer-no-temp', $2, current_database(), 'TEMPORARY'
 ORDER BY 1, 2, 3
 )sql";
 
+const char* const kCatalogQuery = R"sql(
+SELECT 'role', r.rolname::text, substr(c, 13), s.setdatabase <> 0
+  FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) AS c
+ WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+   AND c LIKE 'search_path=%'
+UNION ALL
+SELECT 'database', '', substr(c, 13), true
+  FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+ WHERE s.setrole = 0 AND c LIKE 'search_path=%'
+   AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+UNION ALL
+SELECT 'default', '', boot_val, false FROM pg_settings WHERE name = 'search_path'
+UNION ALL
+SELECT 'relation', n.nspname::text, c.relname::text, false
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+)sql";
+
+namespace {
+
+std::string textArray(const std::vector<std::string>& items) {
+  std::string array = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) array += ',';
+    array += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  return array + '}';
+}
+
+}  // namespace
+
 PrivilegeCheck::PrivilegeCheck(uv_loop_t* loop, std::string conninfo, std::string database,
                                std::string writer_user, std::vector<std::string> tables,
-                               Interceptor::Logger logger)
+                               std::vector<std::string> names, Interceptor::Logger logger,
+                               CatalogRead catalog_read)
     : loop_(loop),
       link_(std::make_unique<WriteLink>(loop, std::move(conninfo))),
       database_(std::move(database)),
       writer_(std::move(writer_user)),
       tables_(std::move(tables)),
-      logger_(std::move(logger)) {}
+      names_(std::move(names)),
+      logger_(std::move(logger)),
+      catalog_read_(std::move(catalog_read)) {}
 
 void PrivilegeCheck::start() {
   link_->connect([this](bool ok, const std::string& error) {
@@ -44,17 +83,7 @@ void PrivilegeCheck::start() {
       onResult(nullptr, error);
       return;
     }
-    std::string array = "{";
-    for (size_t i = 0; i < tables_.size(); ++i) {
-      if (i > 0) array += ',';
-      array += '"';
-      for (char c : tables_[i]) {
-        if (c == '"' || c == '\\') array += '\\';
-        array += c;
-      }
-      array += '"';
-    }
-    array += '}';
+    std::string array = textArray(tables_);
     QueryParams params;
     params.add(array);
     params.add(writer_);
@@ -64,10 +93,52 @@ void PrivilegeCheck::start() {
   });
 }
 
-void PrivilegeCheck::onResult(ResultPtr result, const std::string& error) {
+void PrivilegeCheck::finish() {
   done_ = true;
   deleteSoon(loop_, link_.release());  // we are inside its callback
+}
+
+void PrivilegeCheck::readCatalog() {
+  QueryParams params;
+  params.add(textArray(names_));
+  link_->run(kCatalogQuery, &params, 0,
+             [this](ResultPtr result, const std::string&) { onCatalog(std::move(result)); });
+}
+
+void PrivilegeCheck::onCatalog(ResultPtr result) {
   if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    std::string why = result ? PQresultErrorMessage(result.get()) : "connection lost";
+    logger_(true, "cannot read search_path defaults of database " + database_ +
+                      " (unqualified synced table names resolve in public only): " + why);
+    finish();
+    return;
+  }
+  DatabaseCatalog catalog;
+  std::string database_path, default_path = std::string(kDefaultSearchPath);
+  std::map<std::string, std::string> specific;
+  for (int i = 0; i < PQntuples(result.get()); ++i) {
+    std::string kind = PQgetvalue(result.get(), i, 0), name = PQgetvalue(result.get(), i, 1),
+                value = PQgetvalue(result.get(), i, 2);
+    bool for_database = PQgetvalue(result.get(), i, 3)[0] == 't';
+    if (kind == "role")
+      (for_database ? specific : catalog.role_search_path)[name] = value;
+    else if (kind == "database")
+      database_path = value;
+    else if (kind == "default")
+      default_path = value;
+    else if (kind == "relation")
+      catalog.relations.emplace(name, value);
+  }
+  // PostgreSQL's order: role in this database, role, database, server.
+  for (auto& [role, value] : specific) catalog.role_search_path[role] = value;
+  catalog.search_path = database_path.empty() ? default_path : database_path;
+  finish();
+  catalog_read_(std::move(catalog));
+}
+
+void PrivilegeCheck::onResult(ResultPtr result, const std::string& error) {
+  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    finish();
     std::string why = result ? PQresultErrorMessage(result.get()) : error;
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     logger_(true, "cannot check who may write the synced tables of database " + database_ +
@@ -102,6 +173,7 @@ void PrivilegeCheck::onResult(ResultPtr result, const std::string& error) {
     logger_(false, "privileges checked: only " + writer_ + " (and superusers) can write the " +
                        std::to_string(tables_.size()) + " synced table(s) of database " +
                        database_);
+  readCatalog();
 }
 
 }  // namespace apibouncer::interceptor

@@ -66,7 +66,8 @@ void WriteLink::pollConnect() {
       PQsetnonblocking(conn_, 1);
       // The server's NOTICEs to the writer ("... already exists, skipping") are nobody's
       // business; libpq would print them on stderr.
-      PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+      PQsetNoticeProcessor(
+          conn_, [](void*, const char*) {}, nullptr);
       uv_poll_stop(poll_);
       auto done = std::move(connected_);
       connected_ = nullptr;

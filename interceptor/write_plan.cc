@@ -246,8 +246,9 @@ class Planner {
   MaybeRefusal checkTarget(const PgQuery__RangeVar* relation) const {
     if (relation == nullptr) return internal("no target table");
     std::string_view schema = text(relation->schemaname);
-    // As SyncConfig::findTable: an unqualified name is the table in "public".
-    if (schema.empty()) schema = "public";
+    // An unqualified name was resolved along the client's search_path by the classifier; the
+    // statements planned here name the table with its schema.
+    if (schema.empty()) schema = in_.table->schema;
     if (schema != in_.table->schema || text(relation->relname) != in_.table->table)
       return refuse("0A000", "the statement writes " + std::string(schema) + "." +
                                  std::string(text(relation->relname)) + ", not the synced table " +

@@ -98,6 +98,7 @@ class ClientSession : public Connection {
   // goes to the link as usual. The write's reply is sent once the link has answered everything
   // sent before it.
   bool intercepting() const;
+  std::string_view sessionUser() const;
   void holdFromClient(std::span<const uint8_t> data);
   void processHeld();
   void forwardHeld(size_t end);

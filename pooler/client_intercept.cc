@@ -167,6 +167,11 @@ void ClientSession::endScriptAfterError() {
   processHeld();
 }
 
+// "$user" in a search_path: the role the server session runs as.
+std::string_view ClientSession::sessionUser() const {
+  return pool_ != nullptr ? std::string_view(pool_->serverUser()) : std::string_view(user_);
+}
+
 bool ClientSession::intercepting() const {
   if (intercept_ && (!intercept_->held.empty() || intercept_->write)) return true;
   const interceptor::Interceptor* interceptor = pooler_.interceptor();
@@ -229,7 +234,9 @@ void ClientSession::processHeld() {
     if (active && type == wire::fe::kQuery) {
       std::string_view sql(reinterpret_cast<const char*>(body.data()), body.size());
       if (size_t nul = sql.find('\0'); nul != sql.npos) sql = sql.substr(0, nul);
-      interceptor::Decision decision = interceptor->classify(database_, sql);
+      if (auto change = interceptor::searchPathChange(sql)) in.search_path = *change;
+      interceptor::Decision decision = interceptor->classify(
+          database_, sql, sessionUser(), in.search_path ? &*in.search_path : nullptr);
       if (diverts(decision)) {
         bool script =
             decision.classification.kind == interceptor::Classification::Kind::kSyncedWrite &&
@@ -242,7 +249,8 @@ void ClientSession::processHeld() {
     } else if (active && type == wire::fe::kParse) {
       wire::ParseMsg parse;
       if (wire::decodeParse(body, parse)) {
-        interceptor::Decision decision = interceptor->classify(database_, parse.query);
+        interceptor::Decision decision = interceptor->classify(
+            database_, parse.query, sessionUser(), in.search_path ? &*in.search_path : nullptr);
         if (diverts(decision))
           in.statements[std::string(parse.statement)] =
               std::make_shared<const ClientInterception::Statement>(ClientInterception::Statement{

@@ -43,6 +43,8 @@ struct ClientInterception {
                             // error ended the exchange: drop the rest up to Sync
   std::map<std::string, std::shared_ptr<const Statement>, std::less<>> statements;
   std::map<std::string, Write, std::less<>> portals;
+  // What the session SET search_path to (schemas as written); nullopt: the role's default.
+  std::optional<std::vector<std::string>> search_path;
   ReplyCounter replies;
   MessageScanner reply_scanner;
   // A multi-statement Query that writes synced tables runs as one Query per part (the

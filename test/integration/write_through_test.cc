@@ -1190,3 +1190,64 @@ TEST_CASE("write-through: a row locked elsewhere fails the write after api_timeo
   Result again = exec(conn.get(), "UPDATE " + wt.table + " SET score = 1");
   CHECK(cmdStatus(again.get()) == "UPDATE 1");
 }
+
+TEST_CASE("write-through: unqualified names resolve along the session's search_path",
+          "[write_through]") {
+  // sp_crm.sp_customers is synced; public.sp_customers is an ordinary table of the same name.
+  ensureRole("writer", "writer-secret");
+  ensureRole("sp_user", "sp-secret");
+  superuserQuery("SET client_min_messages = warning; DROP SCHEMA IF EXISTS sp_crm CASCADE");
+  superuserQuery("DROP TABLE IF EXISTS public.sp_customers");
+  superuserQuery("CREATE SCHEMA sp_crm");
+  for (const char* table : {"sp_crm.sp_customers", "public.sp_customers"})
+    superuserQuery(std::string("CREATE TABLE ") + table +
+                   " (id text PRIMARY KEY, name text NOT NULL, email text, plan text DEFAULT "
+                   "'free', score int)");
+  superuserQuery("GRANT USAGE ON SCHEMA sp_crm TO app, sp_user, writer");
+  superuserQuery("GRANT SELECT ON sp_crm.sp_customers TO app, sp_user");
+  superuserQuery("GRANT ALL ON sp_crm.sp_customers TO writer");
+  superuserQuery("GRANT ALL ON public.sp_customers TO app, sp_user");
+  superuserQuery("ALTER ROLE sp_user IN DATABASE app SET search_path = sp_crm, public");
+
+  FakeApiProcess api(kApiKey);
+  PoolerProcess pooler(PoolerConfig{
+      "",
+      "[apibouncer]\nwriter_user = writer\napi_timeout = 2\n[api.crm]\nplatform = http\n"
+      "base_url = " +
+          api.baseUrl() + "\napi_key = " + kApiKey +
+          "\n[table.sp_crm.sp_customers]\ndatabase = app\napi = crm\nobject = customers\n",
+      defaultUserlist() + "\"writer\" \"writer-secret\"\n\"sp_user\" \"sp-secret\"\n", true});
+  auto start = Clock::now();
+  while (!pooler.logContains("resolve along search_path") &&
+         Clock::now() - start < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  INFO(pooler.log());
+  REQUIRE(pooler.logContains("resolve along search_path"));
+
+  // sp_user's role default puts sp_crm first: the synced table.
+  Conn sp = connect(pooler.conninfo("sp_user", "sp-secret"));
+  REQUIRE(PQstatus(sp.get()) == CONNECTION_OK);
+  Result r = exec(sp.get(), "INSERT INTO sp_customers (name) VALUES ('synced') RETURNING id");
+  INFO(PQresultErrorMessage(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(storedRecords(api, "customers").size() == 1);
+  CHECK(superuserQuery("SELECT count(*) FROM sp_crm.sp_customers") == "1");
+
+  // After SET search_path = public the same name is the ordinary table: no API call.
+  REQUIRE(PQresultStatus(exec(sp.get(), "SET search_path = public").get()) == PGRES_COMMAND_OK);
+  Result plain = exec(sp.get(), "INSERT INTO sp_customers (id, name) VALUES ('p1', 'plain')");
+  INFO(PQresultErrorMessage(plain.get()));
+  CHECK(PQresultStatus(plain.get()) == PGRES_COMMAND_OK);
+  CHECK(superuserQuery("SELECT count(*) FROM public.sp_customers") == "1");
+  REQUIRE(PQresultStatus(exec(sp.get(), "RESET search_path").get()) == PGRES_COMMAND_OK);
+  Result back = exec(sp.get(), "UPDATE sp_customers SET score = 3");
+  CHECK(cmdStatus(back.get()) == "UPDATE 1");
+  CHECK(superuserQuery("SELECT score FROM sp_crm.sp_customers") == "3");  // synced again
+
+  // app has no default: "$user", public finds the ordinary table.
+  Conn app = connectOk(pooler);
+  Result app_insert = exec(app.get(), "INSERT INTO sp_customers (id, name) VALUES ('p2', 'app')");
+  CHECK(PQresultStatus(app_insert.get()) == PGRES_COMMAND_OK);
+  CHECK(apiRequests(api).size() == 2);  // the INSERT and the UPDATE through sp_crm only
+  superuserQuery("ALTER ROLE sp_user IN DATABASE app RESET search_path");
+}
