@@ -3,6 +3,7 @@
 #include "interceptor/classifier.h"
 
 #include "interceptor/large_stack.h"
+#include "interceptor/parse_tree_json.h"
 
 #include <pg_query.h>
 #include <rapidjson/document.h>
@@ -13,7 +14,10 @@
 namespace apibouncer::interceptor {
 namespace {
 
-using Json = rapidjson::Value;
+using parse_tree::Json;
+using parse_tree::member;
+using parse_tree::nonEmptyArray;
+using parse_tree::text;
 
 bool isIdentChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' ||
@@ -27,21 +31,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
         std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
-}
-
-// RapidJSON 1.1's operator== recurses forever under C++20 (deps-notes): members are found by
-// name and strings compared as string_view only.
-const Json* member(const Json& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-std::string_view text(const Json* value) {
-  if (value == nullptr || !value->IsString()) return {};
-  return {value->GetString(), value->GetStringLength()};
-}
-bool nonEmptyArray(const Json* value) {
-  return value != nullptr && value->IsArray() && !value->Empty();
 }
 
 Refusal refuse(std::string sqlstate, std::string message, std::string hint = {}) {

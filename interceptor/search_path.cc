@@ -8,23 +8,12 @@
 
 #include "interceptor/classifier.h"
 #include "interceptor/large_stack.h"
+#include "interceptor/parse_tree_json.h"
 
 namespace apibouncer::interceptor {
-namespace {
-
-using Json = rapidjson::Value;
-
-const Json* member(const Json& object, const char* name) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(name);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-std::string_view text(const Json* value) {
-  if (value == nullptr || !value->IsString()) return {};
-  return {value->GetString(), value->GetStringLength()};
-}
-
-}  // namespace
+using parse_tree::Json;
+using parse_tree::member;
+using parse_tree::text;
 
 std::vector<std::string> parseSearchPath(std::string_view value, std::string_view user) {
   std::vector<std::string> schemas;
