@@ -462,17 +462,28 @@ class Planner {
     return deparse(stage, sql);
   }
 
-  MaybeRefusal planUpdate(PgQuery__UpdateStmt& stmt, WritePlan& plan) const {
+  // What UPDATE and DELETE refuse alike. `joined` are the FROM (UPDATE) or USING (DELETE)
+  // items: a RETURNING beside them could name their tables, which the apply statement lacks.
+  template <typename Stmt>
+  MaybeRefusal checkUpdateOrDelete(const Stmt& stmt, std::string_view verb, size_t joined,
+                                   std::string_view clause, std::string_view hint) const {
     if (auto refusal = checkTarget(stmt.relation)) return refusal;
-    if (auto refusal = checkNotCurrentOf(stmt.where_clause, "UPDATE")) return refusal;
-    if (stmt.n_returning_list > 0 && stmt.n_from_clause > 0)
+    if (auto refusal = checkNotCurrentOf(stmt.where_clause, verb)) return refusal;
+    if (stmt.n_returning_list > 0 && joined > 0)
       return refuse("0A000",
-                    "UPDATE ... FROM ... RETURNING is not supported on the synced table " + name_,
-                    "Leave out RETURNING (it could name the FROM tables), or select the rows "
-                    "again after the UPDATE.");
+                    std::string(verb) + " ... " + std::string(clause) +
+                        " ... RETURNING is not supported on the synced table " + name_,
+                    "Leave out RETURNING (it could name the " + std::string(clause) +
+                        " tables), or " + std::string(hint));
     if (auto refusal = checkReturning(stmt.n_returning_list, stmt.returning_list, stmt.with_clause))
       return refusal;
-    if (auto refusal = checkRowAlias(*stmt.relation)) return refusal;
+    return checkRowAlias(*stmt.relation);
+  }
+
+  MaybeRefusal planUpdate(PgQuery__UpdateStmt& stmt, WritePlan& plan) const {
+    if (auto refusal = checkUpdateOrDelete(stmt, "UPDATE", stmt.n_from_clause, "FROM",
+                                           "select the rows again after the UPDATE."))
+      return refusal;
     plan.returning = stmt.n_returning_list > 0;
 
     std::vector<Node**> values(in_.columns.size(), nullptr);
@@ -531,16 +542,9 @@ class Planner {
   }
 
   MaybeRefusal planDelete(PgQuery__DeleteStmt& stmt, WritePlan& plan) const {
-    if (auto refusal = checkTarget(stmt.relation)) return refusal;
-    if (auto refusal = checkNotCurrentOf(stmt.where_clause, "DELETE")) return refusal;
-    if (stmt.n_returning_list > 0 && stmt.n_using_clause > 0)
-      return refuse("0A000",
-                    "DELETE ... USING ... RETURNING is not supported on the synced table " + name_,
-                    "Leave out RETURNING (it could name the USING tables), or select the rows "
-                    "before the DELETE.");
-    if (auto refusal = checkReturning(stmt.n_returning_list, stmt.returning_list, stmt.with_clause))
+    if (auto refusal = checkUpdateOrDelete(stmt, "DELETE", stmt.n_using_clause, "USING",
+                                           "select the rows before the DELETE."))
       return refusal;
-    if (auto refusal = checkRowAlias(*stmt.relation)) return refusal;
     plan.returning = stmt.n_returning_list > 0;
 
     std::vector<Node**> values(in_.columns.size(), nullptr);
