@@ -19,11 +19,6 @@ namespace {
 // More held bytes than this and the client is not waiting for our answers: stop reading.
 constexpr size_t kMaxHeldBytes = 1 << 20;
 
-uint32_t readLength(const char* p) {
-  auto b = reinterpret_cast<const uint8_t*>(p);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-}
-
 std::span<const uint8_t> bytesOf(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
@@ -150,12 +145,9 @@ void ClientSession::expandScript() {
 // and the client gets the one ReadyForQuery it waits for.
 void ClientSession::endScriptAfterError() {
   ClientInterception& in = *intercept_;
-  size_t in_held = in.script_parts_left - (in.write ? 1 : 0);
+  in.dropHeldMessages(in.script_parts_left - (in.write ? 1 : 0));
   in.write.reset();
   in.write_running = false;
-  for (size_t i = 0; i < in_held && in.held.size() >= 5; ++i)
-    in.held.erase(0, std::min(in.held.size(), 1 + size_t{readLength(in.held.data() + 1)}));
-  in.held_checked = 0;
   in.script_parts_left = 0;
   in.script_failed = false;
   char status = server_ != nullptr ? server_->transactionStatus() : in.script_status;
@@ -219,7 +211,7 @@ void ClientSession::processHeld() {
   size_t diverted_size = 0;
   while (in.held.size() - end >= 5) {
     char type = in.held[end];
-    uint32_t length = readLength(in.held.data() + end + 1);
+    size_t length = in.messageSize(end) - 1;
     if (length < 4 || length > max) {  // the relay reports it and closes
       end = in.held.size();
       break;
@@ -337,7 +329,7 @@ void ClientSession::forwardHeld(size_t end) {
   ClientInterception& in = *intercept_;
   for (size_t pos = 0; pos + 5 <= end;) {
     in.replies.sent(in.held[pos]);
-    pos += 1 + readLength(in.held.data() + pos + 1);
+    pos += in.messageSize(pos);
   }
   // Straight from the buffer: nothing the relay calls touches `held` while we are in
   // processHeld (see `processing`).
@@ -414,10 +406,8 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
     in.script_parts_left--;
     ready = in.script_parts_left == 0 || reply.error.has_value();
     if (reply.error) {
-      for (; in.script_parts_left > 0 && in.held.size() >= 5; --in.script_parts_left)
-        in.held.erase(0, std::min(in.held.size(), 1 + size_t{readLength(in.held.data() + 1)}));
+      in.dropHeldMessages(in.script_parts_left);
       in.script_parts_left = 0;
-      in.held_checked = 0;
     }
   }
   replyToWrite(reply, status, extended, ready);

@@ -5,6 +5,7 @@
 // of other databases pay one pointer.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "interceptor/interceptor.h"
 #include "pooler/message_scanner.h"
 #include "pooler/reply_counter.h"
+#include "pooler/wire/packet.h"
 
 namespace apibouncer {
 
@@ -58,6 +60,18 @@ struct ClientInterception {
   size_t cut_start = 0;
   // Writes outlive clients that leave: their answer checks this is still set.
   std::shared_ptr<ClientSession*> alive;
+
+  // The size of the whole held message starting at `pos` (its header must be there).
+  size_t messageSize(size_t pos) const {
+    return 1 + size_t{wire::readU32(reinterpret_cast<const uint8_t*>(held.data()) + pos + 1)};
+  }
+  // Drops the first `count` held messages: the parts of a multi-statement Query that an
+  // error before them cancelled.
+  void dropHeldMessages(size_t count) {
+    for (size_t i = 0; i < count && held.size() >= 5; ++i)
+      held.erase(0, std::min(held.size(), messageSize(0)));
+    held_checked = 0;
+  }
 };
 
 }  // namespace apibouncer
