@@ -1,6 +1,7 @@
 #include "fakeapi_fixture.h"
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +112,25 @@ std::string FakeApiProcess::baseUrl() const {
 
 std::string FakeApiProcess::output() const {
   return readWholeFile(dir_ + "/output.txt");
+}
+
+void control(const FakeApiProcess& api, const std::string& path, const std::string& body) {
+  httplib::Client client("127.0.0.1", api.port());
+  client.set_connection_timeout(std::chrono::seconds(5));
+  auto res = client.Post(path, body, "application/json");
+  REQUIRE(res);
+  INFO(path << " " << body << " -> " << res->body);
+  REQUIRE(res->status == 200);
+}
+
+std::string apiGet(const FakeApiProcess& api, const std::string& path) {
+  httplib::Client client("127.0.0.1", api.port());
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto res = client.Get(path);
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  return res->body;
 }
 
 }  // namespace itest

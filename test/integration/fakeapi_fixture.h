@@ -34,4 +34,10 @@ class FakeApiProcess {
 // The fake API binary: $FAKEAPI_BIN, else the one this build made.
 std::string fakeApiBinary();
 
+// Arms a fault or resets the store: POST `body` to a /_control/ `path`; the test fails unless
+// the fake API accepts it.
+void control(const FakeApiProcess& api, const std::string& path, const std::string& body);
+// GET `path` (e.g. /_control/store); the test fails unless the answer is 200.
+std::string apiGet(const FakeApiProcess& api, const std::string& path);
+
 }  // namespace itest

@@ -22,19 +22,7 @@ httplib::Client clientFor(const FakeApiProcess& api) {
 }
 
 std::string storeOf(const FakeApiProcess& api) {
-  auto client = clientFor(api);
-  auto res = client.Get("/_control/store");
-  REQUIRE(res);
-  REQUIRE(res->status == 200);
-  return res->body;
-}
-
-void control(const FakeApiProcess& api, const std::string& path, const std::string& body) {
-  auto client = clientFor(api);
-  auto res = client.Post(path, body, kJson);
-  REQUIRE(res);
-  INFO(res->body);
-  REQUIRE(res->status == 200);
+  return apiGet(api, "/_control/store");
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -47,13 +47,6 @@ HttpOutcome sendAndWait(uv_loop_t* loop, HttpClient& client, HttpRequest request
   return result;
 }
 
-void control(const FakeApiProcess& api, const std::string& path, const std::string& body) {
-  httplib::Client http("127.0.0.1", api.port());
-  auto res = http.Post(path.c_str(), body, "application/json");
-  REQUIRE(res);
-  REQUIRE(res->status == 200);
-}
-
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

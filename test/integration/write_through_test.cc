@@ -84,22 +84,6 @@ httplib::Client clientFor(const FakeApiProcess& api) {
   return client;
 }
 
-std::string apiGet(const FakeApiProcess& api, const std::string& path) {
-  auto client = clientFor(api);
-  auto res = client.Get(path);
-  REQUIRE(res);
-  REQUIRE(res->status == 200);
-  return res->body;
-}
-
-void control(const FakeApiProcess& api, const std::string& path, const std::string& body) {
-  auto client = clientFor(api);
-  auto res = client.Post(path, body, kJson);
-  REQUIRE(res);
-  INFO(path << " " << body << " -> " << res->body);
-  REQUIRE(res->status == 200);
-}
-
 // The records the fake API holds for `object`, in creation order.
 std::vector<Record> storedRecords(const FakeApiProcess& api, const std::string& object) {
   rapidjson::Document doc;
