@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -91,6 +92,15 @@ std::string superuserQuery(const std::string& sql) {
   Conn conn = connect(Sandbox::get().superuserConninfo());
   REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
   Result result = exec(conn.get(), sql);
+  // Tests run in parallel (ctest -j): two GRANTs or ALTERs of one catalog row (the database's,
+  // a role's) at once make one fail with "tuple concurrently updated". It did nothing; retry.
+  for (int attempt = 1;
+       attempt <= 5 && PQresultStatus(result.get()) == PGRES_FATAL_ERROR &&
+       std::string(PQerrorMessage(conn.get())).find("concurrently updated") != std::string::npos;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+    result = exec(conn.get(), sql);
+  }
   INFO(PQerrorMessage(conn.get()));
   REQUIRE((PQresultStatus(result.get()) == PGRES_TUPLES_OK ||
            PQresultStatus(result.get()) == PGRES_COMMAND_OK));
@@ -99,9 +109,11 @@ std::string superuserQuery(const std::string& sql) {
 }
 
 void ensureRole(const std::string& role, const std::string& password) {
+  // The grant is made only by whoever creates the role, so parallel tests do not all update
+  // the database's row (superuserQuery retries the rare collision that is left).
   superuserQuery("DO $$ BEGIN CREATE ROLE " + role + " LOGIN PASSWORD '" + password +
-                 "'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-  superuserQuery("GRANT CONNECT ON DATABASE app TO " + role);
+                 "'; GRANT CONNECT ON DATABASE app TO " + role +
+                 "; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
 }
 
 std::string poolerBinary() {
