@@ -37,15 +37,58 @@ std::string detailOf(const adapters::ApiError& error, const WriteContext& write)
 
 PgError describeApiError(const adapters::ApiError& error, const WriteContext& write) {
   PgError pg;
-  pg.message = std::string(write.platform) + " rejected " + std::string(verb(write.operation)) +
-               " on " + std::string(write.table) + ": " + error.message;
+  std::string what = std::string(verb(write.operation)) + " on " + std::string(write.table);
+  std::string platform(write.platform);
+  pg.message = platform + " rejected " + what + ": " + error.message;
   pg.detail = detailOf(error, write);
   std::string api = "[api." + std::string(write.api_name) + "]";
+  auto retryHint = [&](std::string otherwise) {
+    return error.retry_after_seconds > 0
+               ? "Retry after " +
+                     std::to_string(static_cast<long>(std::ceil(error.retry_after_seconds))) + " s."
+               : otherwise;
+  };
+  const std::string field_hint =
+      error.field.empty() ? std::string() : "Check the value of " + error.field + ".";
   switch (error.error_class) {
     case ErrorClass::kValidation:
       pg.sqlstate =
           mentions(error.code, "required") || mentions(error.code, "missing") ? "23502" : "23514";
-      if (!error.field.empty()) pg.hint = "Check the value of " + error.field + ".";
+      pg.hint = field_hint;
+      break;
+    case ErrorClass::kRequiredField:
+      pg.sqlstate = "23502";
+      pg.hint = field_hint;
+      break;
+    case ErrorClass::kDuplicate:
+      pg.sqlstate = "23505";
+      break;
+    case ErrorClass::kBadReference:
+      pg.sqlstate = "23503";
+      pg.hint = field_hint;
+      break;
+    case ErrorClass::kTooLong:
+      pg.sqlstate = "22001";
+      pg.hint = field_hint;
+      break;
+    case ErrorClass::kInvalidValue:
+      pg.sqlstate = "22023";
+      pg.hint = field_hint;
+      break;
+    case ErrorClass::kUnknownField:
+      pg.sqlstate = "42703";
+      pg.hint =
+          "The table's columns no longer match the API's fields: check column_map of "
+          "[table." +
+          std::string(write.table) + "].";
+      break;
+    case ErrorClass::kUnknownObject:
+      pg.sqlstate = "42P01";
+      pg.hint = "Check object of [table." + std::string(write.table) + "] and the permissions of " +
+                api + ".";
+      break;
+    case ErrorClass::kUnsupported:
+      pg.sqlstate = "0A000";
       break;
     case ErrorClass::kConflict:
       pg.sqlstate = mentions(error.code, "duplicate") || mentions(error.code, "exists") ||
@@ -55,9 +98,15 @@ PgError describeApiError(const adapters::ApiError& error, const WriteContext& wr
       if (pg.sqlstate == "55P03")
         pg.hint = "Another change to the same record is in progress; retry.";
       break;
+    case ErrorClass::kLocked:
+      pg.sqlstate = "55P03";
+      pg.hint = retryHint("The record is locked upstream; retry shortly.");
+      break;
     case ErrorClass::kAuth:
       pg.sqlstate = "28000";
-      pg.hint = "Check the credentials of " + api + ".";
+      pg.hint = "Check the credentials of " + api +
+                " (reconnect the integration if its refresh "
+                "token was revoked).";
       break;
     case ErrorClass::kForbidden:
       pg.sqlstate = "42501";
@@ -70,11 +119,11 @@ PgError describeApiError(const adapters::ApiError& error, const WriteContext& wr
       break;
     case ErrorClass::kRateLimited:
       pg.sqlstate = "53000";
-      pg.hint = error.retry_after_seconds > 0
-                    ? "Retry after " +
-                          std::to_string(static_cast<long>(std::ceil(error.retry_after_seconds))) +
-                          " s."
-                    : "Retry later, or lower the write rate.";
+      pg.hint = retryHint("Retry later, or lower the write rate.");
+      break;
+    case ErrorClass::kQuotaExhausted:
+      pg.sqlstate = "53400";
+      pg.hint = retryHint("The API's quota is used up; it will not clear within seconds.");
       break;
     case ErrorClass::kUnavailable:
       // A 500 on a write may have been applied; 502/503/504 were not.
@@ -85,40 +134,32 @@ PgError describeApiError(const adapters::ApiError& error, const WriteContext& wr
       break;
     case ErrorClass::kBadResponse:
       pg.sqlstate = "08007";
-      pg.detail = "platform: " + std::string(write.platform) + "; HTTP " +
-                  std::to_string(error.http_status) +
-                  "; the answer could not be read, so the write may exist upstream";
+      pg.detail = "platform: " + platform + "; HTTP " + std::to_string(error.http_status) + "; " +
+                  error.message + "; the write may exist upstream";
+      pg.message = platform + " answered " + what + " with something apibouncer cannot read";
       pg.hint = "The API's answer changed shape; the next sync will show whether it applied.";
       break;
-  }
-  return pg;
-}
-
-PgError describeTransportFailure(const adapters::HttpOutcome& outcome, const WriteContext& write) {
-  using Failure = adapters::HttpOutcome::Failure;
-  PgError pg;
-  std::string what = std::string(verb(write.operation)) + " on " + std::string(write.table);
-  pg.detail = "platform: " + std::string(write.platform) + "; " + outcome.message + "; " +
-              std::to_string(outcome.attempts) + " attempt(s)";
-  switch (outcome.failure) {
-    case Failure::kUnreachable:
+    case ErrorClass::kUnreachable:
       pg.sqlstate = "08001";
-      pg.message = "could not reach " + std::string(write.platform) + " for " + what;
-      pg.detail += "; nothing was sent, nothing applied";
-      pg.hint = "Check base_url of [api." + std::string(write.api_name) + "] and the network.";
+      pg.message = "could not reach " + platform + " for " + what;
+      pg.detail =
+          "platform: " + platform + "; " + error.message + "; nothing was sent, nothing applied";
+      pg.hint = "Check base_url of " + api + " and the network.";
       break;
-    case Failure::kTimeout:
-      pg.sqlstate = outcome.maybe_applied ? "08007" : "57014";
-      pg.message = std::string(write.platform) + " did not answer " + what + " within api_timeout";
-      pg.hint = outcome.maybe_applied
-                    ? "The API may have applied the write; the next sync will show it."
-                    : "Nothing was sent; retry.";
+    case ErrorClass::kTimedOut:
+      pg.sqlstate = "57014";
+      pg.message = platform + " did not answer " + what + " within api_timeout";
+      pg.detail = "platform: " + platform + "; " + error.message + "; nothing was applied";
+      pg.hint = "Nothing was sent; retry.";
       break;
-    case Failure::kConnectionLost:
-    case Failure::kNone:
+    case ErrorClass::kOutcomeUnknown:
       pg.sqlstate = "08007";
-      pg.message = "the connection to " + std::string(write.platform) + " broke during " + what;
-      pg.hint = "The API may have applied the write; the next sync will show it.";
+      pg.message = "no answer from " + platform + " for " + what;
+      pg.detail = "platform: " + platform + "; " + error.message +
+                  "; the request was sent, so the API may have applied it";
+      pg.hint =
+          "The API may have applied the write; the next sync will show it. Do not retry "
+          "blindly.";
       break;
   }
   return pg;

@@ -1,14 +1,14 @@
-// What a client sees when an API write does not go through: the adapter's classified error,
-// or the HTTP client's transport failure, as a PostgreSQL error with a SQLSTATE its driver
-// already understands (adapters-spec §7), the API's own message, a DETAIL with the facts
-// (platform, HTTP status, API code and field, request id) and a HINT where the user can act.
+// What a client sees when an API write does not go through: the adapter's classified error
+// (transport failures included: unreachable, timed out, no answer), as a PostgreSQL error with a
+// SQLSTATE its driver already understands (adapters-spec §7), the API's own message, a DETAIL with
+// the facts (platform, HTTP status, API code and field, request id) and a HINT where the user can
+// act.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "adapters/adapter.h"
-#include "adapters/http/http_client.h"
 
 namespace apibouncer::interceptor {
 
@@ -25,7 +25,6 @@ struct WriteContext {
 };
 
 PgError describeApiError(const adapters::ApiError& error, const WriteContext& write);
-PgError describeTransportFailure(const adapters::HttpOutcome& outcome, const WriteContext& write);
 // The API accepted the write but the database did not take it: distinct, never auto-retried.
 PgError reachedApiNotDatabase(const WriteContext& write, std::string_view api_ids,
                               std::string_view database_error);

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "adapters/http/http_client.h"
+#include "adapters/api_client.h"
 #include "interceptor/apply_retry.h"
 #include "interceptor/guard_sql.h"
 #include "interceptor/privilege_check.h"
@@ -23,8 +23,10 @@ struct DatabaseView {
 
 struct Interceptor::Shared {
   struct Api {
-    std::unique_ptr<adapters::HttpClient> http;
-    std::unique_ptr<adapters::Adapter> adapter;  // null: platform without an adapter yet
+    ApiConfig config;
+    // Shared with the writes using it, and with the next configuration if [api.NAME] did not
+    // change: a reload keeps the access token, the rate limit's state and running requests.
+    std::shared_ptr<adapters::ApiClient> client;
   };
   std::map<std::string, Api> apis;
   std::map<std::string, std::unique_ptr<WritePool>> pools;  // by database
@@ -43,6 +45,41 @@ Interceptor::Interceptor(uv_loop_t* loop, Connector connector, Logger logger)
 
 Interceptor::~Interceptor() = default;
 
+namespace {
+
+std::unique_ptr<adapters::Adapter> makeAdapter(const ApiConfig& api) {
+  switch (api.platform) {
+    case Platform::kStripe:
+      return adapters::makeStripeAdapter(api.base_url);
+    case Platform::kSalesforce:
+      return adapters::makeSalesforceAdapter(api.base_url);
+    case Platform::kHubspot:
+      return adapters::makeHubspotAdapter(api.base_url);
+    case Platform::kAirtable:
+      return adapters::makeAirtableAdapter(api.base_url);
+    case Platform::kGithub:
+      return adapters::makeGithubAdapter(api.base_url);
+    case Platform::kHttp:
+      break;
+  }
+  return adapters::makeGenericHttpAdapter(api.base_url);
+}
+
+}  // namespace
+
+std::vector<Interceptor::ApiStatsRow> Interceptor::apiStats() const {
+  std::vector<ApiStatsRow> rows;
+  for (const auto& [name, api] : shared_->apis) {
+    ApiStatsRow row;
+    row.name = name;
+    row.platform = std::string(platformName(api.config.platform));
+    row.oauth = !api.config.refresh_token.empty();
+    row.stats = api.client->stats();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 void Interceptor::configure(const SyncConfig& config) {
   ++generation_;
   auto shared = std::make_shared<Shared>();
@@ -51,9 +88,22 @@ void Interceptor::configure(const SyncConfig& config) {
   shared->api_timeout = config.settings.api_timeout;
   for (const auto& [name, api] : config.apis) {
     Shared::Api entry;
-    entry.http = std::make_unique<adapters::HttpClient>(loop_, api.rate_limit_per_second);
-    if (api.platform == Platform::kHttp)
-      entry.adapter = adapters::makeGenericHttpAdapter(api.base_url, api.api_key);
+    entry.config = api;
+    if (auto old = shared_->apis.find(name);
+        old != shared_->apis.end() && old->second.config == api) {
+      entry.client = old->second.client;
+    } else {
+      adapters::ApiSettings settings;
+      settings.name = name;
+      settings.api_key = api.api_key;
+      settings.oauth.client = {api.token_url, api.client_id, api.client_secret};
+      if (api.refresh_token.empty()) settings.oauth.client.token_url.clear();
+      settings.oauth.refresh_token = api.refresh_token;
+      settings.oauth.token_file = api.token_file;
+      settings.rate_limit_per_second = api.rate_limit_per_second;
+      entry.client =
+          std::make_shared<adapters::ApiClient>(loop_, makeAdapter(api), settings, logger_);
+    }
     shared->apis.emplace(name, std::move(entry));
   }
   // Write links stay open across a reload that keeps the writer.
@@ -181,8 +231,7 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
       std::make_shared<std::pair<std::shared_ptr<Shared>, std::shared_ptr<const DatabaseView>>>(
           shared, call.decision.view);
   env.pool = pool.get();
-  env.http = api_state ? api_state->http.get() : nullptr;
-  env.adapter = api_state ? api_state->adapter.get() : nullptr;
+  env.api_client = api_state ? api_state->client.get() : nullptr;
   env.table = table;
   env.api = &api;
   env.api_timeout = shared->api_timeout;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/api_client.h"
 #include "interceptor/api_errors.h"
 #include "interceptor/classifier.h"
 #include "interceptor/query_params.h"
@@ -35,7 +36,8 @@ struct ReplyField {
 // What the client gets for a synced write (or its refusal).
 struct WriteReply {
   std::optional<PgError> error;
-  bool has_fields = false;  // RETURNING: send a RowDescription (even for zero rows)
+  std::vector<std::string> notices;  // sent before the result (e.g. a row already gone upstream)
+  bool has_fields = false;           // RETURNING: send a RowDescription (even for zero rows)
   std::vector<ReplyField> fields;
   std::vector<std::vector<std::optional<std::string>>> rows;
   std::string command_tag;  // "INSERT 0 2", "UPDATE 1", "DELETE 0"
@@ -82,6 +84,13 @@ class Interceptor {
   // destroyed first).
   void write(WriteCall call, std::function<void(WriteReply)> done);
   size_t writesInFlight() const { return in_flight_; }
+  // One row per [api.NAME]: SHOW APIS.
+  struct ApiStatsRow {
+    std::string name, platform;
+    bool oauth = false;
+    adapters::ApiStats stats;
+  };
+  std::vector<ApiStatsRow> apiStats() const;
   // Called each time the last write in flight finishes (graceful shutdown waits for it).
   void setIdleCallback(std::function<void()> idle) { idle_ = std::move(idle); }
   // Immediate stop: closes the write links and API clients; writes in flight are abandoned

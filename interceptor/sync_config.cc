@@ -115,7 +115,7 @@ bool parseApi(const RawSection& raw, ApiConfig& api, const SecretReader& read_se
   api.name = raw.name.substr(4);
   if (api.name.empty()) return in.fail("", "section [api.NAME] needs a name");
   if (!in.onlyKeys({"platform", "base_url", "api_key", "rate_limit", "client_id", "client_secret",
-                    "refresh_token", "token_url"}))
+                    "refresh_token", "token_url", "token_file"}))
     return false;
   std::string platform;
   if (!in.required("platform", platform)) return false;
@@ -146,6 +146,18 @@ bool parseApi(const RawSection& raw, ApiConfig& api, const SecretReader& read_se
   if (const std::string* rate = in.get("rate_limit");
       rate != nullptr && !parseRate(*rate, api.rate_limit_per_second))
     return in.fail("rate_limit", "must look like 25/s, 100/m or 1000/h");
+  if (const std::string* file = in.get("token_file")) api.token_file = *file;
+  // OAuth is on when a refresh token is given; it then needs where and as whom to refresh.
+  if (!api.refresh_token.empty()) {
+    if (api.token_url.empty())
+      return in.fail("refresh_token", "needs token_url (the platform's OAuth token endpoint)");
+    if (!api.token_url.starts_with("http://") && !api.token_url.starts_with("https://"))
+      return in.fail("token_url", "must start with http:// or https://");
+    if (api.client_id.empty()) return in.fail("refresh_token", "needs client_id");
+  } else if (!api.token_url.empty() || !api.token_file.empty()) {
+    return in.fail(api.token_url.empty() ? "token_file" : "token_url",
+                   "only means something with refresh_token (OAuth)");
+  }
   return true;
 }
 

@@ -1,7 +1,8 @@
 // apibouncer's own configuration sections, read from the same ini as PgBouncer's:
 //   [apibouncer]           writer_user, write_pool_size, api_timeout, metrics_port
 //   [api.NAME]             platform, base_url, api_key (env:NAME | file:PATH | literal),
-//                          rate_limit (N/s, N/m, N/h), and OAuth keys for the platforms using them
+//                          rate_limit (N/s, N/m, N/h), and OAuth: client_id, client_secret,
+//                          refresh_token, token_url, token_file
 //   [table.SCHEMA.TABLE]   database, api, object, primary_key, column_map, max_insert,
 //                          max_update, max_delete
 // Pure: the pooler hands over the raw sections (with file and line for every value) and gets
@@ -47,8 +48,10 @@ struct ApiConfig {
   std::string base_url;
   std::string api_key;               // resolved secret ("" if none)
   double rate_limit_per_second = 0;  // 0: unlimited
-  // OAuth refresh-token flow (Salesforce, HubSpot): all empty when the API uses a key.
-  std::string client_id, client_secret, refresh_token, token_url;
+  // OAuth refresh-token flow (Salesforce, HubSpot, Airtable, GitHub App user tokens): on when
+  // refresh_token is set. token_file keeps a rotated refresh token across restarts.
+  std::string client_id, client_secret, refresh_token, token_url, token_file;
+  bool operator==(const ApiConfig&) const = default;
 };
 
 struct TableConfig {

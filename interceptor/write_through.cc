@@ -90,13 +90,11 @@ WriteContext WriteJob::context() const {
 
 void WriteJob::start() {
   plan_.kind = call_.decision.classification.writes.front().kind;
-  if (env_.adapter == nullptr) {
-    refuse(
-        {"0A000",
-         "writes to tables synced from " + std::string(platformName(env_.api->platform)) +
-             " are not supported yet",
-         "[api." + env_.api->name + "] platform = " + std::string(platformName(env_.api->platform)),
-         "Only platform = http has an adapter in this version."});
+  if (env_.api_client == nullptr) {
+    refuse({"XX000",
+            "[api." + env_.api->name + "] has no client (the configuration is reloading)",
+            {},
+            "Retry the statement."});
     return;
   }
   auto self = shared_from_this();
@@ -280,24 +278,36 @@ void WriteJob::callApi() {
       }
     request_.rows.push_back(std::move(out));
   }
-  auto built = env_.adapter->buildRequest(request_);
-  if (auto* error = std::get_if<adapters::ApiError>(&built)) {
-    refuse(describeApiError(*error, context()));
-    return;
-  }
   auto self = shared_from_this();
-  env_.http->send(std::move(std::get<adapters::HttpRequest>(built)), env_.api_timeout,
-                  [self](adapters::HttpOutcome outcome) { self->onApiAnswer(std::move(outcome)); });
+  env_.api_client->write(request_, env_.api_timeout, [self](adapters::WriteResult result) {
+    self->onApiAnswer(std::move(result));
+  });
 }
 
-void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
-  if (outcome.failure != adapters::HttpOutcome::Failure::kNone || !outcome.response) {
-    refuse(describeTransportFailure(outcome, context()));
-    return;
+void WriteJob::onApiAnswer(adapters::WriteResult result) {
+  api_result_ = std::move(result);
+  using adapters::RowOutcome;
+  // Which rows the API has: all of them, none (refused as a whole), or some (platforms that
+  // are not all-or-none). Only those are applied; the others are reported after the commit.
+  std::vector<size_t> applied;
+  if (api_result_.ok) {
+    if (api_result_.rows.size() != staged_.size()) {
+      api_result_.ok = false;
+      api_result_.error = adapters::ApiError{adapters::ErrorClass::kBadResponse,
+                                             0,
+                                             "the API's answer does not have one result per row",
+                                             {},
+                                             {},
+                                             {},
+                                             0};
+    }
   }
-  api_result_ = env_.adapter->parseResponse(request_, *outcome.response);
-  if (!api_result_.ok) {
-    refuse(describeApiError(api_result_.error, context()));
+  if (!api_result_.ok && api_result_.rows.size() != staged_.size()) api_result_.rows.clear();
+  for (size_t i = 0; i < api_result_.rows.size(); ++i)
+    if (api_result_.rows[i].outcome == RowOutcome::kApplied) applied.push_back(i);
+  if (!api_result_.ok) partial_error_ = describePartial();
+  if (applied.empty()) {
+    refuse(partial_error_ ? *partial_error_ : describeApiError(api_result_.error, context()));
     return;
   }
   // From here on the API has the change: every failure is "reached the API, not the database".
@@ -310,10 +320,11 @@ void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
       if (column == api_field) return column;
     return {};
   };
-  for (size_t i = 0; i < staged_.size(); ++i) {
+  for (size_t i : applied) {
     JsonObject row = *splitJsonObject(staged_[i]);
-    if (plan_.kind != WriteKind::kDelete && i < api_result_.rows.size()) {
-      const auto& answer = api_result_.rows[i];
+    const auto& answer = api_result_.rows[i];
+    if (!answer.notice.empty()) reply_.notices.push_back(answer.notice);
+    if (plan_.kind != WriteKind::kDelete) {
       for (const auto& [api_field, value] : answer.fields) {
         std::string column = columnFor(api_field);
         if (!column.empty() && column != env_.table->primary_key) setJsonMember(row, column, value);
@@ -332,6 +343,52 @@ void WriteJob::onApiAnswer(adapters::HttpOutcome outcome) {
                        }
                        self->onApplied(std::move(result));
                      });
+}
+
+// Some rows did not go through: the statement fails with the first row's error, and DETAIL
+// says row by row what happened, so nobody has to guess what the API and the table now hold.
+std::optional<PgError> WriteJob::describePartial() const {
+  using adapters::RowOutcome;
+  if (api_result_.rows.empty()) return std::nullopt;
+  size_t applied = 0;
+  std::string rows_detail, unknown_ids;
+  for (size_t i = 0; i < api_result_.rows.size(); ++i) {
+    const auto& row = api_result_.rows[i];
+    if (row.outcome == RowOutcome::kApplied) {
+      ++applied;
+      continue;
+    }
+    std::string what = "row " + std::to_string(i + 1);
+    if (!request_.rows[i].id.empty()) what += " (id " + request_.rows[i].id + ")";
+    switch (row.outcome) {
+      case RowOutcome::kRefused:
+        what += ": refused: " + row.error.message;
+        if (!row.error.code.empty()) what += " [" + row.error.code + "]";
+        if (!row.error.field.empty()) what += " on " + row.error.field;
+        break;
+      case RowOutcome::kNotApplied:
+        what += ": not applied";
+        if (!row.error.message.empty()) what += " (" + row.error.message + ")";
+        break;
+      case RowOutcome::kUnknown:
+        what += ": outcome unknown (" + row.error.message + ")";
+        unknown_ids += (unknown_ids.empty() ? "" : ", ") + std::to_string(i + 1);
+        break;
+      case RowOutcome::kApplied:
+        break;
+    }
+    rows_detail += (rows_detail.empty() ? "" : "; ") + what;
+  }
+  PgError error = describeApiError(api_result_.error, context());
+  error.detail = rows_detail + "; " + std::to_string(applied) + " of " +
+                 std::to_string(api_result_.rows.size()) + " rows applied to the API and the table";
+  if (applied > 0)
+    error.hint =
+        "The applied rows are committed (the API has them). Fix the refused rows and "
+        "write them in a new statement.";
+  if (!unknown_ids.empty())
+    error.hint += " Rows " + unknown_ids + " may exist upstream: the next sync will show them.";
+  return error;
 }
 
 // The client's parameters the apply statement still uses (in RETURNING), and the rows last.
@@ -374,6 +431,14 @@ void WriteJob::onApplied(ResultPtr result) {
       return;
     }
     self->in_transaction_ = false;
+    if (self->partial_error_) {
+      // Committed what the API applied; the statement still fails for the rows it did not.
+      WriteReply failed;
+      failed.error = std::move(self->partial_error_);
+      failed.notices = std::move(self->reply_.notices);
+      self->finish(std::move(failed));
+      return;
+    }
     self->finish(std::move(self->reply_));
   });
 }
@@ -395,7 +460,8 @@ void WriteJob::refuse(PgError error) {
 
 void WriteJob::lostAfterApi(const std::string& database_error) {
   std::string ids;
-  for (const auto& row : api_result_.rows) ids += (ids.empty() ? "" : ", ") + row.id;
+  for (const auto& row : api_result_.rows)
+    if (row.outcome == adapters::RowOutcome::kApplied) ids += (ids.empty() ? "" : ", ") + row.id;
   for (const auto& row : request_.rows)
     if (plan_.kind == WriteKind::kDelete) ids += (ids.empty() ? "" : ", ") + row.id;
   std::string what =

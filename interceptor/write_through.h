@@ -9,11 +9,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/http/http_client.h"
+#include "adapters/api_client.h"
 #include "interceptor/apply_retry.h"
 #include "interceptor/interceptor.h"
 #include "interceptor/write_plan.h"
@@ -24,8 +25,7 @@ namespace apibouncer::interceptor {
 struct WriteEnvironment {
   std::shared_ptr<const void> keep_alive;  // what the pointers below live in
   WritePool* pool = nullptr;
-  adapters::HttpClient* http = nullptr;
-  const adapters::Adapter* adapter = nullptr;
+  adapters::ApiClient* api_client = nullptr;
   const TableConfig* table = nullptr;
   const ApiConfig* api = nullptr;
   double api_timeout = 15;
@@ -51,7 +51,8 @@ class WriteJob : public std::enable_shared_from_this<WriteJob> {
   void onBegun(ResultPtr result);
   void onStaged(ResultPtr result);
   void callApi();
-  void onApiAnswer(adapters::HttpOutcome outcome);
+  void onApiAnswer(adapters::WriteResult result);
+  std::optional<PgError> describePartial() const;
   QueryParams applyParams() const;
   void onApplied(ResultPtr result);
   void onCommitted(ResultPtr result);
@@ -72,7 +73,8 @@ class WriteJob : public std::enable_shared_from_this<WriteJob> {
   std::vector<std::string> staged_;  // to_jsonb of each affected row, in order
   adapters::WriteRequest request_;
   adapters::WriteResult api_result_;
-  std::string apply_rows_;  // the JSON array the apply statement reads
+  std::string apply_rows_;                // the JSON array the apply statement reads
+  std::optional<PgError> partial_error_;  // some rows applied, others not
   WriteReply reply_;
 };
 

@@ -424,6 +424,8 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
 void ClientSession::replyToWrite(const interceptor::WriteReply& reply, char status, bool extended,
                                  bool ready) {
   std::string out;
+  for (const std::string& notice : reply.notices)
+    out += wire::noticeResponse({"NOTICE", "01000", notice, {}, {}});
   if (reply.error) {
     const auto& e = *reply.error;
     out += wire::errorResponse({"ERROR", e.sqlstate, e.message, e.detail, e.hint});

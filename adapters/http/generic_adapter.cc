@@ -30,12 +30,6 @@ std::string_view text(const Json& object, const char* name) {
   return {it->value.GetString(), it->value.GetStringLength()};
 }
 
-std::string header(const HttpResponse& response, std::string_view name) {
-  for (const auto& [key, value] : response.headers)
-    if (key == name) return value;
-  return {};
-}
-
 ErrorClass classFromType(std::string_view type, int status) {
   if (type == "validation") return ErrorClass::kValidation;
   if (type == "auth") return ErrorClass::kAuth;
@@ -66,19 +60,19 @@ ErrorClass classFromType(std::string_view type, int status) {
 
 class GenericHttpAdapter final : public Adapter {
  public:
-  GenericHttpAdapter(std::string base_url, std::string api_key)
-      : base_url_(std::move(base_url)), api_key_(std::move(api_key)) {}
+  explicit GenericHttpAdapter(std::string base_url) : base_url_(std::move(base_url)) {}
+  std::string_view platform() const override { return "http"; }
 
   std::variant<HttpRequest, ApiError> buildRequest(const WriteRequest& request) const override {
     HttpRequest http;
     http.url = base_url_ + "/" + request.object;
     http.headers = {{"Content-Type", "application/json"}};
-    if (!api_key_.empty()) http.headers.emplace_back("Authorization", "Bearer " + api_key_);
     if (!request.idempotency_key.empty())
       http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
     std::string& body = http.body;
     if (request.operation == Operation::kDelete) {
       http.method = "DELETE";
+      http.path_template = "DELETE /{object}";
       body = "{\"ids\":[";
       for (size_t i = 0; i < request.rows.size(); ++i) {
         if (request.rows[i].id.empty())
@@ -89,6 +83,7 @@ class GenericHttpAdapter final : public Adapter {
       return http;
     }
     http.method = request.operation == Operation::kInsert ? "POST" : "PATCH";
+    http.path_template = http.method + " /{object}";
     body = "{\"records\":[";
     for (size_t i = 0; i < request.rows.size(); ++i) {
       const Row& row = request.rows[i];
@@ -120,8 +115,8 @@ class GenericHttpAdapter final : public Adapter {
     if (response.status < 200 || response.status >= 300) {
       ApiError& error = result.error;
       error.http_status = response.status;
-      error.request_id = header(response, "x-request-id");
-      error.retry_after_seconds = std::atof(header(response, "retry-after").c_str());
+      error.request_id = responseHeader(response, "x-request-id");
+      error.retry_after_seconds = retryAfterSeconds(response);
       const Json* details = nullptr;
       if (json_ok) {
         auto it = doc.FindMember("error");
@@ -144,7 +139,7 @@ class GenericHttpAdapter final : public Adapter {
                               std::move(message),
                               {},
                               {},
-                              header(response, "x-request-id"),
+                              responseHeader(response, "x-request-id"),
                               0};
       return result;
     };
@@ -153,7 +148,11 @@ class GenericHttpAdapter final : public Adapter {
       auto it = doc.FindMember("deleted");
       if (it == doc.MemberEnd() || !it->value.IsArray() || it->value.Size() != request.rows.size())
         return bad("the API's answer does not list every deleted id");
-      for (const Row& row : request.rows) result.rows.push_back(RowResult{row.id, {}});
+      for (const Row& row : request.rows) {
+        RowResult applied;
+        applied.id = row.id;
+        result.rows.push_back(std::move(applied));
+      }
       result.ok = true;
       return result;
     }
@@ -183,13 +182,12 @@ class GenericHttpAdapter final : public Adapter {
 
  private:
   std::string base_url_;
-  std::string api_key_;
 };
 
 }  // namespace
 
-std::unique_ptr<Adapter> makeGenericHttpAdapter(std::string base_url, std::string api_key) {
-  return std::make_unique<GenericHttpAdapter>(std::move(base_url), std::move(api_key));
+std::unique_ptr<Adapter> makeGenericHttpAdapter(std::string base_url) {
+  return std::make_unique<GenericHttpAdapter>(std::move(base_url));
 }
 
 }  // namespace apibouncer::adapters

@@ -37,10 +37,15 @@ size_t onHeader(char* data, size_t size, size_t count, void* userp) {
   return size * count;
 }
 
-double retryAfterSeconds(const HttpResponse& response) {
-  for (const auto& [name, value] : response.headers)
-    if (name == "retry-after") return std::atof(value.c_str());
-  return 0;
+// Without an adapter's advice: the API said "not now" and when to come back.
+RetryAdvice defaultAdvice(const HttpResponse& response) {
+  RetryAdvice advice;
+  double after = retryAfterSeconds(response);
+  if ((response.status == 429 || response.status == 503) && after > 0) {
+    advice.retry = true;
+    advice.after_seconds = after;
+  }
+  return advice;
 }
 
 }  // namespace
@@ -48,9 +53,11 @@ double retryAfterSeconds(const HttpResponse& response) {
 struct HttpClient::Transfer {
   HttpClient* client = nullptr;
   HttpRequest request;
+  Advisor advise;
   Done done;
   uint64_t deadline_ms = 0;
   int attempts = 0;
+  int retries = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   HttpResponse response;
@@ -99,20 +106,27 @@ HttpClient::~HttpClient() {
 }
 
 uint64_t HttpClient::takeRateToken() {
-  if (rate_per_ms_ <= 0) return 0;
   uint64_t now = uv_now(loop_);
+  // The API asked everyone to back off (Airtable's 30 s, GitHub's reset): queue behind it.
+  uint64_t paused = pause_until_ms_ > now ? pause_until_ms_ - now : 0;
+  if (rate_per_ms_ <= 0) return paused;
   double burst = std::max(1.0, rate_per_ms_ * 1000.0);
   tokens_ = std::min(burst, tokens_ + static_cast<double>(now - tokens_at_ms_) * rate_per_ms_);
   tokens_at_ms_ = now;
   tokens_ -= 1;  // taken now, or reserved: later callers queue behind
-  if (tokens_ >= 0) return 0;
-  return static_cast<uint64_t>(std::ceil(-tokens_ / rate_per_ms_));
+  if (tokens_ >= 0) return paused;
+  return std::max(paused, static_cast<uint64_t>(std::ceil(-tokens_ / rate_per_ms_)));
 }
 
 void HttpClient::send(HttpRequest request, double timeout_seconds, Done done) {
+  send(std::move(request), timeout_seconds, nullptr, std::move(done));
+}
+
+void HttpClient::send(HttpRequest request, double timeout_seconds, Advisor advise, Done done) {
   auto* transfer = new Transfer;
   transfer->client = this;
   transfer->request = std::move(request);
+  transfer->advise = std::move(advise);
   transfer->done = std::move(done);
   transfer->deadline_ms = uv_now(loop_) + static_cast<uint64_t>(timeout_seconds * 1000);
   transfers_.insert(transfer);
@@ -188,13 +202,17 @@ void HttpClient::finish(Transfer* t, int curl_code) {
   HttpOutcome outcome;
   if (curl_code == CURLE_OK) {
     t->response.status = static_cast<int>(status);
-    // The API said "not now" and when to come back: nothing was applied, so try again if
-    // the deadline allows.
-    double retry_after = retryAfterSeconds(t->response);
-    if ((status == 429 || status == 503) && retry_after > 0) {
-      uint64_t wait = static_cast<uint64_t>(retry_after * 1000);
+    // The adapter knows when its platform's answer means "not applied, come back later".
+    RetryAdvice advice =
+        t->advise ? t->advise(t->request, t->response) : defaultAdvice(t->response);
+    if (advice.pause_api_seconds > 0)
+      pause_until_ms_ =
+          std::max(pause_until_ms_, now + static_cast<uint64_t>(advice.pause_api_seconds * 1000));
+    if (advice.retry) {
+      uint64_t wait = std::max(static_cast<uint64_t>(advice.after_seconds * 1000), takeRateToken());
       if (now + wait < t->deadline_ms) {
-        retryLater(t, std::max(wait, takeRateToken()));
+        ++t->retries;
+        retryLater(t, wait);
         return;
       }
     }
@@ -206,6 +224,7 @@ void HttpClient::finish(Transfer* t, int curl_code) {
   if (curl_code == CURLE_COULDNT_CONNECT || curl_code == CURLE_COULDNT_RESOLVE_HOST) {
     uint64_t backoff = std::min(kMaxBackoffMs, kFirstBackoffMs << std::min(t->attempts - 1, 5));
     if (now + backoff < t->deadline_ms) {
+      ++t->retries;
       retryLater(t, backoff);
       return;
     }
@@ -218,12 +237,21 @@ void HttpClient::finish(Transfer* t, int curl_code) {
     outcome.failure =
         connect_us > 0 ? HttpOutcome::Failure::kConnectionLost : HttpOutcome::Failure::kUnreachable;
     outcome.maybe_applied = connect_us > 0;
+    // The connection broke mid-request: only a request the API deduplicates (idempotency key)
+    // or that is idempotent by nature may go again.
+    uint64_t backoff = std::min(kMaxBackoffMs, kFirstBackoffMs << std::min(t->attempts - 1, 5));
+    if (t->request.resend_safe && now + backoff < t->deadline_ms) {
+      ++t->retries;
+      retryLater(t, backoff);
+      return;
+    }
   }
   complete(t, std::move(outcome));
 }
 
 void HttpClient::complete(Transfer* t, HttpOutcome outcome) {
   outcome.attempts = t->attempts;
+  outcome.retries = t->retries;
   Done done = std::move(t->done);
   transfers_.erase(t);
   --in_flight_;

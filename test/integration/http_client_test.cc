@@ -28,10 +28,13 @@ struct Loop {
 };
 
 HttpRequest insertCustomer(const std::string& base_url, const std::string& name = "Ada") {
-  return HttpRequest{"POST",
-                     base_url + "/customer",
-                     {{"Content-Type", "application/json"}},
-                     "{\"records\":[{\"name\":\"" + name + "\"}]}"};
+  HttpRequest request;
+  request.method = "POST";
+  request.url = base_url + "/customer";
+  request.headers = {{"Content-Type", "application/json"}};
+  request.body = "{\"records\":[{\"name\":\"" + name + "\"}]}";
+  request.path_template = "POST /{object}";
+  return request;
 }
 
 // Sends one request and runs the loop until its answer.

@@ -10,10 +10,12 @@
 #include <thread>
 
 #include "tools/fakeapi/connection_drop.h"
+#include "tools/fakeapi/dialect.h"
 #include "tools/fakeapi/faults.h"
 #include "tools/fakeapi/json.h"
 #include "tools/fakeapi/request_log.h"
 #include "tools/fakeapi/store.h"
+#include "tools/fakeapi/tokens.h"
 
 namespace fakeapi {
 namespace {
@@ -81,6 +83,11 @@ struct Server::Impl {
           return httplib::Server::HandlerResponse::Handled;
         }));
     routeControl();
+    for (auto make : {makeStripeDialect, makeSalesforceDialect, makeHubspotDialect,
+                      makeAirtableDialect, makeGithubDialect}) {
+      dialects.push_back(make());
+      dialects.back()->route(http, gate);
+    }
     const char* object_path = R"(/([^/_][^/]*))";
     auto route = [this](Operation operation) {
       return [this, operation](const httplib::Request& req, httplib::Response& res) {
@@ -108,6 +115,11 @@ struct Server::Impl {
         store.clear();
         idempotent_replies.clear();
       }
+      {
+        std::lock_guard lock(gate.mutex());
+        for (auto& dialect : dialects) dialect->clear();
+      }
+      tokens.clear();
       faults.clear();
       log.clear();
       send(res, Reply{200, R"({"ok":true})"});
@@ -116,6 +128,29 @@ struct Server::Impl {
       std::lock_guard lock(mutex);
       send(res, Reply{200, store.dump()});
     });
+    http.Get(R"(/_control/dialect/([a-z]+))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               std::lock_guard lock(gate.mutex());
+               for (auto& dialect : dialects)
+                 if (dialect->name() == req.matches[1].str())
+                   return send(res, Reply{200, dialect->dump()});
+               send(res, errorReply(404, "not_found", "no such dialect"));
+             });
+    // OAuth: register a refresh token (and client, lifetime, rotation); expire issued tokens.
+    http.Post("/_control/oauth", [this](const httplib::Request& req, httplib::Response& res) {
+      send(res, tokens.configure(req.body)
+                    ? Reply{200, R"({"ok":true})"}
+                    : errorReply(400, "validation",
+                                 "want {refresh_token, client_id, client_secret, expires_in, "
+                                 "rotate}"));
+    });
+    http.Post("/_control/oauth/expire", [this](const httplib::Request&, httplib::Response& res) {
+      tokens.expireAccessTokens();
+      send(res, Reply{200, R"({"ok":true})"});
+    });
+    http.Get("/_control/oauth", [this](const httplib::Request&, httplib::Response& res) {
+      send(res, Reply{200, tokens.stats()});
+    });
     http.Get("/_control/requests", [this](const httplib::Request&, httplib::Response& res) {
       send(res, Reply{200, log.dump()});
     });
@@ -123,27 +158,10 @@ struct Server::Impl {
 
   void handle(const httplib::Request& req, httplib::Response& res, Operation operation) {
     std::optional<std::string> idempotency_key = headerValue(req, "Idempotency-Key");
-    log.append(req.method, req.path, req.body, idempotency_key);
-
-    RequestFaults fault = faults.takeNext();
-    if (fault.delay.count() > 0) std::this_thread::sleep_for(fault.delay);
-    if (fault.drop) {
-      shutDownConnection(req.local_port, req.remote_addr, req.remote_port);
-      res.status = 500;  // never reaches the client: the socket is already shut down
+    if (gate.intercept(req, res, [](httplib::Response& refused) {
+          send(refused, errorReply(401, "auth", "missing or wrong API key", "unauthorized"));
+        }))
       return;
-    }
-    if (fault.failure) {
-      res.status = fault.failure->status;
-      res.set_content(fault.failure->body, kJson);
-      if (fault.failure->retry_after_seconds) {
-        res.set_header("Retry-After", std::to_string(*fault.failure->retry_after_seconds));
-      }
-      return;
-    }
-    if (!api_key.empty() && req.get_header_value("Authorization") != "Bearer " + api_key) {
-      send(res, errorReply(401, "auth", "missing or wrong API key", "unauthorized"));
-      return;
-    }
 
     std::string object = req.matches[1].str();
     std::lock_guard lock(mutex);
@@ -166,10 +184,45 @@ struct Server::Impl {
   std::atomic<unsigned long> request_count{0};
   FaultPlan faults;
   RequestLog log;
+  TokenAuthority tokens{api_key};
+  Gate gate{faults, log, tokens};
+  std::vector<std::unique_ptr<Dialect>> dialects;
   std::mutex mutex;  // guards store and idempotent_replies, so a key is applied at most once
   Store store;
   std::map<std::string, Reply> idempotent_replies;
 };
+
+bool Gate::interceptUnauthenticated(const httplib::Request& req, httplib::Response& res) {
+  // The target keeps the query string: some platforms put ids there (DELETE ?ids=...).
+  log_.append(req.method, req.target, req.body, headerValue(req, "Idempotency-Key"));
+  RequestFaults fault = faults_.takeNext();
+  if (fault.delay.count() > 0) std::this_thread::sleep_for(fault.delay);
+  if (fault.drop) {
+    shutDownConnection(req.local_port, req.remote_addr, req.remote_port);
+    res.status = 500;  // never reaches the client: the socket is already shut down
+    return true;
+  }
+  if (fault.failure) {
+    res.status = fault.failure->status;
+    res.set_content(fault.failure->body, kJson);
+    if (fault.failure->retry_after_seconds) {
+      res.set_header("Retry-After", std::to_string(*fault.failure->retry_after_seconds));
+    }
+    return true;
+  }
+  return false;
+}
+
+bool Gate::intercept(const httplib::Request& req, httplib::Response& res,
+                     const std::function<void(httplib::Response&)>& unauthorized) {
+  if (interceptUnauthenticated(req, res)) return true;
+  if (!tokens_.accepts(req.get_header_value("Authorization"))) {
+    unauthorized(res);
+    if (res.status == 200 || res.status == -1) res.status = 401;
+    return true;
+  }
+  return false;
+}
 
 Server::Server(std::string api_key, std::chrono::milliseconds latency)
     : impl_(std::make_unique<Impl>(std::move(api_key), latency)) {}

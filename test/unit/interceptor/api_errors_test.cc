@@ -64,22 +64,27 @@ TEST_CASE("an API refusal says who refused what, with the facts in DETAIL", "[ap
 }
 
 TEST_CASE("transport failures say whether the write may exist upstream", "[api_errors]") {
-  using Failure = adapters::HttpOutcome::Failure;
-  adapters::HttpOutcome outcome;
-  outcome.failure = Failure::kUnreachable;
-  outcome.message = "Couldn't connect to server";
-  outcome.attempts = 3;
-  PgError pg = describeTransportFailure(outcome, kInsert);
+  adapters::ApiError unreachable = apiError(ErrorClass::kUnreachable, 0);
+  unreachable.message = "Couldn't connect to server (3 attempts)";
+  PgError pg = describeApiError(unreachable, kInsert);
   CHECK(pg.sqlstate == "08001");
-  CHECK(pg.detail.find("3 attempt(s)") != std::string::npos);
-  outcome.failure = Failure::kTimeout;
-  outcome.maybe_applied = true;
-  CHECK(describeTransportFailure(outcome, kInsert).sqlstate == "08007");
-  outcome.maybe_applied = false;
-  CHECK(describeTransportFailure(outcome, kInsert).sqlstate == "57014");
-  outcome.failure = Failure::kConnectionLost;
-  outcome.maybe_applied = true;
-  CHECK(describeTransportFailure(outcome, kInsert).sqlstate == "08007");
+  CHECK(pg.detail.find("3 attempts") != std::string::npos);
+  CHECK(pg.detail.find("nothing was sent") != std::string::npos);
+  CHECK(describeApiError(apiError(ErrorClass::kOutcomeUnknown, 0), kInsert).sqlstate == "08007");
+  CHECK(describeApiError(apiError(ErrorClass::kTimedOut, 0), kInsert).sqlstate == "57014");
+}
+
+TEST_CASE("platform refinements keep PostgreSQL's own SQLSTATEs", "[api_errors]") {
+  CHECK(describeApiError(apiError(ErrorClass::kRequiredField, 400), kInsert).sqlstate == "23502");
+  CHECK(describeApiError(apiError(ErrorClass::kDuplicate, 409), kInsert).sqlstate == "23505");
+  CHECK(describeApiError(apiError(ErrorClass::kBadReference, 400), kInsert).sqlstate == "23503");
+  CHECK(describeApiError(apiError(ErrorClass::kTooLong, 400), kInsert).sqlstate == "22001");
+  CHECK(describeApiError(apiError(ErrorClass::kInvalidValue, 422), kInsert).sqlstate == "22023");
+  CHECK(describeApiError(apiError(ErrorClass::kUnknownField, 422), kInsert).sqlstate == "42703");
+  CHECK(describeApiError(apiError(ErrorClass::kUnknownObject, 404), kInsert).sqlstate == "42P01");
+  CHECK(describeApiError(apiError(ErrorClass::kUnsupported, 0), kInsert).sqlstate == "0A000");
+  CHECK(describeApiError(apiError(ErrorClass::kLocked, 429), kInsert).sqlstate == "55P03");
+  CHECK(describeApiError(apiError(ErrorClass::kQuotaExhausted, 403), kInsert).sqlstate == "53400");
 }
 
 TEST_CASE("reached the API but not the database is its own error", "[api_errors]") {
