@@ -156,6 +156,7 @@ void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
         LOG_INFO("%s", line.c_str());
     };
     interceptor_ = std::make_unique<interceptor::Interceptor>(loop_, connector, logger);
+    api_stats_logged_ms_ = uv_now(loop_);
     interceptor_->setIdleCallback([this] { checkShutdownProgress(); });
   }
   interceptor_->configure(sync);
@@ -262,7 +263,28 @@ void Pooler::runMaintenance() {
   for (auto [client, reason] : expired)
     client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
   for (auto& [key, pool] : pools_) pool->maintain(now);
+  if (interceptor_ && settings().stats_period > 0 &&
+      now - api_stats_logged_ms_ >= ms(settings().stats_period)) {
+    api_stats_logged_ms_ = now;
+    logApiStats();
+  }
   checkShutdownProgress();
+}
+
+// SHOW APIS until the admin console exists: one line per [api.NAME] every stats_period, like
+// PgBouncer's periodic stats lines. Totals since start (or since the API's config changed).
+void Pooler::logApiStats() {
+  for (const auto& row : interceptor_->apiStats()) {
+    const auto& s = row.stats;
+    uint64_t average = s.requests > 0 ? s.total_ms / s.requests : 0;
+    LOG_INFO(
+        "api stats: %s (%s%s): %llu requests, %llu failed, %llu retries, %llu rate limited, "
+        "%llu token refreshes, avg %llu ms, last status %d, %zu in flight",
+        row.name.c_str(), row.platform.c_str(), row.oauth ? ", oauth" : "",
+        (unsigned long long)s.requests, (unsigned long long)s.failed, (unsigned long long)s.retries,
+        (unsigned long long)s.rate_limited, (unsigned long long)s.token_refreshes,
+        (unsigned long long)average, s.last_status, s.in_flight);
+  }
 }
 
 // The timeout `client` ran into (it gets disconnected), or nullptr. query_timeout only cancels

@@ -81,6 +81,7 @@ class Pooler {
   void checkShutdownProgress();
   // Periodic timeouts and pool upkeep (every kJanitorIntervalMs).
   void runMaintenance();
+  void logApiStats();
 
  private:
   const char* checkClientLimits(ClientSession& client, uint64_t now);
@@ -99,6 +100,7 @@ class Pooler {
   std::unique_ptr<interceptor::Interceptor> interceptor_;
   std::unordered_map<std::string, Counts> db_counts_, user_counts_;
   uv_timer_t* janitor_ = nullptr;  // freed in its close callback
+  uint64_t api_stats_logged_ms_ = 0;
   ShutdownMode shutdown_mode_ = ShutdownMode::kNone;
   bool stopped_ = false;
 };

@@ -94,6 +94,27 @@ struct Server::Impl {
         handle(req, res, operation);
       };
     };
+    // The generic contract's OAuth2 token endpoint (RFC 6749 refresh_token grant, form body).
+    http.Post("/oauth/token", [this](const httplib::Request& req, httplib::Response& res) {
+      if (gate.interceptUnauthenticated(req, res)) return;
+      TokenAuthority::Grant grant;
+      auto refusal = req.get_param_value("grant_type") != "refresh_token"
+                         ? TokenAuthority::Refusal::kBadRefreshToken
+                         : tokens.refresh(req.get_param_value("refresh_token"),
+                                          req.get_param_value("client_id"),
+                                          req.get_param_value("client_secret"), grant);
+      if (refusal != TokenAuthority::Refusal::kNone) {
+        bool client = refusal == TokenAuthority::Refusal::kUnknownClient;
+        send(res, Reply{client ? 401 : 400, std::string(R"({"error":")") +
+                                                (client ? "invalid_client" : "invalid_grant") +
+                                                R"(","error_description":"refresh refused"})"});
+        return;
+      }
+      send(res, Reply{200, R"({"access_token":")" + grant.access_token +
+                               R"(","token_type":"bearer","expires_in":)" +
+                               std::to_string(grant.expires_in) + R"(,"refresh_token":")" +
+                               grant.refresh_token + R"("})"});
+    });
     http.Post(object_path, route(&Store::create));
     http.Patch(object_path, route(&Store::update));
     http.Delete(object_path, route(&Store::remove));

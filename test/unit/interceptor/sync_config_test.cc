@@ -122,3 +122,35 @@ TEST_CASE("secrets come from env:, file: or the literal", "[sync_config]") {
   sections[1].entries["api_key"].value = "env:APIBOUNCER_TEST_MISSING";
   CHECK(errorOf(sections).key == "api_key");
 }
+
+TEST_CASE("OAuth needs its token endpoint and client, and nothing else means OAuth",
+          "[sync_config]") {
+  auto with = [](std::map<std::string, std::string> keys) {
+    auto sections = validSections();
+    for (auto& [key, value] : keys) sections[1].entries[key] = RawValue{value, "app.ini", 40};
+    return sections;
+  };
+  auto parsed = parseSyncConfig(with({{"refresh_token", "rt-1"},
+                                      {"client_id", "cid"},
+                                      {"client_secret", "cs"},
+                                      {"token_url", "https://login.example/token"},
+                                      {"token_file", "/var/lib/apibouncer/stripe.token"}}),
+                                {"app"});
+  REQUIRE(std::holds_alternative<SyncConfig>(parsed));
+  const ApiConfig& api = std::get<SyncConfig>(parsed).apis.at("stripe");
+  CHECK(api.refresh_token == "rt-1");
+  CHECK(api.token_file == "/var/lib/apibouncer/stripe.token");
+
+  SyncConfigError no_url = errorOf(with({{"refresh_token", "rt-1"}, {"client_id", "cid"}}));
+  CHECK(no_url.key == "refresh_token");
+  CHECK(no_url.reason.find("token_url") != std::string::npos);
+  SyncConfigError no_client =
+      errorOf(with({{"refresh_token", "rt-1"}, {"token_url", "https://login.example/token"}}));
+  CHECK(no_client.reason.find("client_id") != std::string::npos);
+  SyncConfigError bad_url = errorOf(
+      with({{"refresh_token", "rt-1"}, {"client_id", "cid"}, {"token_url", "login.example"}}));
+  CHECK(bad_url.key == "token_url");
+  SyncConfigError stray = errorOf(with({{"token_file", "/tmp/x"}}));
+  CHECK(stray.key == "token_file");
+  CHECK(stray.reason.find("refresh_token") != std::string::npos);
+}
