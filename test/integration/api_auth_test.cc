@@ -113,7 +113,8 @@ struct OAuthSetup {
     CHECK(log.find(kClientSecret) == std::string::npos);
     CHECK(log.find("rt-initial") == std::string::npos);
     CHECK(log.find("rt-rotated") == std::string::npos);
-    CHECK(log.find("at-") == std::string::npos);  // the fake's access tokens
+    for (const char* token : {"at-1-", "at-2-", "at-3-"})  // the fake's access tokens
+      CHECK(log.find(token) == std::string::npos);
   }
 
   std::string table, dir, token_file;

@@ -171,3 +171,63 @@ TEST_CASE("http client: rate_limit spaces requests out", "[http_client]") {
     CHECK(client.inFlight() == 0);
   }
 }
+
+TEST_CASE("http client: a resend-safe request goes again after a dropped connection",
+          "[http_client]") {
+  FakeApiProcess api;
+  Loop loop;
+  {
+    HttpClient client(&loop.loop, 0);
+    control(api, "/_control/drop", R"({"count":1})");
+    HttpRequest request = insertCustomer(api.baseUrl());
+    request.resend_safe = true;  // e.g. an Idempotency-Key the API deduplicates
+    HttpOutcome outcome = sendAndWait(&loop.loop, client, std::move(request), 5);
+    INFO(outcome.message);
+    REQUIRE(outcome.response);
+    CHECK(outcome.response->status == 201);
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.retries == 1);
+  }
+}
+
+TEST_CASE("http client: the adapter's advice decides retries and pauses the whole API",
+          "[http_client]") {
+  FakeApiProcess api;
+  Loop loop;
+  {
+    HttpClient client(&loop.loop, 0);
+    // A 429 without Retry-After: the default rule would not retry it; this platform's advice
+    // says "retry after 0.3 s, and everyone else wait 1 s" (like Airtable's penalty).
+    control(api, "/_control/fail", R"({"count":1,"status":429,"body":"{}"})");
+    auto advise = [](const HttpRequest&, const apibouncer::adapters::HttpResponse& response) {
+      apibouncer::adapters::RetryAdvice advice;
+      if (response.status == 429) {
+        advice.retry = true;
+        advice.after_seconds = 0.3;
+        advice.pause_api_seconds = 1.0;
+      }
+      return advice;
+    };
+    auto start = std::chrono::steady_clock::now();
+    int done = 0;
+    double first_done = 0, second_done = 0;
+    client.send(insertCustomer(api.baseUrl(), "a"), 5, advise, [&](HttpOutcome outcome) {
+      CHECK(outcome.response);
+      CHECK(outcome.retries == 1);
+      first_done = secondsSince(start);
+      ++done;
+    });
+    // Sent once the first has been refused: it queues behind the pause.
+    while (apiGet(api, "/_control/requests").find("\"a\"") == std::string::npos)
+      uv_run(&loop.loop, UV_RUN_NOWAIT);
+    while (secondsSince(start) < 0.1) uv_run(&loop.loop, UV_RUN_NOWAIT);
+    client.send(insertCustomer(api.baseUrl(), "b"), 5, advise, [&](HttpOutcome outcome) {
+      CHECK(outcome.response);
+      second_done = secondsSince(start);
+      ++done;
+    });
+    while (done < 2) uv_run(&loop.loop, UV_RUN_ONCE);
+    CHECK(first_done >= 0.3);
+    CHECK(second_done >= 0.9);  // held back by the pause, though the bucket had room
+  }
+}

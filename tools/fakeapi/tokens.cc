@@ -28,11 +28,11 @@ TokenAuthority::Refusal TokenAuthority::refresh(std::string_view refresh_token,
   if (it == refresh_tokens_.end()) return Refusal::kBadRefreshToken;
   ++refreshes_;
   ++issued_;
-  grant.access_token = "at-" + std::to_string(issued_) + "-" + std::string(refresh_token);
   grant.expires_in = expires_in_;
   grant.refresh_token = std::string(refresh_token);
   if (rotate_) {
-    // The old pair dies: its refresh token and every access token issued from it.
+    // The old pair dies: its refresh token and the access tokens issued alongside it (named
+    // after it, below).
     refresh_tokens_.erase(it);
     std::string suffix = "-" + std::string(refresh_token);
     for (auto at = access_tokens_.begin(); at != access_tokens_.end();) {
@@ -44,6 +44,7 @@ TokenAuthority::Refusal TokenAuthority::refresh(std::string_view refresh_token,
     grant.refresh_token = "rt-rotated-" + std::to_string(issued_);
     refresh_tokens_.insert(grant.refresh_token);
   }
+  grant.access_token = "at-" + std::to_string(issued_) + "-" + grant.refresh_token;
   access_tokens_[grant.access_token] = Clock::now() + std::chrono::seconds(expires_in_);
   return Refusal::kNone;
 }
