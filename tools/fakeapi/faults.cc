@@ -48,9 +48,12 @@ std::optional<Reply> FaultPlan::armFailure(std::string_view body) {
     retry_after = seconds;
   }
   const rapidjson::Value* reply_body = findMember(doc, "body");
-  std::string reply_json = reply_body != nullptr
-                               ? toJson(*reply_body)
-                               : errorJson("unavailable", "injected failure", "injected_failure");
+  // A string is served as it is (a platform's error text, an HTML page from a gateway); any
+  // other JSON value as JSON.
+  std::string reply_json =
+      reply_body == nullptr    ? errorJson("unavailable", "injected failure", "injected_failure")
+      : reply_body->IsString() ? std::string(reply_body->GetString(), reply_body->GetStringLength())
+                               : toJson(*reply_body);
 
   std::lock_guard lock(mutex_);
   failures_left_ = static_cast<int>(count);

@@ -30,7 +30,7 @@ class FaultPlan {
   // Each parses a control body and returns the 400 to answer if it is unusable. Arming a kind
   // replaces whatever of that kind was still pending.
   std::optional<Reply> armFailure(
-      std::string_view body);                            // {"count","status","body","retry_after"}
+      std::string_view body);  // {"count","status","body" (a string: raw text),"retry_after"}
   std::optional<Reply> armDelay(std::string_view body);  // {"ms","count"}
   std::optional<Reply> armDrop(std::string_view body);   // {"count"}
 
