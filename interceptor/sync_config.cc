@@ -13,15 +13,17 @@ struct PlatformInfo {
   Platform platform;
   std::string_view name;
   RowLimits limits;
+  int batch_max;  // the API's own ceiling for one request (0: none), which max_* cannot pass
 };
-// Rows per statement (insert / update / delete), from each API's batch limits.
+// Rows per statement (insert / update / delete), from each API's batch limits. HubSpot inserts
+// default to 1 because batch creates come back in no particular order (adapters-spec §2).
 constexpr PlatformInfo kPlatforms[] = {
-    {Platform::kStripe, "stripe", {100, 100, 100}},
-    {Platform::kSalesforce, "salesforce", {200, 200, 200}},
-    {Platform::kHubspot, "hubspot", {1, 100, 100}},
-    {Platform::kAirtable, "airtable", {10, 10, 10}},
-    {Platform::kGithub, "github", {100, 100, 100}},
-    {Platform::kHttp, "http", {100, 100, 100}},
+    {Platform::kStripe, "stripe", {100, 100, 100}, 0},
+    {Platform::kSalesforce, "salesforce", {200, 200, 200}, 200},
+    {Platform::kHubspot, "hubspot", {1, 100, 100}, 100},
+    {Platform::kAirtable, "airtable", {10, 10, 10}, 10},
+    {Platform::kGithub, "github", {100, 100, 100}, 0},
+    {Platform::kHttp, "http", {100, 100, 100}, 0},
 };
 
 std::string_view trim(std::string_view s) {
@@ -203,9 +205,20 @@ bool parseTable(const RawSection& raw, const SyncConfig& config,
   if (const std::string* map = in.get("column_map"); map && !parseColumnMap(*map, table))
     return in.fail("column_map", "must look like column:field, column:field");
   table.limits = defaultRowLimits(api->second.platform);
-  return in.positiveInt("max_insert", table.limits.insert) &&
-         in.positiveInt("max_update", table.limits.update) &&
-         in.positiveInt("max_delete", table.limits.del);
+  if (!in.positiveInt("max_insert", table.limits.insert) ||
+      !in.positiveInt("max_update", table.limits.update) ||
+      !in.positiveInt("max_delete", table.limits.del))
+    return false;
+  for (const auto& info : kPlatforms) {
+    if (info.platform != api->second.platform || info.batch_max == 0) continue;
+    for (auto [key, value] : {std::pair{"max_insert", table.limits.insert},
+                              {"max_update", table.limits.update},
+                              {"max_delete", table.limits.del}})
+      if (value > info.batch_max)
+        return in.fail(key, std::string(info.name) + " takes at most " +
+                                std::to_string(info.batch_max) + " rows in one request");
+  }
+  return true;
 }
 
 }  // namespace

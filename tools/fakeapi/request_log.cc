@@ -20,6 +20,34 @@ void RequestLog::append(std::string method, std::string path, std::string body,
       Entry{std::move(method), std::move(path), std::move(body), std::move(idempotency_key)});
 }
 
+namespace {
+
+// Copying and writing a parsed body recurse once per nesting level: a hostile body nested
+// thousands deep is shown as the string it was instead.
+bool shallowEnoughToEmbed(const std::string& json) {
+  constexpr int kMaxDepth = 64;
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string RequestLog::dump() {
   rapidjson::Document doc(rapidjson::kArrayType);
   auto& alloc = doc.GetAllocator();
@@ -29,8 +57,9 @@ std::string RequestLog::dump() {
     item.AddMember("method", stringValue(entry.method, alloc), alloc);
     item.AddMember("path", stringValue(entry.path, alloc), alloc);
     rapidjson::Document body;
-    body.Parse(entry.body.data(), entry.body.size());
-    if (body.HasParseError()) {
+    if (shallowEnoughToEmbed(entry.body))
+      body.Parse<rapidjson::kParseIterativeFlag>(entry.body.data(), entry.body.size());
+    if (!shallowEnoughToEmbed(entry.body) || body.HasParseError()) {
       item.AddMember("body", stringValue(entry.body, alloc), alloc);
     } else {
       item.AddMember("body", rapidjson::Value(body, alloc), alloc);

@@ -154,3 +154,19 @@ TEST_CASE("OAuth needs its token endpoint and client, and nothing else means OAu
   CHECK(stray.key == "token_file");
   CHECK(stray.reason.find("refresh_token") != std::string::npos);
 }
+
+TEST_CASE("max_* cannot pass what the platform takes in one request", "[sync_config]") {
+  auto airtable = [](std::string max_update) {
+    auto sections = validSections();
+    sections[1].entries["platform"] = RawValue{"airtable", "app.ini", 11};
+    sections[2].entries["max_update"] = RawValue{std::move(max_update), "app.ini", 30};
+    sections.pop_back();  // the second table keeps the defaults
+    return sections;
+  };
+  auto parsed = parseSyncConfig(airtable("5"), {"app"});
+  REQUIRE(std::holds_alternative<SyncConfig>(parsed));
+  CHECK(std::get<SyncConfig>(parsed).findTable("public", "stripe_customer")->limits.update == 5);
+  SyncConfigError error = errorOf(airtable("11"));
+  CHECK(error.key == "max_update");
+  CHECK(error.reason == "airtable takes at most 10 rows in one request");
+}
