@@ -80,6 +80,27 @@ std::vector<Interceptor::ApiStatsRow> Interceptor::apiStats() const {
   return rows;
 }
 
+std::vector<Interceptor::SyncedTableRow> Interceptor::syncedTables() const {
+  std::vector<SyncedTableRow> rows;
+  for (const auto& [database, view] : views_)
+    for (const TableConfig& table : view->config.tables) {
+      SyncedTableRow row;
+      row.table = table.schema + "." + table.table;
+      row.database = table.database;
+      row.api = table.api;
+      row.object = table.object;
+      row.limits = table.limits;
+      if (auto it = write_counts_.find(row.table); it != write_counts_.end()) {
+        row.writes_ok = it->second.ok;
+        row.writes_refused = it->second.refused;
+        row.writes_partial = it->second.partial;
+        row.writes_lost = it->second.lost;
+      }
+      rows.push_back(std::move(row));
+    }
+  return rows;
+}
+
 void Interceptor::configure(const SyncConfig& config) {
   ++generation_;
   auto shared = std::make_shared<Shared>();
@@ -240,11 +261,22 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
   env.logger = logger_;
   env.retries = retries_.get();
   ++in_flight_;
-  auto job = std::make_shared<WriteJob>(std::move(env), std::move(call),
-                                        [this, done = std::move(done)](WriteReply reply) {
-                                          --in_flight_;
-                                          done(std::move(reply));
-                                        });
+  std::string table_name = table->schema + "." + table->table;
+  auto job =
+      std::make_shared<WriteJob>(std::move(env), std::move(call),
+                                 [this, table_name, done = std::move(done)](WriteReply reply) {
+                                   --in_flight_;
+                                   WriteCounts& counts = write_counts_[table_name];
+                                   if (!reply.error)
+                                     ++counts.ok;
+                                   else if (reply.error->sqlstate == "25000")
+                                     ++counts.lost;
+                                   else if (reply.partial)
+                                     ++counts.partial;
+                                   else
+                                     ++counts.refused;
+                                   done(std::move(reply));
+                                 });
   job->start();
 }
 

@@ -37,7 +37,8 @@ struct ReplyField {
 struct WriteReply {
   std::optional<PgError> error;
   std::vector<std::string> notices;  // sent before the result (e.g. a row already gone upstream)
-  bool has_fields = false;           // RETURNING: send a RowDescription (even for zero rows)
+  bool partial = false;     // with error: some rows were applied (and committed) all the same
+  bool has_fields = false;  // RETURNING: send a RowDescription (even for zero rows)
   std::vector<ReplyField> fields;
   std::vector<std::vector<std::optional<std::string>>> rows;
   std::string command_tag;  // "INSERT 0 2", "UPDATE 1", "DELETE 0"
@@ -91,6 +92,17 @@ class Interceptor {
     adapters::ApiStats stats;
   };
   std::vector<ApiStatsRow> apiStats() const;
+  // One row per synced table: SHOW SYNCED_TABLES. Counts are kept across reloads by name.
+  struct SyncedTableRow {
+    std::string table;  // schema.table
+    std::string database, api, object;
+    RowLimits limits;
+    uint64_t writes_ok = 0;
+    uint64_t writes_refused = 0;  // refused before the API applied anything (any error)
+    uint64_t writes_partial = 0;  // some rows applied, the statement failed for the others
+    uint64_t writes_lost = 0;     // 25000: the API has it, the table not yet
+  };
+  std::vector<SyncedTableRow> syncedTables() const;
   // Called each time the last write in flight finishes (graceful shutdown waits for it).
   void setIdleCallback(std::function<void()> idle) { idle_ = std::move(idle); }
   // Immediate stop: closes the write links and API clients; writes in flight are abandoned
@@ -111,6 +123,10 @@ class Interceptor {
   std::function<void()> idle_;
   uint64_t generation_ = 0;
   size_t in_flight_ = 0;
+  struct WriteCounts {
+    uint64_t ok = 0, refused = 0, partial = 0, lost = 0;
+  };
+  std::map<std::string, WriteCounts> write_counts_;  // by schema.table
 };
 
 }  // namespace apibouncer::interceptor

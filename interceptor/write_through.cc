@@ -435,6 +435,7 @@ void WriteJob::onApplied(ResultPtr result) {
       // Committed what the API applied; the statement still fails for the rows it did not.
       WriteReply failed;
       failed.error = std::move(self->partial_error_);
+      failed.partial = true;
       failed.notices = std::move(self->reply_.notices);
       self->finish(std::move(failed));
       return;
