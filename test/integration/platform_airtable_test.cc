@@ -398,7 +398,8 @@ TEST_CASE("airtable: a field set to '' or false comes back NULL, as Airtable lea
   CHECK(at.column("status", ids[0]) == "<null>");
   CHECK(at.column("done", ids[0]) == "<null>");
   CHECK(at.column("name", ids[0]) == "Seed0");
-  const AirtableRecord* record = findRecord(airtableRecords(at.api), ids[0]);
+  std::vector<AirtableRecord> stored = airtableRecords(at.api);
+  const AirtableRecord* record = findRecord(stored, ids[0]);
   REQUIRE(record != nullptr);
   CHECK(record->field("Status") == "<absent>");
   CHECK(record->field("Done") == "<absent>");
