@@ -73,7 +73,40 @@ ApiStats ApiClient::stats() const {
   ApiStats stats = stats_;
   stats.token_refreshes = static_cast<uint64_t>(tokens_->refreshes());
   stats.in_flight = http_->inFlight();
+  stats.token_state = tokens_->describe();
+  if (!latencies_ms_.empty()) {
+    std::vector<uint32_t> sorted = latencies_ms_;
+    std::sort(sorted.begin(), sorted.end());
+    auto at = [&](double q) { return sorted[static_cast<size_t>(q * (sorted.size() - 1))]; };
+    stats.p50_ms = at(0.50);
+    stats.p99_ms = at(0.99);
+  }
   return stats;
+}
+
+void ApiClient::countError(const ApiError& error) {
+  switch (error.error_class) {
+    case ErrorClass::kAuth:
+    case ErrorClass::kForbidden:
+      ++stats_.errors_auth;
+      break;
+    case ErrorClass::kRateLimited:
+    case ErrorClass::kQuotaExhausted:
+      ++stats_.errors_throttled;
+      break;
+    case ErrorClass::kUnavailable:
+    case ErrorClass::kBadResponse:
+      ++stats_.errors_upstream;
+      break;
+    case ErrorClass::kUnreachable:
+    case ErrorClass::kTimedOut:
+    case ErrorClass::kOutcomeUnknown:
+      ++stats_.errors_transport;
+      break;
+    default:
+      ++stats_.errors_refused;
+      break;
+  }
 }
 
 void ApiClient::write(WriteRequest request, double timeout_seconds, Done done) {
@@ -149,6 +182,14 @@ void ApiClient::onAnswer(std::shared_ptr<Batch> batch, size_t index, bool after_
   ++stats_.requests;
   stats_.retries += static_cast<uint64_t>(outcome.retries);
   stats_.total_ms += elapsed;
+  stats_.throttled_ms += outcome.waited_ms;
+  constexpr size_t kLatencyWindow = 1024;
+  uint32_t latency = static_cast<uint32_t>(std::min<uint64_t>(elapsed, UINT32_MAX));
+  if (latencies_ms_.size() < kLatencyWindow)
+    latencies_ms_.push_back(latency);
+  else
+    latencies_ms_[next_latency_] = latency;
+  next_latency_ = (next_latency_ + 1) % kLatencyWindow;
   if (outcome.failure != HttpOutcome::Failure::kNone || !outcome.response) {
     ++stats_.failed;
     stats_.last_status = 0;
@@ -196,6 +237,7 @@ void ApiClient::settle(std::shared_ptr<Batch> batch, size_t index, WriteResult r
   if (batch->started < batch->parts.size()) sendOne(batch, batch->started++, false);
   if (batch->settled < batch->parts.size()) return;
   if (batch->parts.size() == 1 && !adapter_->oneRequestPerRow()) {
+    if (!batch->results[0].ok) countError(batch->results[0].error);
     batch->done(std::move(batch->results[0]));
     return;
   }
@@ -236,6 +278,7 @@ void ApiClient::settle(std::shared_ptr<Batch> batch, size_t index, WriteResult r
   }
   // Nothing applied and nothing in doubt: the statement failed as a whole.
   if (!merged.ok && !any_applied && !any_unknown) merged.rows.clear();
+  if (!merged.ok) countError(merged.error);
   batch->done(std::move(merged));
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adapters/adapter.h"
 #include "adapters/http/http_client.h"
@@ -33,9 +34,18 @@ struct ApiStats {
   uint64_t retries = 0;       // resends (rate limits, lost connections, token refresh)
   uint64_t rate_limited = 0;  // answers with status 429 (or the platform's equivalent)
   uint64_t token_refreshes = 0;
-  uint64_t total_ms = 0;  // summed latency, retries and waits included
+  uint64_t total_ms = 0;      // summed latency, retries and waits included
+  uint64_t throttled_ms = 0;  // of which spent waiting (rate limit, Retry-After, pauses)
+  // The statements' errors by kind (a statement counts once, with its first error).
+  uint64_t errors_refused = 0;      // the API refused the data (validation, duplicate, ...)
+  uint64_t errors_auth = 0;         // credentials or permissions
+  uint64_t errors_throttled = 0;    // rate limit or quota
+  uint64_t errors_upstream = 0;     // the API failed (5xx, unreadable answer)
+  uint64_t errors_transport = 0;    // unreachable, timed out, no answer
+  uint64_t p50_ms = 0, p99_ms = 0;  // over the last 1024 requests
   int last_status = 0;
   size_t in_flight = 0;
+  std::string token_state;  // "api key", "oauth: valid 1740 s", "oauth: no token (...)"
 };
 
 class ApiClient {
@@ -71,7 +81,10 @@ class ApiClient {
   Logger logger_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<TokenSource> tokens_;
+  void countError(const ApiError& error);
   ApiStats stats_;
+  std::vector<uint32_t> latencies_ms_;  // ring of the last kLatencyWindow requests
+  size_t next_latency_ = 0;
   // Cleared by the destructor: callbacks still queued in the token source check it.
   std::shared_ptr<bool> alive_;
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -114,8 +115,20 @@ void TokenSource::refresh(double timeout_seconds) {
   });
 }
 
+std::string TokenSource::describe() const {
+  if (!usesOAuth()) return fixed_key_.empty() ? "none" : "api key";
+  if (refreshing_) return "oauth: refreshing";
+  if (access_token_.empty())
+    return last_failure_.empty() ? "oauth: no token yet"
+                                 : "oauth: no token (last refresh failed: " + last_failure_ + ")";
+  if (expires_at_ms_ == 0) return "oauth: valid until refused";
+  double left = (expires_at_ms_ - static_cast<double>(uv_now(loop_))) / 1000;
+  return "oauth: valid " + std::to_string(static_cast<long>(std::max(0.0, left))) + " s";
+}
+
 void TokenSource::finishRefresh(bool ok, const ApiError& error) {
   refreshing_ = false;
+  last_failure_ = ok ? "" : error.message;
   if (!ok) logger_(true, "api " + api_name_ + ": " + error.message);
   std::vector<Ready> waiting;
   waiting.swap(waiting_);

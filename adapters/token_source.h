@@ -37,6 +37,9 @@ class TokenSource {
   // The API refused `token`: the next get() refreshes, unless a newer token replaced it already.
   void rejected(const std::string& token);
   int refreshes() const { return refreshes_; }
+  // For SHOW APIS, never the token: "api key", "none", "oauth: valid 1740 s", "oauth: valid
+  // until refused", "oauth: refreshing", "oauth: no token (last refresh failed: ...)".
+  std::string describe() const;
 
  private:
   void refresh(double timeout_seconds);
@@ -53,6 +56,7 @@ class TokenSource {
   std::string refresh_token_;
   double expires_at_ms_ = 0;  // 0: unknown (valid until refused)
   bool refreshing_ = false;
+  std::string last_failure_;
   std::vector<Ready> waiting_;
   int refreshes_ = 0;
   uv_loop_t* loop_;

@@ -58,6 +58,7 @@ struct HttpClient::Transfer {
   uint64_t deadline_ms = 0;
   int attempts = 0;
   int retries = 0;
+  uint64_t waited_ms = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   HttpResponse response;
@@ -173,6 +174,7 @@ void HttpClient::start(Transfer* t) {
 }
 
 void HttpClient::retryLater(Transfer* t, uint64_t delay_ms) {
+  t->waited_ms += delay_ms;
   t->wait = new uv_timer_t;
   uv_timer_init(loop_, t->wait);
   t->wait->data = t;
@@ -252,6 +254,7 @@ void HttpClient::finish(Transfer* t, int curl_code) {
 void HttpClient::complete(Transfer* t, HttpOutcome outcome) {
   outcome.attempts = t->attempts;
   outcome.retries = t->retries;
+  outcome.waited_ms = t->waited_ms;
   Done done = std::move(t->done);
   transfers_.erase(t);
   --in_flight_;

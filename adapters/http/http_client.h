@@ -32,7 +32,8 @@ struct HttpOutcome {
   std::optional<HttpResponse> response;
   std::string message;  // curl's words for a failure
   int attempts = 0;
-  int retries = 0;  // attempts after the first
+  int retries = 0;         // attempts after the first
+  uint64_t waited_ms = 0;  // held back by the rate limit, pauses and retry delays
 };
 
 class HttpClient {
