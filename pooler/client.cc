@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pooler/admin/admin_session.h"
+#include "pooler/client_hba.h"
 #include "pooler/client_intercept.h"
 #include "pooler/log.h"
 #include "pooler/pool.h"
@@ -89,6 +91,10 @@ void ClientSession::onRead(std::span<const uint8_t> data) {
       processLoginBuffer();
       return;
     case State::kLoggedIn:
+      if (admin_) {
+        admin_->onData(data);
+        return;
+      }
       // A client leaving between transactions needs no link to say goodbye.
       if (data[0] == wire::fe::kTerminate && !intercept_) {
         disconnect("client close request");
@@ -197,6 +203,11 @@ bool ClientSession::handleStartupPacket() {
   if (packet.minorVersion() > 0 || !packet.protocol_options.empty()) {
     send(wire::negotiateProtocolVersion(0, packet.protocol_options));
   }
+  if (admin::isConsoleDatabase(pooler_.config(), database_)) {
+    if (!acceptStartupParameters(packet.params)) return false;
+    beginAdminLogin();
+    return true;
+  }
   if (!acceptStartupParameters(packet.params) || !checkLimits()) return false;
   beginAuth();
   return true;
@@ -233,6 +244,11 @@ bool ClientSession::checkLimits() {
     fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_, "no such database");
     return false;
   }
+  if (pooler_.pauseState().disabled(database_)) {
+    fail(wire::sqlstate::kProtocolViolation, "database does not allow connections: " + database_,
+         "database disabled");
+    return false;
+  }
   int max_db = config::setOr(db_->max_db_client_connections, s.max_db_client_connections);
   int max_user = config::userSetOr(pooler_.config().findUser(user_),
                                    &config::UserConfig::max_user_client_connections,
@@ -255,10 +271,26 @@ bool ClientSession::checkLimits() {
 }
 
 void ClientSession::beginAuth() {
+  config::AuthType auth_type = pooler_.settings().auth_type;
+  if (auth_type == config::AuthType::kHba) {
+    // The first matching auth_hba_file line picks this login's method (or refuses it).
+    HbaDecision hba = decideHbaLogin(
+        pooler_.hbaRules(),
+        describeHbaLogin(stream(), transport() == Transport::kUnix, database_, user_));
+    if (hba.refused) {
+      LOG_WARNING("C-%llu %s/%s@%s: login rejected: %s", (unsigned long long)id(),
+                  database_.c_str(), user_.c_str(), peer_.c_str(), hba.reason.c_str());
+      fail(hba.sqlstate, hba.message, "login rejected by auth_hba_file");
+      return;
+    }
+    LOG_DEBUG("C-%llu %s/%s@%s: auth method %s", (unsigned long long)id(), database_.c_str(),
+              user_.c_str(), peer_.c_str(), hba.reason.c_str());
+    auth_type = hba.auth_type;
+  }
   const auto& auth_file = pooler_.authFile();
   const auth::Secret* secret = auth_file.find(user_);
   bool have_auth_file = !pooler_.settings().auth_file.empty();
-  auth_ = std::make_unique<ClientAuth>(pooler_.settings().auth_type, user_, secret, have_auth_file);
+  auth_ = std::make_unique<ClientAuth>(auth_type, user_, secret, have_auth_file);
   setState(State::kAuth);
   ClientAuth::Step step = auth_->start();
   if (step.kind == ClientAuth::Step::Kind::kSend) {
@@ -303,6 +335,10 @@ void ClientSession::authSucceeded(std::string reply) {
              database_.c_str(), user_.c_str(), peer_.c_str(), database_.c_str(), user_.c_str());
   reply += wire::authenticationOk();
   cancel_key_ = pooler_.registerCancelKey(this);
+  if (admin_login_) {
+    finishAdminLogin(std::move(reply));
+    return;
+  }
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user);
   db_.reset();
@@ -317,6 +353,44 @@ void ClientSession::authSucceeded(std::string reply) {
   }
   send(reply);
   requestLink();
+}
+
+// As PgBouncer: user "pgbouncer" over the Unix socket from the OS user running the pooler
+// needs no password; anyone else logs in as usual and must be in admin_users or stats_users.
+void ClientSession::beginAdminLogin() {
+  admin_login_ = true;
+  const auto& s = pooler_.settings();
+  if (s.max_client_conn > 0 && pooler_.clientCount() > static_cast<size_t>(s.max_client_conn)) {
+    fail(wire::sqlstate::kTooManyConnections, "no more connections allowed (max_client_conn)",
+         "max_client_conn reached");
+    return;
+  }
+  if (user_ == "pgbouncer" && transport() == Transport::kUnix && admin::peerIsOwnUser(stream())) {
+    own_user_ = true;
+    if (s.log_connections)
+      LOG_INFO("C-%llu pgbouncer access from unix socket", (unsigned long long)id());
+    authSucceeded({});
+    return;
+  }
+  beginAuth();
+}
+
+void ClientSession::finishAdminLogin(std::string reply) {
+  admin::Role role = own_user_ ? admin::Role::kAdmin : admin::roleOf(pooler_.settings(), user_);
+  if (role == admin::Role::kNone) {
+    fail(wire::sqlstate::kProtocolViolation, "not allowed", "not allowed");
+    return;
+  }
+  admin_ = std::make_unique<admin::AdminSession>(pooler_, *this, role);
+  send(reply + admin::welcomeMessages(cancel_key_));
+  welcome_sent_ = true;
+  setState(State::kLoggedIn);
+  if (!inbuf_.empty()) {
+    std::string early = std::move(inbuf_);
+    inbuf_.clear();
+    admin_->onData(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
+  }
 }
 
 void ClientSession::requestLink() {
@@ -345,6 +419,9 @@ std::string ClientSession::setStatementsFor(ServerLink& server) const {
 }
 
 void ClientSession::onServerAssigned(ServerLink* server) {
+  DatabaseStats& stats = pool_->stats();
+  stats.server_assignment_count++;
+  stats.wait_time_us += (uv_now(loop()) - wait_start_ms_) * 1000;
   server_ = server;
   server->linkTo(this);
   setState(State::kLinking);

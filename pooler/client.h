@@ -21,6 +21,9 @@ namespace apibouncer {
 namespace interceptor {
 struct WriteReply;
 }
+namespace admin {
+class AdminSession;
+}
 
 struct ClientInterception;
 class Pool;
@@ -46,6 +49,11 @@ class ClientSession : public Connection {
   uint64_t waitStartMs() const { return wait_start_ms_; }
   uint64_t lastActivityMs() const { return last_activity_ms_; }
   uint64_t cancelKey() const { return cancel_key_; }
+  // Admin console (SHOW CLIENTS): the client's pool (nullptr before login and for console
+  // sessions), its session parameters, and whether it is a console session.
+  Pool* pool() const { return pool_; }
+  const TrackedParameters& trackedParameters() const { return tracked_; }
+  bool isAdminConsole() const { return admin_login_; }
 
   // From the pool.
   void onServerAssigned(ServerLink* server);
@@ -82,6 +90,9 @@ class ClientSession : public Connection {
   bool acceptStartupParameters(const std::vector<std::pair<std::string, std::string>>& params);
   bool checkLimits();
   void beginAuth();
+  // The virtual database "pgbouncer": the admin console instead of a pool.
+  void beginAdminLogin();
+  void finishAdminLogin(std::string reply);
   void handleAuthMessage(char type, std::span<const uint8_t> body);
   void authSucceeded(std::string reply);
   void finishLinking();
@@ -134,6 +145,9 @@ class ClientSession : public Connection {
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
   // Only for clients of a database with synced tables (client_intercept.h).
   std::unique_ptr<ClientInterception> intercept_;
+  bool admin_login_ = false;  // logging in to (or logged in to) the admin console
+  bool own_user_ = false;     // user pgbouncer over the Unix socket from our own OS user
+  std::unique_ptr<admin::AdminSession> admin_;
 };
 
 }  // namespace apibouncer

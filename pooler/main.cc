@@ -17,10 +17,13 @@
 
 #include "interceptor/guard_sql.h"
 #include "interceptor/sync_config.h"
+#include "pooler/admin/admin_commands.h"
 #include "pooler/auth/auth_file.h"
+#include "pooler/auth/hba.h"
 #include "pooler/config/config.h"
 #include "pooler/log.h"
 #include "pooler/pooler.h"
+#include "pooler/systemd_notify.h"
 
 using namespace apibouncer;
 
@@ -143,8 +146,27 @@ int printGuardSql(const config::Config& cfg, const auth::AuthFile& auth_file) {
   return 0;
 }
 
+// auth_type = hba: the rules come from auth_hba_file (and its maps from auth_ident_file); a
+// file that does not parse stops the start (or the reload), as a bad auth_file does.
+bool loadHba(const config::Settings& s, std::shared_ptr<const auth::HbaRules>& hba,
+             std::string& error) {
+  if (s.auth_type != config::AuthType::kHba) return true;
+  if (s.auth_hba_file.empty()) {
+    error = "auth_type = hba needs auth_hba_file";
+    return false;
+  }
+  auth::HbaParseResult parsed = auth::loadHbaFiles(s.auth_hba_file, s.auth_ident_file);
+  if (auto* err = std::get_if<auth::HbaError>(&parsed)) {
+    error = err->message();
+    return false;
+  }
+  hba = std::make_shared<const auth::HbaRules>(std::move(std::get<auth::HbaRules>(parsed)));
+  return true;
+}
+
 bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
-             auth::AuthFile& auth_file, interceptor::SyncConfig& sync, std::string& error) {
+             auth::AuthFile& auth_file, interceptor::SyncConfig& sync,
+             std::shared_ptr<const auth::HbaRules>& hba, std::string& error) {
   auto result = config::loadConfig(path);
   if (auto* err = std::get_if<config::ConfigError>(&result)) {
     error = err->message();
@@ -160,7 +182,7 @@ bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg
       return false;
     }
   }
-  return true;
+  return loadHba(cfg->settings, hba, error);
 }
 
 void warnAboutConfig(const config::Config& cfg) {
@@ -174,6 +196,12 @@ void warnAboutConfig(const config::Config& cfg) {
     LOG_WARNING(
         "max_prepared_statements = 0: named prepared statements of the protocol fail in "
         "transaction and statement pooling");
+}
+
+void warnAboutHba(const auth::HbaRules* hba) {
+  if (hba == nullptr) return;
+  for (const auto& warning : hba->warnings) LOG_WARNING("%s", warning.c_str());
+  LOG_INFO("auth_hba_file: %zu rule(s) loaded", hba->rules.size());
 }
 
 bool daemonize(std::string& error) {
@@ -245,6 +273,30 @@ struct SignalContext {
   Options* opts;
 };
 
+// SIGHUP and the console's RELOAD: re-reads the config file and auth_file for new connections.
+// False with `error` set (the old configuration stays) if they do not load.
+bool reloadConfig(SignalContext& ctx, std::string& error) {
+  std::shared_ptr<const config::Config> cfg;
+  auth::AuthFile auth_file;
+  interceptor::SyncConfig sync;
+  std::shared_ptr<const auth::HbaRules> hba;
+  systemd::notifyReloading();
+  if (!loadAll(ctx.config_path, cfg, auth_file, sync, hba, error)) {
+    LOG_ERROR("reload failed, keeping the old configuration: %s", error.c_str());
+    systemd::notifyReady();
+    return false;
+  }
+  log::configure({cfg->settings.logfile, !ctx.opts->quiet && !ctx.opts->daemon,
+                  cfg->settings.verbose + ctx.opts->verbose});
+  warnAboutConfig(*cfg);
+  warnAboutHba(hba.get());
+  ctx.pooler->replaceConfig(cfg, std::move(auth_file));
+  ctx.pooler->setHbaRules(std::move(hba));
+  ctx.pooler->configureInterceptor(sync);
+  systemd::notifyReady();
+  return true;
+}
+
 void onSignal(uv_signal_t* handle, int signum) {
   auto* ctx = static_cast<SignalContext*>(handle->data);
   switch (signum) {
@@ -262,21 +314,18 @@ void onSignal(uv_signal_t* handle, int signum) {
       break;
     case SIGHUP: {
       LOG_INFO("got SIGHUP, reloading %s", ctx->config_path.c_str());
-      std::shared_ptr<const config::Config> cfg;
-      auth::AuthFile auth_file;
-      interceptor::SyncConfig sync;
       std::string error;
-      if (!loadAll(ctx->config_path, cfg, auth_file, sync, error)) {
-        LOG_ERROR("reload failed, keeping the old configuration: %s", error.c_str());
-        return;
-      }
-      log::configure({cfg->settings.logfile, !ctx->opts->quiet && !ctx->opts->daemon,
-                      cfg->settings.verbose + ctx->opts->verbose});
-      warnAboutConfig(*cfg);
-      ctx->pooler->replaceConfig(cfg, std::move(auth_file));
-      ctx->pooler->configureInterceptor(sync);
+      reloadConfig(*ctx, error);
       break;
     }
+    case SIGUSR1:
+      LOG_INFO("got SIGUSR1, pausing all activity");
+      admin::pauseAll(*ctx->pooler);
+      break;
+    case SIGUSR2:
+      LOG_INFO("got SIGUSR2, resuming all activity");
+      admin::resumeAll(*ctx->pooler);
+      break;
   }
 }
 
@@ -289,8 +338,9 @@ int main(int argc, char** argv) {
   std::shared_ptr<const config::Config> cfg;
   auth::AuthFile auth_file;
   interceptor::SyncConfig sync;
+  std::shared_ptr<const auth::HbaRules> hba;
   std::string error;
-  if (!loadAll(opts.config_path, cfg, auth_file, sync, error)) {
+  if (!loadAll(opts.config_path, cfg, auth_file, sync, hba, error)) {
     std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
     return 1;
   }
@@ -302,6 +352,7 @@ int main(int argc, char** argv) {
   }
   log::configure({s.logfile, !opts.quiet && !opts.daemon, s.verbose + opts.verbose});
   warnAboutConfig(*cfg);
+  warnAboutHba(hba.get());
   signal(SIGPIPE, SIG_IGN);
   raiseFileLimit();
   if (opts.daemon && !daemonize(error)) {
@@ -311,6 +362,7 @@ int main(int argc, char** argv) {
 
   uv_loop_t* loop = uv_default_loop();
   Pooler pooler(loop, cfg, std::move(auth_file));
+  pooler.setHbaRules(std::move(hba));
   pooler.configureInterceptor(sync);
   if (!pooler.start(error)) {
     LOG_ERROR("%s", error.c_str());
@@ -324,13 +376,15 @@ int main(int argc, char** argv) {
   LOG_INFO("apibouncer %s started, process id %d", APIBOUNCER_VERSION, getpid());
 
   SignalContext ctx{&pooler, opts.config_path, &opts};
-  uv_signal_t signals[4];
-  const int kSignals[4] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
-  for (int i = 0; i < 4; ++i) {
+  pooler.setReloader([&ctx](std::string& error) { return reloadConfig(ctx, error); });
+  uv_signal_t signals[6];
+  const int kSignals[6] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2};
+  for (int i = 0; i < 6; ++i) {
     uv_signal_init(loop, &signals[i]);
     signals[i].data = &ctx;
     uv_signal_start(&signals[i], onSignal, kSignals[i]);
   }
+  systemd::notifyReady();  // listening, and reloads are handled from here on
   uv_run(loop, UV_RUN_DEFAULT);
   for (auto& sig : signals) uv_close(reinterpret_cast<uv_handle_t*>(&sig), nullptr);
   uv_run(loop, UV_RUN_DEFAULT);  // lets every close callback run

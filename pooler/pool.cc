@@ -20,7 +20,10 @@ uint64_t ms(double seconds) {
 }  // namespace
 
 Pool::Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user)
-    : pooler_(pooler), db_(std::move(db)), server_user_(std::move(server_user)) {
+    : pooler_(pooler),
+      stats_(&pooler.stats().forDatabase(db.name)),
+      db_(std::move(db)),
+      server_user_(std::move(server_user)) {
   applyMode();
 }
 
@@ -118,7 +121,7 @@ void Pool::openServer() {
 
 void Pool::launchForWaiters() {
   uint64_t now = uv_now(pooler_.loop());
-  if (now < login_failed_until_ms_) return;
+  if (now < login_failed_until_ms_ || paused()) return;
   // Under load the pool is full and clients wait their turn: the limit check comes first
   // because it is cheap, counting the links still logging in is not.
   while (!waiting_.empty()) {
@@ -160,7 +163,8 @@ void Pool::requestServer(ClientSession* client) {
                  "server login retry");
     return;
   }
-  if (ServerLink* server = takeIdleServer()) {
+  // Paused: the client queues until RESUME (query_wait_timeout still applies).
+  if (ServerLink* server = paused() ? nullptr : takeIdleServer()) {
     checkAndAssign(server, client);
     return;
   }
@@ -240,6 +244,14 @@ void Pool::serverReady(ServerLink* server) {
   }
   if (pooler_.shutdownMode() == ShutdownMode::kWaitForServers) {
     server->disconnect("shutting down");
+    return;
+  }
+  if (paused()) {
+    server->disconnect("database paused");
+    return;
+  }
+  if (server->createdAtMs() <= pooler_.pauseState().retireBefore(db_.name)) {
+    server->disconnect("reconnect requested");
     return;
   }
   if (!waiting_.empty()) {
@@ -323,7 +335,7 @@ void Pool::maintain(uint64_t now) {
     for (ClientSession* client : waiting_)
       if (now - client->waitStartMs() >= ms(s.query_wait_notify)) client->notifyWaiting();
 
-  if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_) {
+  if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_ && !paused()) {
     bool in_use = !waiting_.empty() || activeCount() > 0 || !db_.user.empty();
     while (in_use && static_cast<int>(servers_.size()) < minPoolSize() && mayOpenServer(false))
       openServer();
@@ -339,6 +351,49 @@ void Pool::closeAll() {
   std::vector<ServerLink*> all;
   for (const auto& [server, owned] : servers_) all.push_back(server);
   for (ServerLink* server : all) server->disconnect("shutting down");
+}
+
+}  // namespace apibouncer
+
+namespace apibouncer {
+
+std::vector<ServerLink*> Pool::serverLinks() const {
+  std::vector<ServerLink*> out;
+  out.reserve(servers_.size());
+  for (const auto& [server, owned] : servers_) out.push_back(server);
+  return out;
+}
+
+uint64_t Pool::oldestWaitStartMs() const {
+  return waiting_.empty() ? 0 : waiting_.front()->waitStartMs();
+}
+
+bool Pool::paused() const {
+  return pooler_.pauseState().paused(db_.name);
+}
+
+void Pool::closeIdle(const char* reason) {
+  std::vector<ServerLink*> idle;
+  idle.swap(idle_);
+  for (ServerLink* server : idle) server->disconnect(reason);
+}
+
+bool Pool::hasLinksFrom(uint64_t before_ms) const {
+  for (const auto& [server, owned] : servers_)
+    if (server->createdAtMs() <= before_ms) return true;
+  return false;
+}
+
+void Pool::killAll() {
+  std::deque<ClientSession*> waiters;
+  waiters.swap(waiting_);
+  for (ClientSession* client : waiters)
+    client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");
+  for (ServerLink* server : serverLinks()) {
+    if (ClientSession* client = server->client())
+      client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");
+    server->disconnect("admin KILL");
+  }
 }
 
 }  // namespace apibouncer

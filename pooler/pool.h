@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pooler/config/config.h"
+#include "pooler/stats.h"
 
 namespace apibouncer {
 
@@ -66,6 +67,21 @@ class Pool {
     if (!welcome_params_) welcome_params_ = params;
   }
 
+  // Admin console: this database's counters, what SHOW POOLS/SERVERS/CLIENTS list, and
+  // PAUSE/RESUME/RECONNECT/KILL.
+  DatabaseStats& stats() { return *stats_; }
+  const std::deque<ClientSession*>& waitingClients() const { return waiting_; }
+  std::vector<ServerLink*> serverLinks() const;
+  uint64_t oldestWaitStartMs() const;  // 0 if nobody waits
+  bool paused() const;
+  // PAUSE: idle links close now, busy ones when released. RESUME: waiters get links again.
+  void closeIdle(const char* reason);
+  void resume() { launchForWaiters(); }
+  // Links created at or before `before_ms` (RECONNECT); 0 for none.
+  bool hasLinksFrom(uint64_t before_ms) const;
+  // KILL: every link closes now, its client and the waiting ones are disconnected.
+  void killAll();
+
   size_t waitingCount() const { return waiting_.size(); }
   size_t idleCount() const { return idle_.size(); }
   size_t serverCount() const { return servers_.size(); }
@@ -87,6 +103,7 @@ class Pool {
   void failWaiters(const std::string& sqlstate, const std::string& message);
 
   Pooler& pooler_;
+  DatabaseStats* stats_;  // the registry's entry for this database (stable address)
   config::DatabaseConfig db_;
   std::string server_user_;
   config::PoolMode mode_ = config::PoolMode::kSession;

@@ -3,13 +3,17 @@
 
 #include <openssl/rand.h>
 
+#include "pooler/admin/admin_commands.h"
+#include "pooler/admin/show_commands.h"
 #include "pooler/cancel.h"
 #include "pooler/client.h"
 #include "pooler/listener.h"
 #include "pooler/log.h"
+#include "pooler/metrics/prometheus_text.h"
 #include "pooler/pool.h"
 #include "pooler/server.h"
 #include "pooler/socket_options.h"
+#include "pooler/systemd_notify.h"
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
@@ -102,6 +106,7 @@ bool Pooler::start(std::string& error) {
     error = "nothing to listen on: set listen_addr or unix_socket_dir";
     return false;
   }
+  started_at_ms_ = uv_now(loop_);
   janitor_ = new uv_timer_t;
   uv_timer_init(loop_, janitor_);
   janitor_->data = this;
@@ -124,7 +129,48 @@ std::string conninfoValue(std::string_view value) {
 
 }  // namespace
 
+void Pooler::configureMetrics(int port) {
+  if (port == metrics_port_ && (port == 0 || metrics_)) return;
+  metrics_.reset();
+  metrics_port_ = port;
+  if (port == 0) return;
+  // The pooler's first listen_addr ("*" = every interface), else loopback only.
+  std::string host = "127.0.0.1";
+  auto addresses = splitList(settings().listen_addr);
+  if (!addresses.empty()) host = addresses.front() == "*" ? "0.0.0.0" : addresses.front();
+  auto server = std::make_unique<metrics::MetricsServer>(loop_, [this] { return renderMetrics(); });
+  std::string error;
+  if (!server->listen(host, port, error)) {
+    LOG_ERROR("%s", error.c_str());
+    return;
+  }
+  LOG_INFO("metrics on http://%s:%d/metrics", host.c_str(), server->port());
+  metrics_ = std::move(server);
+}
+
+// The console's figures, so dashboards and the console never disagree.
+std::string Pooler::renderMetrics() {
+  struct Source {
+    const char* show;
+    const char* prefix;
+    bool counters;
+  };
+  static constexpr Source kSources[] = {
+      {"lists", "apibouncer_lists", false},
+      {"pools", "apibouncer_pools", false},
+      {"stats_totals", "apibouncer_stats", true},
+      {"apis", "apibouncer_api", false},
+      {"synced_tables", "apibouncer_synced_table", false},
+  };
+  std::string out;
+  for (const Source& source : kSources)
+    if (auto rows = admin::showRows(*this, source.show))
+      metrics::appendResultSet(out, source.prefix, *rows, source.counters, {"token_state"});
+  return out;
+}
+
 void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
+  configureMetrics(sync.settings.metrics_port);
   if (sync.empty() && !interceptor_) return;  // no synced tables: nothing is ever parsed
   if (!interceptor_) {
     // The write pool reaches the same servers as the database's pools, as writer_user.
@@ -156,7 +202,6 @@ void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
         LOG_INFO("%s", line.c_str());
     };
     interceptor_ = std::make_unique<interceptor::Interceptor>(loop_, connector, logger);
-    api_stats_logged_ms_ = uv_now(loop_);
     interceptor_->setIdleCallback([this] { checkShutdownProgress(); });
   }
   interceptor_->configure(sync);
@@ -240,6 +285,14 @@ Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& serve
   return *it->second;
 }
 
+bool Pooler::reload(std::string& error) {
+  if (!reloader_) {
+    error = "reload is not available";
+    return false;
+  }
+  return reloader_(error);
+}
+
 void Pooler::serverSlotFreed() {
   if (shutdown_mode_ != ShutdownMode::kNone) {
     checkShutdownProgress();
@@ -263,27 +316,40 @@ void Pooler::runMaintenance() {
   for (auto [client, reason] : expired)
     client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
   for (auto& [key, pool] : pools_) pool->maintain(now);
-  if (interceptor_ && settings().stats_period > 0 &&
-      now - api_stats_logged_ms_ >= ms(settings().stats_period)) {
-    api_stats_logged_ms_ = now;
-    logApiStats();
-  }
+  bool rolled = stats_.maybeRoll(now, ms(settings().stats_period));
+  admin::answerFinishedWaits(*this);
+  if (rolled && settings().log_stats) logStats();
   checkShutdownProgress();
 }
 
-// SHOW APIS until the admin console exists: one line per [api.NAME] every stats_period, like
-// PgBouncer's periodic stats lines. Totals since start (or since the API's config changed).
-void Pooler::logApiStats() {
+// log_stats: every stats_period, PgBouncer's line per database (averages over the period),
+// then one line per [api.NAME] (totals since start, or since the API's config changed).
+void Pooler::logStats() {
+  stats_.forEach([](const StatsRegistry::Row& row) {
+    const DatabaseStats& a = row.averages;
+    LOG_INFO(
+        "stats: %s: %llu xacts/s, %llu queries/s, %llu client parses/s, %llu server parses/s, "
+        "%llu binds/s, in %llu B/s, out %llu B/s, xact %llu us, query %llu us, wait %llu us",
+        row.database->c_str(), (unsigned long long)a.xact_count,
+        (unsigned long long)a.query_count, (unsigned long long)a.client_parse_count,
+        (unsigned long long)a.server_parse_count, (unsigned long long)a.bind_count,
+        (unsigned long long)a.bytes_received, (unsigned long long)a.bytes_sent,
+        (unsigned long long)a.xact_time_us, (unsigned long long)a.query_time_us,
+        (unsigned long long)a.wait_time_us);
+  });
+  if (!interceptor_) return;
   for (const auto& row : interceptor_->apiStats()) {
     const auto& s = row.stats;
     uint64_t average = s.requests > 0 ? s.total_ms / s.requests : 0;
     LOG_INFO(
-        "api stats: %s (%s%s): %llu requests, %llu failed, %llu retries, %llu rate limited, "
-        "%llu token refreshes, avg %llu ms, last status %d, %zu in flight",
-        row.name.c_str(), row.platform.c_str(), row.oauth ? ", oauth" : "",
-        (unsigned long long)s.requests, (unsigned long long)s.failed, (unsigned long long)s.retries,
-        (unsigned long long)s.rate_limited, (unsigned long long)s.token_refreshes,
-        (unsigned long long)average, s.last_status, s.in_flight);
+        "api stats: %s (%s): %llu requests, %llu failed, %llu retries, %llu rate limited, "
+        "%llu ms throttled, avg %llu ms, p50 %llu ms, p99 %llu ms, last status %d, %zu in "
+        "flight, token %s",
+        row.name.c_str(), row.platform.c_str(), (unsigned long long)s.requests,
+        (unsigned long long)s.failed, (unsigned long long)s.retries,
+        (unsigned long long)s.rate_limited, (unsigned long long)s.throttled_ms,
+        (unsigned long long)average, (unsigned long long)s.p50_ms, (unsigned long long)s.p99_ms,
+        s.last_status, s.in_flight, s.token_state.c_str());
   }
 }
 
@@ -333,6 +399,7 @@ void Pooler::closeListeners() {
 }
 
 void Pooler::shutdown(ShutdownMode mode) {
+  systemd::notifyStopping();
   if (mode == ShutdownMode::kImmediate || shutdown_mode_ != ShutdownMode::kNone) {
     LOG_INFO("shutting down immediately");
     stop();
@@ -373,6 +440,7 @@ void Pooler::stop() {
     client->fail(wire::sqlstate::kAdminShutdown, "pooler is shutting down", "shutdown");
   for (auto& [key, pool] : pools_) pool->closeAll();
   if (interceptor_) interceptor_->close();
+  metrics_.reset();
   if (janitor_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(janitor_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });

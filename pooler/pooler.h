@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,9 +12,13 @@
 #include <vector>
 
 #include "interceptor/interceptor.h"
+#include "pooler/admin/pause_state.h"
 #include "pooler/auth/auth_file.h"
+#include "pooler/auth/hba.h"
 #include "pooler/config/config.h"
+#include "pooler/metrics/metrics_server.h"
 #include "pooler/prepared_statements.h"
+#include "pooler/stats.h"
 #include "pooler/tracked_params.h"
 
 namespace apibouncer {
@@ -45,6 +50,9 @@ class Pooler {
   const config::Config& config() const { return *config_; }
   const config::Settings& settings() const { return config_->settings; }
   const auth::AuthFile& authFile() const { return auth_file_; }
+  // auth_hba_file's rules (auth_type = hba); null when not loaded. Set at start and reload.
+  const auth::HbaRules* hbaRules() const { return hba_rules_.get(); }
+  void setHbaRules(std::shared_ptr<const auth::HbaRules> rules) { hba_rules_ = std::move(rules); }
   void replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file);
 
   // Clients.
@@ -63,7 +71,9 @@ class Pooler {
 
   // Synced tables (at start and after each reload). Null until configured; stays in place
   // when a reload removes every table, so writes in flight finish.
+  // Also starts, moves or stops the Prometheus endpoint ([apibouncer] metrics_port).
   void configureInterceptor(const interceptor::SyncConfig& sync);
+  int metricsPort() const { return metrics_ ? metrics_->port() : 0; }
   interceptor::Interceptor* interceptor() const { return interceptor_.get(); }
 
   // Protocol-level prepared statements known under the pooler's names (all pools).
@@ -77,11 +87,24 @@ class Pooler {
   void serverSlotFreed();
   int activeServerCount() const;
 
+  // Admin console: every client and pool (read-only views for SHOW), per-database counters,
+  // PAUSE/DISABLE state, and RELOAD (main.cc installs the same reload SIGHUP runs).
+  const std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>>& clients() const {
+    return clients_;
+  }
+  const std::map<std::string, std::unique_ptr<Pool>>& pools() const { return pools_; }
+  StatsRegistry& stats() { return stats_; }
+  admin::PauseState& pauseState() { return pause_; }
+  using Reloader = std::function<bool(std::string& error)>;
+  void setReloader(Reloader reloader) { reloader_ = std::move(reloader); }
+  bool reload(std::string& error);
+  uint64_t startedAtMs() const { return started_at_ms_; }
+
   // Called by the janitor and after releases while shutting down.
   void checkShutdownProgress();
   // Periodic timeouts and pool upkeep (every kJanitorIntervalMs).
   void runMaintenance();
-  void logApiStats();
+  void logStats();
 
  private:
   const char* checkClientLimits(ClientSession& client, uint64_t now);
@@ -90,17 +113,25 @@ class Pooler {
 
   uv_loop_t* loop_;
   StatementRegistry statements_;  // before the clients and pools that hold its statements
+  StatsRegistry stats_;           // before the pools that keep references into it
+  admin::PauseState pause_;       // before the clients: console sessions unregister from it
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const ParameterNames> tracked_names_;
   auth::AuthFile auth_file_;
+  std::shared_ptr<const auth::HbaRules> hba_rules_;
   std::vector<Listener*> listeners_;  // each deletes itself when closed
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;
   std::unordered_map<uint64_t, ClientSession*> cancel_keys_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::unique_ptr<interceptor::Interceptor> interceptor_;
+  void configureMetrics(int port);
+  std::string renderMetrics();
+  std::unique_ptr<metrics::MetricsServer> metrics_;
+  int metrics_port_ = 0;
   std::unordered_map<std::string, Counts> db_counts_, user_counts_;
   uv_timer_t* janitor_ = nullptr;  // freed in its close callback
-  uint64_t api_stats_logged_ms_ = 0;
+  Reloader reloader_;
+  uint64_t started_at_ms_ = 0;
   ShutdownMode shutdown_mode_ = ShutdownMode::kNone;
   bool stopped_ = false;
 };

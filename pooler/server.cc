@@ -88,7 +88,10 @@ struct ServerLink::ActiveVisitor {
     }
     if (type == wire::be::kReadyForQuery) {
       wire::ReadyForQueryMsg msg;
-      if (wire::decodeReadyForQuery(body, msg)) link.setTransactionStatus(msg.status);
+      if (wire::decodeReadyForQuery(body, msg)) {
+        link.countQueryEnd(msg.status);
+        link.setTransactionStatus(msg.status);
+      }
       if (link.pending_ready_ > 0) --link.pending_ready_;
       if constexpr (!kTracking) link.replies_.onReadyForQuery();
       return;
@@ -258,6 +261,7 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
   }
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;
+  pool_.stats().bytes_sent += data.size();
   if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&
       pending_ready_ == 0) {
     refuseTransactionBlock(data);
@@ -279,6 +283,7 @@ void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_
     cancel_sent_ = false;
   }
   pending_ready_ += expected_ready;
+  pool_.stats().bytes_received += bytes.size();
   if (!bytes.empty()) send(bytes);
 }
 
@@ -295,6 +300,18 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
   disconnect("transaction in statement pooling mode");
   client->onServerLost("statement mode violation", wire::sqlstate::kFeatureNotSupported,
                        "transaction blocks not allowed in statement pooling mode");
+}
+
+void ServerLink::countQueryEnd(char status) {
+  if (pending_ready_ == 0) return;  // not an answer to the client (busy_since_ms_ is stale)
+  DatabaseStats& stats = pool_.stats();
+  uint64_t now = uv_now(loop());
+  stats.query_count++;
+  stats.query_time_us += (now - busy_since_ms_) * 1000;
+  if (status != 'I') return;
+  stats.xact_count++;
+  uint64_t began = tx_status_ == 'I' ? busy_since_ms_ : tx_since_ms_;
+  stats.xact_time_us += (now - began) * 1000;
 }
 
 void ServerLink::setTransactionStatus(char status) {

@@ -136,6 +136,8 @@ class ServerLink : public Connection {
   void refuseTransactionBlock(std::span<const uint8_t> data);
   void setState(State state);
   void setTransactionStatus(char status);
+  // SHOW STATS: a ReadyForQuery for the client ends a query, and with status 'I' a transaction.
+  void countQueryEnd(char status);
 
   template <bool kTracking>
   struct ActiveVisitor;

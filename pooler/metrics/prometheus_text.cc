@@ -1,5 +1,6 @@
 #include "pooler/metrics/prometheus_text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <vector>
 
@@ -29,11 +30,12 @@ std::string metricName(std::string_view text) {
 }
 
 void appendResultSet(std::string& out, std::string_view prefix, const admin::ResultSet& rows,
-                     bool counters) {
+                     bool counters, std::initializer_list<std::string_view> ignored) {
   const auto& names = rows.columnNames();
   const std::string& types = rows.columnTypes();
   std::vector<size_t> labels, values;
   for (size_t c = 0; c < names.size(); ++c) {
+    if (std::find(ignored.begin(), ignored.end(), names[c]) != ignored.end()) continue;
     char type = c < types.size() ? types[c] : 's';
     (type == 'i' || type == 'q' ? values : labels).push_back(c);
   }

@@ -4,6 +4,7 @@
 // becomes a sample `<prefix>_<column>{<the row's text columns as labels>} value`. Pure.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -13,8 +14,10 @@ namespace apibouncer::metrics {
 
 // Appends the samples of `rows` to `out`, each metric preceded once by its # TYPE line
 // (`counter` when `counters` is true, else `gauge`).
+// Columns named in `ignored` are left out (text that changes all the time, such as a token's
+// remaining lifetime, would make a new series at every scrape).
 void appendResultSet(std::string& out, std::string_view prefix, const admin::ResultSet& rows,
-                     bool counters);
+                     bool counters, std::initializer_list<std::string_view> ignored = {});
 
 // A label value escaped as the format requires (backslash, double quote, newline).
 std::string escapeLabel(std::string_view value);

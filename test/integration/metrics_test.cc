@@ -2,6 +2,7 @@
 // would, its samples are the admin console's figures (pools, stats totals, lists, APIs, synced
 // tables) and follow what clients do.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <regex>
@@ -113,4 +114,22 @@ TEST_CASE("metrics: API and synced-table counters follow synced writes", "[metri
       "{table=\"public.metrics_customers\",database=\"app\",api=\"crm\",object=\"customers\"}";
   CHECK(samples["apibouncer_synced_table_writes_ok" + table_labels] == 3);
   CHECK(samples["apibouncer_synced_table_writes_refused" + table_labels] == 1);
+}
+
+TEST_CASE("log_stats: a stats line per database every stats_period, none with log_stats = 0",
+          "[metrics]") {
+  PoolerProcess pooler(PoolerConfig{"", "stats_period = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // Queries keep flowing while we wait for two periods to pass.
+  while (!pooler.logContains("stats: app: ") && std::chrono::steady_clock::now() < deadline)
+    queryValue(conn.get(), "SELECT pg_sleep(0.1)");
+  INFO(pooler.log());
+  CHECK(pooler.logContains("stats: app: "));
+  CHECK(pooler.logContains(" queries/s, "));
+
+  PoolerProcess quiet(PoolerConfig{"", "stats_period = 1\nlog_stats = 0\n", "", true});
+  Conn quiet_conn = connectOk(quiet);
+  for (int i = 0; i < 25; ++i) queryValue(quiet_conn.get(), "SELECT pg_sleep(0.1)");
+  CHECK_FALSE(quiet.logContains("stats: app: "));
 }

@@ -123,12 +123,12 @@ TEST_CASE("defaults are PgBouncer's", "[config]") {
 TEST_CASE("a key that is not implemented yet loads with exactly one warning", "[config]") {
   TempDir dir;
   auto cfg = load(dir.write("w.ini",
-                            "[pgbouncer]\nstats_period = 30\nstats_period = 40\n"
+                            "[pgbouncer]\ndisable_pqexec = 0\ndisable_pqexec = 1\n"
                             "client_tls_sslmode = disable\n"));
   REQUIRE(cfg->warnings.size() == 1);
-  CHECK_THAT(cfg->warnings[0], Catch::Contains("stats_period"));
+  CHECK_THAT(cfg->warnings[0], Catch::Contains("disable_pqexec"));
   CHECK_THAT(cfg->warnings[0], Catch::Contains("not implemented"));
-  CHECK(cfg->settings.stats_period == 40);
+  CHECK(cfg->settings.disable_pqexec);
 }
 
 TEST_CASE("every PgBouncer key is accepted", "[config]") {

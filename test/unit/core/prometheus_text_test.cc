@@ -8,8 +8,8 @@ using namespace apibouncer;
 
 TEST_CASE("numeric columns become samples labelled by the text columns", "[metrics]") {
   admin::ResultSet pools("ssiq", {"database", "user", "cl_active", "maxwait_us"});
-  pools.addRow({admin::text("app"), admin::text("alice"), admin::number(3),
-                admin::number(int64_t{1500})});
+  pools.addRow(
+      {admin::text("app"), admin::text("alice"), admin::number(3), admin::number(int64_t{1500})});
   pools.addRow({admin::text("we\"ird\\db\n"), admin::text("bob"), admin::number(0), std::nullopt});
   std::string out;
   metrics::appendResultSet(out, "apibouncer_pools", pools, false);
@@ -28,4 +28,12 @@ TEST_CASE("counters, names made safe, and rows without labels", "[metrics]") {
   metrics::appendResultSet(out, "apibouncer", totals, true);
   CHECK(out == "# TYPE apibouncer_total_xact_count counter\napibouncer_total_xact_count 42\n");
   CHECK(metrics::metricName("9lives") == "_9lives");
+}
+
+TEST_CASE("ignored columns make neither labels nor samples", "[metrics]") {
+  admin::ResultSet apis("ssq", {"name", "token_state", "requests"});
+  apis.addRow({admin::text("crm"), admin::text("oauth: valid 1740 s"), admin::number(int64_t{7})});
+  std::string out;
+  metrics::appendResultSet(out, "apibouncer_api", apis, false, {"token_state"});
+  CHECK(out == "# TYPE apibouncer_api_requests gauge\napibouncer_api_requests{name=\"crm\"} 7\n");
 }
