@@ -127,6 +127,12 @@ void ApiClient::write(WriteRequest request, double timeout_seconds, Done done) {
   } else {
     batch->parts.push_back(std::move(request));
   }
+  if (batch->parts.empty()) {  // nothing to send (no rows): nothing can fail
+    WriteResult nothing;
+    nothing.ok = true;
+    batch->done(std::move(nothing));
+    return;
+  }
   batch->results.resize(batch->parts.size());
   size_t first =
       std::min(batch->parts.size(), static_cast<size_t>(std::max(1, settings_.row_concurrency)));
