@@ -4,6 +4,7 @@
 //               "[fakeapi]"
 #pragma once
 
+#include <rapidjson/document.h>
 #include <sys/types.h>
 
 #include <string>
@@ -39,5 +40,8 @@ std::string fakeApiBinary();
 void control(const FakeApiProcess& api, const std::string& path, const std::string& body);
 // GET `path` (e.g. /_control/store); the test fails unless the answer is 200.
 std::string apiGet(const FakeApiProcess& api, const std::string& path);
+
+// A JSON value as test text: strings as they are, anything else as JSON ("12", "null").
+std::string jsonText(const rapidjson::Value& value);
 
 }  // namespace itest

@@ -7,10 +7,12 @@
 #include <string>
 
 #include "fakeapi_fixture.h"
+#include "fixture.h"
 
 namespace {
 
 using itest::FakeApiProcess;
+using itest::contains;
 
 constexpr const char* kJson = "application/json";
 
@@ -23,10 +25,6 @@ httplib::Client clientFor(const FakeApiProcess& api) {
 
 std::string storeOf(const FakeApiProcess& api) {
   return apiGet(api, "/_control/store");
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // Two users: users_1 (ada) and users_2 (bob).

@@ -146,6 +146,15 @@ int backendsOf(const std::string& role) {
       superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
 }
 
+std::string cmdStatus(const PGresult* result) {
+  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
+  return status != nullptr ? status : "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 std::string queryValue(PGconn* conn, const std::string& sql) {
   Result r = exec(conn, sql);
   INFO(sql << ": " << PQerrorMessage(conn));

@@ -90,6 +90,9 @@ bool runsQuery(const std::string& conninfo, std::string& error);
 std::string runCommand(const std::string& command, int& status);
 // Runs `sql` and returns the first value of the first row (the test fails if it errors).
 std::string queryValue(PGconn* conn, const std::string& sql);
+// The result's command tag ("INSERT 0 2"), "" if none.
+std::string cmdStatus(const PGresult* result);
+bool contains(const std::string& text, const std::string& part);
 std::string defaultUserlist();
 
 // A client speaking the protocol by hand, for what libpq will not send.

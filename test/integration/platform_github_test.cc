@@ -36,15 +36,6 @@ std::string stringOf(const rapidjson::Value& object, const char* name) {
   return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string cmdStatus(const PGresult* result) {
-  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
-  return status != nullptr ? status : "";
-}
-
 void collectNotice(void* arg, const PGresult* result) {
   static_cast<std::vector<std::string>*>(arg)->push_back(
       errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED) + " " +

@@ -35,23 +35,6 @@ constexpr const char* kLockedBody =
 constexpr const char* kLimitBody =
     R"([{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}])";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string cmdStatus(const PGresult* result) {
-  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
-  return status != nullptr ? status : "";
-}
-
-std::string jsonText(const rapidjson::Value& value) {
-  if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return buffer.GetString();
-}
-
 const rapidjson::Value* member(const rapidjson::Value& object, const char* name) {
   if (!object.IsObject()) return nullptr;
   auto it = object.FindMember(name);

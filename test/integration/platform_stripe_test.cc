@@ -28,23 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr const char* kKey = "sk_test_4eC39HqLyjWDarjtT1zdp7dc";
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string cmdStatus(const PGresult* result) {
-  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
-  return status != nullptr ? status : "";
-}
-
-std::string jsonText(const rapidjson::Value& value) {
-  if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return buffer.GetString();
-}
-
 // A Stripe object as the fake holds it: members flattened to text (strings as they are).
 using StripeObject = std::map<std::string, std::string>;
 

@@ -46,14 +46,6 @@ struct ApiRequest {
   std::vector<std::string> ids;  // DELETE bodies
 };
 
-std::string jsonText(const rapidjson::Value& value) {
-  if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  return buffer.GetString();
-}
-
 Record toRecord(const rapidjson::Value& object) {
   Record record;
   if (!object.IsObject()) return record;
@@ -152,15 +144,6 @@ std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string cmdStatus(const PGresult* result) {
-  const char* status = PQcmdStatus(const_cast<PGresult*>(result));
-  return status != nullptr ? status : "";
 }
 
 // A synced table as the spec describes it, created fresh; app may read it, writer may write it.
