@@ -27,6 +27,7 @@ class CancelLink : public Connection {
   void onReadEnd(int) override { close(); }
   void onDrained() override { close(); }
   void onWriteFailed(int) override { close(); }
+  void onTlsFailed(const std::string&) override { close(); }
   void onClosed() override;
 
  private:

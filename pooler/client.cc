@@ -182,8 +182,9 @@ bool ClientSession::handleStartupPacket() {
   inbuf_.erase(0, packet.consumed);
   switch (packet.kind) {
     case wire::StartupPacket::Kind::kSslRequest:
+      return answerSslRequest();
     case wire::StartupPacket::Kind::kGssEncRequest:
-      send(std::string_view("N", 1));  // TLS and GSS encryption are not offered
+      send(std::string_view("N", 1));  // GSS encryption is not offered
       return true;
     case wire::StartupPacket::Kind::kCancelRequest:
       pooler_.forwardCancel(packet.cancel_pid, packet.cancel_key);
@@ -200,6 +201,12 @@ bool ClientSession::handleStartupPacket() {
   user_ = std::string(packet.param("user"));
   database_ = std::string(packet.param("database"));
   if (database_.empty()) database_ = user_;
+  if (!tls() && transport() == Transport::kTcp &&
+      pooler_.tlsContexts().client_mode >= tls::SslMode::kRequire) {
+    fail(wire::sqlstate::kInvalidAuthorization, "SSL required",
+         "plain-text login refused (client_tls_sslmode)");
+    return false;
+  }
   if (packet.minorVersion() > 0 || !packet.protocol_options.empty()) {
     send(wire::negotiateProtocolVersion(0, packet.protocol_options));
   }
@@ -211,6 +218,42 @@ bool ClientSession::handleStartupPacket() {
   if (!acceptStartupParameters(packet.params) || !checkLimits()) return false;
   beginAuth();
   return true;
+}
+
+// TLS is offered on TCP when client_tls_sslmode is not disable. Anything the client sent
+// after its SSLRequest and before the handshake would be plain text that a man in the middle
+// could have injected (CVE-2021-23214): such a client is refused.
+bool ClientSession::answerSslRequest() {
+  const TlsContexts& contexts = pooler_.tlsContexts();
+  if (tls() || transport() != Transport::kTcp || !contexts.client) {
+    if (tls()) {
+      fail(wire::sqlstate::kProtocolViolation, "SSLRequest inside TLS", "bad startup packet");
+      return false;
+    }
+    send(std::string_view("N", 1));
+    return true;
+  }
+  if (!inbuf_.empty()) {
+    fail(wire::sqlstate::kProtocolViolation, "unexpected data after SSLRequest",
+         "data after SSLRequest");
+    return false;
+  }
+  send(std::string_view("S", 1));
+  std::string error;
+  if (!startTls(contexts.client, {}, error)) {
+    LOG_WARNING("C-%llu %s: TLS setup failed: %s", (unsigned long long)id(), peer_.c_str(),
+                error.c_str());
+    disconnect("TLS setup failed");
+    return false;
+  }
+  return true;
+}
+
+void ClientSession::onTlsFailed(const std::string& error) {
+  if (closing()) return;
+  LOG_WARNING("C-%llu %s: TLS: %s", (unsigned long long)id(), peer_.c_str(), error.c_str());
+  releaseServer(false);  // a reply may be half-relayed: the link is not clean
+  disconnect("TLS failure");
 }
 
 bool ClientSession::acceptStartupParameters(
@@ -272,26 +315,35 @@ bool ClientSession::checkLimits() {
 
 void ClientSession::beginAuth() {
   config::AuthType auth_type = pooler_.settings().auth_type;
-  if (auth_type == config::AuthType::kHba) {
-    // The first matching auth_hba_file line picks this login's method (or refuses it).
-    HbaDecision hba = decideHbaLogin(
-        pooler_.hbaRules(),
-        describeHbaLogin(stream(), transport() == Transport::kUnix, database_, user_));
+  if (auth_type == config::AuthType::kHba || auth_type == config::AuthType::kCert) {
+    // The first matching auth_hba_file line picks this login's method (or refuses it); cert
+    // checks the client certificate's name.
+    HbaLogin login =
+        describeHbaLogin(stream(), transport() == Transport::kUnix, tls(), database_, user_);
+    HbaDecision hba = auth_type == config::AuthType::kHba
+                          ? decideHbaLogin(pooler_.hbaRules(), login)
+                          : decideCertLogin(login, nullptr, {}, "auth_type = cert");
     if (hba.refused) {
       LOG_WARNING("C-%llu %s/%s@%s: login rejected: %s", (unsigned long long)id(),
                   database_.c_str(), user_.c_str(), peer_.c_str(), hba.reason.c_str());
-      fail(hba.sqlstate, hba.message, "login rejected by auth_hba_file");
+      fail(hba.sqlstate, hba.message, "login rejected");
       return;
     }
     LOG_DEBUG("C-%llu %s/%s@%s: auth method %s", (unsigned long long)id(), database_.c_str(),
               user_.c_str(), peer_.c_str(), hba.reason.c_str());
     auth_type = hba.auth_type;
   }
-  const auto& auth_file = pooler_.authFile();
-  const auth::Secret* secret = auth_file.find(user_);
-  bool have_auth_file = !pooler_.settings().auth_file.empty();
-  auth_ = std::make_unique<ClientAuth>(auth_type, user_, secret, have_auth_file);
   setState(State::kAuth);
+  const auth::Secret* secret = pooler_.authFile().find(user_);
+  if (secret == nullptr && startAuthLookup(auth_type)) return;  // runAuthExchange follows
+  runAuthExchange(auth_type, secret);
+}
+
+// `secret`: the user's auth_file entry, the one auth_query found, or nullptr (unknown user:
+// the exchange still runs and fails as a wrong password does).
+void ClientSession::runAuthExchange(config::AuthType auth_type, const auth::Secret* secret) {
+  bool have_auth_file = !pooler_.settings().auth_file.empty() || secret != nullptr;
+  auth_ = std::make_unique<ClientAuth>(auth_type, user_, secret, have_auth_file);
   ClientAuth::Step step = auth_->start();
   if (step.kind == ClientAuth::Step::Kind::kSend) {
     send(step.bytes);
@@ -329,6 +381,8 @@ void ClientSession::handleAuthMessage(char, std::span<const uint8_t> body) {
 // with AuthenticationOk and, when the pool can welcome without a link, the whole welcome, in
 // one write: one wake-up for the client instead of several.
 void ClientSession::authSucceeded(std::string reply) {
+  std::optional<auth::ScramKeys> proven_keys;
+  if (auth_) proven_keys = auth_->provenScramKeys();
   auth_.reset();
   if (pooler_.settings().log_connections)
     LOG_INFO("C-%llu %s/%s@%s login attempt: db=%s user=%s", (unsigned long long)id(),
@@ -342,6 +396,12 @@ void ClientSession::authSucceeded(std::string reply) {
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user);
   db_.reset();
+  if (server_user == user_) {
+    if (proven_keys) pool_->rememberScramKeys(std::move(*proven_keys));
+    if (auth_lookup_ && auth_lookup_->secret)
+      pool_->rememberLookedUpSecret(std::move(auth_lookup_->secret->text));
+  }
+  auth_lookup_.reset();
   // Login bytes are consumed; an idle client keeps no buffer.
   if (inbuf_.empty()) inbuf_.shrink_to_fit();
   if (const auto* params = pool_->welcomeParameters()) {
@@ -419,6 +479,10 @@ std::string ClientSession::setStatementsFor(ServerLink& server) const {
 }
 
 void ClientSession::onServerAssigned(ServerLink* server) {
+  if (auth_lookup_ && !auth_lookup_->answered) {
+    onAuthLookupLink(server);
+    return;
+  }
   DatabaseStats& stats = pool_->stats();
   stats.server_assignment_count++;
   stats.wait_time_us += (uv_now(loop()) - wait_start_ms_) * 1000;
@@ -576,6 +640,7 @@ void ClientSession::onServerDrained() {
 void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,
                                  std::string_view message) {
   server_ = nullptr;
+  if (auth_lookup_) auth_lookup_->link = nullptr;  // the link is going away by itself
   fail(sqlstate, message, reason);
 }
 
@@ -631,6 +696,7 @@ void ClientSession::fail(std::string_view sqlstate, std::string_view message, co
 void ClientSession::disconnect(const char* reason) {
   if (closing()) return;
   if (state_ == State::kWaitingLink && pool_ != nullptr) pool_->cancelRequest(this);
+  abandonAuthLookup();
   releaseServer(true);
   if (pooler_.settings().log_disconnections && state_ != State::kStartup)
     LOG_INFO("C-%llu %s/%s@%s closing because: %s", (unsigned long long)id(), database_.c_str(),

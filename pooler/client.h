@@ -83,9 +83,11 @@ class ClientSession : public Connection {
   void onDrained() override;
   void onWriteFailed(int status) override;
   void onClosed() override;
+  void onTlsFailed(const std::string& error) override;
 
  private:
   void processLoginBuffer();
+  bool answerSslRequest();
   bool handleStartupPacket();
   bool acceptStartupParameters(const std::vector<std::pair<std::string, std::string>>& params);
   bool checkLimits();
@@ -93,7 +95,14 @@ class ClientSession : public Connection {
   // The virtual database "pgbouncer": the admin console instead of a pool.
   void beginAdminLogin();
   void finishAdminLogin(std::string reply);
+  void runAuthExchange(config::AuthType auth_type, const auth::Secret* secret);
   void handleAuthMessage(char type, std::span<const uint8_t> body);
+  // auth_query (client_auth_query.cc): a user missing from auth_file is looked up on a link
+  // of auth_user's pool; the login waits in state kAuth meanwhile.
+  bool startAuthLookup(config::AuthType auth_type);
+  void onAuthLookupLink(ServerLink* server);
+  void finishAuthLookup(bool ok, const std::string& error);
+  void abandonAuthLookup();
   void authSucceeded(std::string reply);
   void finishLinking();
   std::string welcomeMessages(const std::map<std::string, std::string>& server_params);
@@ -148,6 +157,15 @@ class ClientSession : public Connection {
   bool admin_login_ = false;  // logging in to (or logged in to) the admin console
   bool own_user_ = false;     // user pgbouncer over the Unix socket from our own OS user
   std::unique_ptr<admin::AdminSession> admin_;
+  // Only while an auth_query login is under way (an idle client pays one pointer).
+  struct AuthLookup {
+    config::AuthType auth_type;
+    Pool* pool;                  // auth_user's pool
+    ServerLink* link = nullptr;  // while the query runs
+    bool answered = false;
+    std::optional<auth::Secret> secret;  // what it found: for the server login as this user
+  };
+  std::unique_ptr<AuthLookup> auth_lookup_;
 };
 
 }  // namespace apibouncer

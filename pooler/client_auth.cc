@@ -125,12 +125,20 @@ ClientAuth::Step ClientAuth::verifyCleartext(std::string_view password) {
       if (stored) {
         auto derived = auth::scramSecretFromPassword(password, stored->salt, stored->iterations);
         ok = derived.stored_key == stored->stored_key && derived.server_key == stored->server_key;
+        if (ok) cleartext_keys_ = auth::scramKeysFromPassword(password, *stored);
       }
       break;
     }
   }
   if (!ok) return failure("password does not match (plain)");
   return Step{Step::Kind::kSuccess, {}, {}, {}};
+}
+
+std::optional<auth::ScramKeys> ClientAuth::provenScramKeys() const {
+  if (!secret_ || secret_->kind != Kind::kScram) return std::nullopt;
+  if (cleartext_keys_) return cleartext_keys_;
+  if (scram_) return scram_->provenKeys();
+  return std::nullopt;
 }
 
 ClientAuth::Step ClientAuth::onScramMessage(std::span<const uint8_t> body) {

@@ -8,13 +8,10 @@
 #include <string>
 
 #include "pooler/auth/auth_file.h"
+#include "pooler/auth/scram.h"
 #include "pooler/config/config.h"
 
 namespace apibouncer {
-
-namespace auth {
-class ScramServer;
-}
 
 class ClientAuth {
  public:
@@ -34,6 +31,9 @@ class ClientAuth {
   Step start();
   // A password-family ('p') message from the client.
   Step onPasswordMessage(std::span<const uint8_t> body);
+  // After success against a SCRAM secret: the keys that let the pooler log in to PostgreSQL
+  // as this user (SCRAM pass-through). Empty for other secrets and exchanges.
+  std::optional<auth::ScramKeys> provenScramKeys() const;
 
  private:
   enum class Exchange { kNone, kCleartext, kMd5, kScram };
@@ -50,6 +50,7 @@ class ClientAuth {
   uint8_t salt_[4] = {};
   std::unique_ptr<auth::ScramServer> scram_;
   bool scram_first_done_ = false;
+  std::optional<auth::ScramKeys> cleartext_keys_;  // a plain password checked on a SCRAM secret
 };
 
 }  // namespace apibouncer

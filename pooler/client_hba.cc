@@ -134,18 +134,43 @@ HbaDecision decideHbaLogin(const auth::HbaRules* rules, const HbaLogin& login) {
     case HbaMethod::kPeer:
       return decidePeer(*rules, *rule, login);
     case HbaMethod::kCert:
-      return refuse("certificate authentication failed for user \"" +
-                        std::string(login.client.user) +
-                        "\": cert needs a TLS connection, which apibouncer does not offer yet",
-                    "cert by " + lineOf(*rule) + ": client TLS is not available yet");
+      return decideCertLogin(login, rules, rule->map, "cert by " + lineOf(*rule));
   }
   return refuse("login rejected", "unknown method");
 }
 
-HbaLogin describeHbaLogin(uv_stream_t* stream, bool unix_socket, std::string_view database,
-                          std::string_view user) {
+HbaDecision decideCertLogin(const HbaLogin& login, const auth::HbaRules* rules,
+                            std::string_view map, const std::string& decided_by) {
+  std::string user(login.client.user);
+  std::string message = "certificate authentication failed for user \"" + user + "\"";
+  if (!login.client.tls)
+    return refuse("connection requires a valid client certificate",
+                  decided_by + ": the client did not use TLS");
+  if (!login.certificate_name)
+    return refuse("connection requires a valid client certificate",
+                  decided_by + ": no client certificate");
+  const std::string& name = *login.certificate_name;
+  if (!map.empty()) {
+    if (rules == nullptr || !rules->ident_map.allows(map, name, user))
+      return refuse(message, decided_by + ": map \"" + std::string(map) +
+                                 "\" does not let certificate \"" + name + "\" in as \"" + user +
+                                 "\"");
+  } else if (name != user) {
+    return refuse(message, decided_by + ": the certificate is for \"" + name + "\"");
+  }
+  HbaDecision decision;
+  decision.auth_type = AuthType::kAny;  // the certificate was the proof
+  decision.reason = decided_by;
+  return decision;
+}
+
+HbaLogin describeHbaLogin(uv_stream_t* stream, bool unix_socket, const tls::Session* tls,
+                          std::string_view database, std::string_view user) {
   HbaLogin login;
   login.client.unix_socket = unix_socket;
+  login.client.tls = tls != nullptr;
+  if (tls != nullptr && tls->peerCertificatePresent())
+    login.certificate_name = tls->peerCommonName();
   login.client.database = database;
   login.client.user = user;
   if (unix_socket)

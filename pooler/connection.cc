@@ -12,6 +12,10 @@ namespace {
 constexpr size_t kSharedReadBufferSize = 256 * 1024;
 char g_read_buffer[kSharedReadBufferSize];
 uint64_t g_next_id = 1;
+// TLS scratch, reused by every connection (single-threaded loop): what a read decrypted, and
+// what the TLS engine wants on the wire. Nothing reads them across callbacks.
+std::string g_tls_plain;
+std::string g_tls_wire;
 
 struct WriteRequest {
   uv_write_t req;
@@ -47,7 +51,27 @@ bool Connection::send(std::span<const uint8_t> bytes) {
   return send(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
+bool Connection::startTls(std::shared_ptr<tls::Context> context, std::string_view peer_host,
+                          std::string& error) {
+  tls_ = tls::Session::create(std::move(context), peer_host, &error);
+  if (!tls_) return false;
+  g_tls_wire.clear();
+  tls_->start(g_tls_wire);
+  return sendRaw(g_tls_wire);
+}
+
 bool Connection::send(std::string_view bytes) {
+  if (!tls_) return sendRaw(bytes);
+  if (closing_) return false;
+  g_tls_wire.clear();
+  if (tls_->send(bytes, g_tls_wire) != tls::Session::Status::kOk) {
+    onTlsFailed(tls_->error());
+    return false;
+  }
+  return sendRaw(g_tls_wire);
+}
+
+bool Connection::sendRaw(std::string_view bytes) {
   if (closing_) return false;
   if (bytes.empty()) return true;
   size_t offset = 0;
@@ -87,6 +111,11 @@ bool Connection::queueWrite(const char* data, size_t len) {
 
 void Connection::close() {
   if (closing_) return;
+  if (tls_ && tls_->handshakeDone()) {
+    g_tls_wire.clear();
+    tls_->shutdown(g_tls_wire);
+    sendRaw(g_tls_wire);
+  }
   closing_ = true;
   stopReading();
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), closeCb);
@@ -99,10 +128,31 @@ void Connection::allocCb(uv_handle_t*, size_t, uv_buf_t* buf) {
 void Connection::readCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<Connection*>(s->data);
   if (n > 0) {
-    self->onRead(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf->base), n));
+    std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(buf->base), n);
+    if (self->tls_)
+      self->onEncryptedRead(data);
+    else
+      self->onRead(data);
   } else if (n < 0) {
     self->stopReading();
     self->onReadEnd(static_cast<int>(n));
+  }
+}
+
+void Connection::onEncryptedRead(std::span<const uint8_t> data) {
+  g_tls_plain.clear();
+  g_tls_wire.clear();
+  auto status = tls_->receive(data, g_tls_plain, g_tls_wire);
+  sendRaw(g_tls_wire);
+  // Plain bytes come first, also those that preceded a close_notify. onRead may send (and so
+  // reuse g_tls_wire), but nothing decrypts until it returns.
+  if (!g_tls_plain.empty() && !closing_ && status != tls::Session::Status::kError)
+    onRead(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(g_tls_plain.data()),
+                                    g_tls_plain.size()));
+  if (status != tls::Session::Status::kOk && !closing_) {
+    stopReading();
+    onTlsFailed(status == tls::Session::Status::kClosed ? "TLS connection closed by peer"
+                                                        : tls_->error());
   }
 }
 

@@ -1,13 +1,18 @@
 // One socket on the loop (TCP or Unix): reads into the loop's shared buffer, writes with
 // uv_try_write and queues only what the kernel did not take, closes through libuv's close
-// callback. Clients and server links derive from it.
+// callback. Once TLS is started, bytes pass through a tls::Session both ways and the derived
+// class sees only plain protocol bytes. Clients and server links derive from it.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+
+#include "pooler/tls/tls_session.h"
 
 namespace apibouncer {
 
@@ -36,8 +41,16 @@ class Connection {
   bool send(std::span<const uint8_t> bytes);
   size_t queuedBytes() const { return queued_bytes_; }
 
-  // Closes the socket; onClosed() runs from libuv's close callback. Idempotent.
+  // Closes the socket; onClosed() runs from libuv's close callback. Idempotent. A TLS
+  // connection says close_notify first.
   void close();
+
+  // From now on every byte is TLS: the handshake starts (as the TLS client, the ClientHello
+  // goes out now). Bytes sent before the handshake ends are encrypted once it has. False with
+  // `error` set if the session could not be made.
+  bool startTls(std::shared_ptr<tls::Context> context, std::string_view peer_host,
+                std::string& error);
+  const tls::Session* tls() const { return tls_.get(); }
 
  protected:
   virtual void onRead(std::span<const uint8_t> data) = 0;
@@ -45,6 +58,9 @@ class Connection {
   virtual void onDrained() {}              // queued writes all reached the kernel
   virtual void onWriteFailed(int status) = 0;
   virtual void onClosed() = 0;  // the handle is gone; the owner may delete *this
+  // The TLS session failed (handshake refused, bad record) or the peer closed it: reading
+  // has stopped and what could be said (an alert) is on its way.
+  virtual void onTlsFailed(const std::string& error) = 0;
 
  private:
   static void allocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
@@ -52,6 +68,8 @@ class Connection {
   static void writeCb(uv_write_t* req, int status);
   static void closeCb(uv_handle_t* h);
   bool queueWrite(const char* data, size_t len);
+  bool sendRaw(std::string_view bytes);
+  void onEncryptedRead(std::span<const uint8_t> data);
 
   union {
     uv_tcp_t tcp;
@@ -60,6 +78,7 @@ class Connection {
   uv_loop_t* loop_;
   Transport transport_;
   uint64_t id_;
+  std::unique_ptr<tls::Session> tls_;
   size_t queued_bytes_ = 0;
   bool reading_ = false;
   bool closing_ = false;

@@ -1,4 +1,15 @@
 // Process log implementation: formats one line per call and writes it unbuffered.
+// <syslog.h> names its priorities LOG_WARNING, LOG_INFO and LOG_DEBUG, as our log.h names its
+// macros: take the priorities as constants first, then let log.h have the names.
+#include <syslog.h>
+namespace {
+constexpr int kSyslogError = LOG_ERR, kSyslogWarning = LOG_WARNING, kSyslogNotice = LOG_NOTICE,
+              kSyslogInfo = LOG_INFO, kSyslogDebug = LOG_DEBUG;
+}
+#undef LOG_WARNING
+#undef LOG_INFO
+#undef LOG_DEBUG
+
 #include "pooler/log.h"
 
 #include <fcntl.h>
@@ -8,12 +19,40 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace apibouncer::log {
 namespace {
 
 Options g_options;
 int g_file_fd = -1;
+std::string g_syslog_ident;  // openlog keeps the pointer: it must outlive the connection
+bool g_syslog_open = false;
+
+int syslogPriority(Level level) {
+  switch (level) {
+    case Level::kError:
+      return kSyslogError;
+    case Level::kWarning:
+      return kSyslogWarning;
+    case Level::kLog:
+      return kSyslogInfo;
+    case Level::kDebug:
+    case Level::kNoise:
+      return kSyslogDebug;
+  }
+  return kSyslogNotice;
+}
+
+void configureSyslog(const Options& options) {
+  if (g_syslog_open) closelog();
+  g_syslog_open = false;
+  if (!options.syslog) return;
+  g_syslog_ident = options.syslog_ident;
+  openlog(g_syslog_ident.c_str(), LOG_PID | LOG_NDELAY,
+          syslogFacility(options.syslog_facility).value_or(LOG_DAEMON));
+  g_syslog_open = true;
+}
 
 const char* levelName(Level level) {
   switch (level) {
@@ -33,8 +72,20 @@ const char* levelName(Level level) {
 
 }  // namespace
 
+std::optional<int> syslogFacility(std::string_view name) {
+  static const std::pair<std::string_view, int> kFacilities[] = {
+      {"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON},
+      {"user", LOG_USER},     {"local0", LOG_LOCAL0},     {"local1", LOG_LOCAL1},
+      {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4},
+      {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},     {"local7", LOG_LOCAL7}};
+  for (const auto& [known, facility] : kFacilities)
+    if (known == name) return facility;
+  return std::nullopt;
+}
+
 void configure(const Options& options) {
   g_options = options;
+  configureSyslog(options);
   if (g_file_fd >= 0) close(g_file_fd);
   g_file_fd = -1;
   if (!options.logfile.empty()) {
@@ -60,10 +111,14 @@ void write(Level level, const char* fmt, ...) {
   gettimeofday(&tv, nullptr);
   tm utc;
   gmtime_r(&tv.tv_sec, &utc);
-  int n =
-      std::snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC [%d] %s ",
+  // "<time> UTC [pid] " then "LEVEL message": syslog adds its own time and pid, so it gets
+  // only the part from the level on.
+  int level_at =
+      std::snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC [%d] ",
                     utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                    utc.tm_sec, static_cast<int>(tv.tv_usec / 1000), getpid(), levelName(level));
+                    utc.tm_sec, static_cast<int>(tv.tv_usec / 1000), getpid());
+  int n =
+      level_at + std::snprintf(line + level_at, sizeof line - level_at, "%s ", levelName(level));
   va_list ap;
   va_start(ap, fmt);
   int m = std::vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
@@ -72,6 +127,8 @@ void write(Level level, const char* fmt, ...) {
   line[len++] = '\n';
   if (g_options.to_stderr) (void)!::write(STDERR_FILENO, line, len);
   if (g_file_fd >= 0) (void)!::write(g_file_fd, line, len);
+  if (g_syslog_open)
+    ::syslog(syslogPriority(level), "%.*s", static_cast<int>(len - 1 - level_at), line + level_at);
 }
 
 }  // namespace apibouncer::log

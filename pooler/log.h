@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdarg>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace apibouncer::log {
 
@@ -13,9 +15,15 @@ struct Options {
   std::string logfile;    // empty = no file
   bool to_stderr = true;  // false with -q or when daemonized
   int verbose = 0;        // 1 enables kDebug, 2 kNoise
+  bool syslog = false;    // also to syslog(3), without the timestamp and pid prefix
+  std::string syslog_ident = "pgbouncer";
+  std::string syslog_facility = "daemon";  // daemon, user, auth, authpriv, local0..local7
 };
 
-void configure(const Options& options);  // (re)opens the logfile; safe to call again
+// (Re)opens the logfile and the syslog connection; safe to call again (SIGHUP reopens).
+void configure(const Options& options);
+// The syslog(3) facility for a PgBouncer syslog_facility name; nullopt if unknown.
+std::optional<int> syslogFacility(std::string_view name);
 bool enabled(Level level);
 
 [[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);

@@ -24,6 +24,7 @@
 #include "pooler/log.h"
 #include "pooler/pooler.h"
 #include "pooler/systemd_notify.h"
+#include "pooler/tls_setup.h"
 
 using namespace apibouncer;
 
@@ -164,29 +165,40 @@ bool loadHba(const config::Settings& s, std::shared_ptr<const auth::HbaRules>& h
   return true;
 }
 
-bool loadAll(const std::string& path, std::shared_ptr<const config::Config>& cfg,
-             auth::AuthFile& auth_file, interceptor::SyncConfig& sync,
-             std::shared_ptr<const auth::HbaRules>& hba, std::string& error) {
+// Everything one configuration file leads to; all of it loads, or none of it is used.
+struct Loaded {
+  std::shared_ptr<const config::Config> cfg;
+  auth::AuthFile auth_file;
+  interceptor::SyncConfig sync;
+  std::shared_ptr<const auth::HbaRules> hba;
+  TlsContexts tls;
+};
+
+bool loadAll(const std::string& path, Loaded& out, std::string& error) {
   auto result = config::loadConfig(path);
   if (auto* err = std::get_if<config::ConfigError>(&result)) {
     error = err->message();
     return false;
   }
-  cfg = std::get<std::shared_ptr<const config::Config>>(result);
-  if (!checkSyncSections(*cfg, error, &sync)) return false;
-  const std::string& auth_path = cfg->settings.auth_file;
+  out.cfg = std::get<std::shared_ptr<const config::Config>>(result);
+  if (!checkSyncSections(*out.cfg, error, &out.sync)) return false;
+  const std::string& auth_path = out.cfg->settings.auth_file;
   if (!auth_path.empty()) {
     auth::AuthFileError auth_error;
-    if (!auth::loadAuthFile(auth_path, auth_file, auth_error)) {
+    if (!auth::loadAuthFile(auth_path, out.auth_file, auth_error)) {
       error = auth_path + ":" + std::to_string(auth_error.line) + ": " + auth_error.reason;
       return false;
     }
   }
-  return loadHba(cfg->settings, hba, error);
+  return loadHba(out.cfg->settings, out.hba, error) &&
+         loadTlsContexts(out.cfg->settings, out.tls, error);
 }
 
 void warnAboutConfig(const config::Config& cfg) {
   for (const auto& warning : cfg.warnings) LOG_WARNING("%s", warning.c_str());
+  const auto& s = cfg.settings;
+  if (s.syslog && !log::syslogFacility(s.syslog_facility))
+    LOG_WARNING("unknown syslog_facility '%s', using daemon", s.syslog_facility.c_str());
   bool non_session = cfg.settings.pool_mode != config::PoolMode::kSession;
   for (const auto& [name, db] : cfg.databases)
     non_session |= db.pool_mode && *db.pool_mode != config::PoolMode::kSession;
@@ -267,6 +279,12 @@ void raiseFileLimit() {
   }
 }
 
+// logfile, syslog and verbosity; -q / -d silence stderr, each -v adds to `verbose`.
+void configureLog(const config::Settings& s, const Options& opts) {
+  log::configure({s.logfile, !opts.quiet && !opts.daemon, s.verbose + opts.verbose, s.syslog,
+                  s.syslog_ident, s.syslog_facility});
+}
+
 struct SignalContext {
   Pooler* pooler;
   std::string config_path;
@@ -276,23 +294,21 @@ struct SignalContext {
 // SIGHUP and the console's RELOAD: re-reads the config file and auth_file for new connections.
 // False with `error` set (the old configuration stays) if they do not load.
 bool reloadConfig(SignalContext& ctx, std::string& error) {
-  std::shared_ptr<const config::Config> cfg;
-  auth::AuthFile auth_file;
-  interceptor::SyncConfig sync;
-  std::shared_ptr<const auth::HbaRules> hba;
+  Loaded loaded;
   systemd::notifyReloading();
-  if (!loadAll(ctx.config_path, cfg, auth_file, sync, hba, error)) {
+  if (!loadAll(ctx.config_path, loaded, error)) {
     LOG_ERROR("reload failed, keeping the old configuration: %s", error.c_str());
     systemd::notifyReady();
     return false;
   }
-  log::configure({cfg->settings.logfile, !ctx.opts->quiet && !ctx.opts->daemon,
-                  cfg->settings.verbose + ctx.opts->verbose});
-  warnAboutConfig(*cfg);
-  warnAboutHba(hba.get());
-  ctx.pooler->replaceConfig(cfg, std::move(auth_file));
-  ctx.pooler->setHbaRules(std::move(hba));
-  ctx.pooler->configureInterceptor(sync);
+  const auto& s = loaded.cfg->settings;
+  configureLog(s, *ctx.opts);
+  warnAboutConfig(*loaded.cfg);
+  warnAboutHba(loaded.hba.get());
+  ctx.pooler->replaceConfig(loaded.cfg, std::move(loaded.auth_file));
+  ctx.pooler->setHbaRules(std::move(loaded.hba));
+  ctx.pooler->setTlsContexts(std::move(loaded.tls));
+  ctx.pooler->configureInterceptor(loaded.sync);
   systemd::notifyReady();
   return true;
 }
@@ -335,24 +351,22 @@ int main(int argc, char** argv) {
   Options opts;
   if (int status = parseArgs(argc, argv, opts); status >= 0) return status;
 
-  std::shared_ptr<const config::Config> cfg;
-  auth::AuthFile auth_file;
-  interceptor::SyncConfig sync;
-  std::shared_ptr<const auth::HbaRules> hba;
+  Loaded loaded;
   std::string error;
-  if (!loadAll(opts.config_path, cfg, auth_file, sync, hba, error)) {
+  if (!loadAll(opts.config_path, loaded, error)) {
     std::fprintf(stderr, "apibouncer: %s\n", error.c_str());
     return 1;
   }
-  if (opts.guard_sql) return printGuardSql(*cfg, auth_file);
+  std::shared_ptr<const config::Config> cfg = loaded.cfg;
+  if (opts.guard_sql) return printGuardSql(*cfg, loaded.auth_file);
   const auto& s = cfg->settings;
   if (opts.daemon && s.pidfile.empty()) {
     std::fprintf(stderr, "apibouncer: -d needs pidfile in the config\n");
     return 1;
   }
-  log::configure({s.logfile, !opts.quiet && !opts.daemon, s.verbose + opts.verbose});
+  configureLog(s, opts);
   warnAboutConfig(*cfg);
-  warnAboutHba(hba.get());
+  warnAboutHba(loaded.hba.get());
   signal(SIGPIPE, SIG_IGN);
   raiseFileLimit();
   if (opts.daemon && !daemonize(error)) {
@@ -361,9 +375,10 @@ int main(int argc, char** argv) {
   }
 
   uv_loop_t* loop = uv_default_loop();
-  Pooler pooler(loop, cfg, std::move(auth_file));
-  pooler.setHbaRules(std::move(hba));
-  pooler.configureInterceptor(sync);
+  Pooler pooler(loop, cfg, std::move(loaded.auth_file));
+  pooler.setHbaRules(std::move(loaded.hba));
+  pooler.setTlsContexts(std::move(loaded.tls));
+  pooler.configureInterceptor(loaded.sync);
   if (!pooler.start(error)) {
     LOG_ERROR("%s", error.c_str());
     return 1;

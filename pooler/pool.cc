@@ -37,7 +37,7 @@ Pool::~Pool() = default;
 std::string Pool::serverPassword() const {
   if (!db_.password.empty()) return db_.password;
   const auth::Secret* secret = pooler_.authFile().find(server_user_);
-  return secret != nullptr ? secret->text : std::string();
+  return secret != nullptr ? secret->text : looked_up_secret_;
 }
 
 void Pool::applyMode() {

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pooler/auth/scram.h"
 #include "pooler/config/config.h"
 #include "pooler/stats.h"
 
@@ -31,6 +32,12 @@ class Pool {
   void updateDatabase(const config::DatabaseConfig& db);
   // The password used to log in to PostgreSQL ("" if none known), and whether it is an md5 hash.
   std::string serverPassword() const;
+  // SCRAM pass-through: when the server user's secret is a SCRAM secret (auth_file or
+  // auth_query), the keys its latest successful client login proved; links log in with them.
+  const std::optional<auth::ScramKeys>& scramKeys() const { return scram_keys_; }
+  void rememberScramKeys(auth::ScramKeys keys) { scram_keys_ = std::move(keys); }
+  // The server user's secret when it came from auth_query (not in auth_file).
+  void rememberLookedUpSecret(std::string secret) { looked_up_secret_ = std::move(secret); }
   // [users] pool_mode, else the database's, else [pgbouncer]'s; fixed when the config changes
   // because the relay asks at every ReadyForQuery.
   config::PoolMode poolMode() const { return mode_; }
@@ -106,6 +113,8 @@ class Pool {
   DatabaseStats* stats_;  // the registry's entry for this database (stable address)
   config::DatabaseConfig db_;
   std::string server_user_;
+  std::optional<auth::ScramKeys> scram_keys_;
+  std::string looked_up_secret_;
   config::PoolMode mode_ = config::PoolMode::kSession;
   size_t prepared_capacity_ = 0;  // asked for every chunk relayed: fixed with the mode
   std::unordered_map<ServerLink*, std::unique_ptr<ServerLink>> servers_;

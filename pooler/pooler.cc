@@ -330,12 +330,11 @@ void Pooler::logStats() {
     LOG_INFO(
         "stats: %s: %llu xacts/s, %llu queries/s, %llu client parses/s, %llu server parses/s, "
         "%llu binds/s, in %llu B/s, out %llu B/s, xact %llu us, query %llu us, wait %llu us",
-        row.database->c_str(), (unsigned long long)a.xact_count,
-        (unsigned long long)a.query_count, (unsigned long long)a.client_parse_count,
-        (unsigned long long)a.server_parse_count, (unsigned long long)a.bind_count,
-        (unsigned long long)a.bytes_received, (unsigned long long)a.bytes_sent,
-        (unsigned long long)a.xact_time_us, (unsigned long long)a.query_time_us,
-        (unsigned long long)a.wait_time_us);
+        row.database->c_str(), (unsigned long long)a.xact_count, (unsigned long long)a.query_count,
+        (unsigned long long)a.client_parse_count, (unsigned long long)a.server_parse_count,
+        (unsigned long long)a.bind_count, (unsigned long long)a.bytes_received,
+        (unsigned long long)a.bytes_sent, (unsigned long long)a.xact_time_us,
+        (unsigned long long)a.query_time_us, (unsigned long long)a.wait_time_us);
   });
   if (!interceptor_) return;
   for (const auto& row : interceptor_->apiStats()) {

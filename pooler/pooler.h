@@ -19,6 +19,7 @@
 #include "pooler/metrics/metrics_server.h"
 #include "pooler/prepared_statements.h"
 #include "pooler/stats.h"
+#include "pooler/tls_setup.h"
 #include "pooler/tracked_params.h"
 
 namespace apibouncer {
@@ -54,6 +55,10 @@ class Pooler {
   const auth::HbaRules* hbaRules() const { return hba_rules_.get(); }
   void setHbaRules(std::shared_ptr<const auth::HbaRules> rules) { hba_rules_ = std::move(rules); }
   void replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file);
+  // client_tls_* / server_tls_* contexts: new logins and new server links use the current
+  // ones; connections already encrypted keep theirs. Set at start and reload.
+  const TlsContexts& tlsContexts() const { return tls_; }
+  void setTlsContexts(TlsContexts contexts) { tls_ = std::move(contexts); }
 
   // Clients.
   void acceptClient(uv_stream_t* listener, bool unix_socket);
@@ -119,6 +124,7 @@ class Pooler {
   std::shared_ptr<const ParameterNames> tracked_names_;
   auth::AuthFile auth_file_;
   std::shared_ptr<const auth::HbaRules> hba_rules_;
+  TlsContexts tls_;
   std::vector<Listener*> listeners_;  // each deletes itself when closed
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;
   std::unordered_map<uint64_t, ClientSession*> cancel_keys_;

@@ -12,6 +12,7 @@
 #include "pooler/config/config.h"
 #include "pooler/log.h"
 #include "pooler/pool.h"
+#include "pooler/pooler.h"
 #include "pooler/wire/backend.h"
 #include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
@@ -198,7 +199,67 @@ void ServerLink::connectCb(uv_connect_t* req, int status) {
   }
   link->setState(State::kLogin);
   link->startReading();
-  link->sendStartup();
+  link->beginLogin();
+}
+
+// server_tls_sslmode: from prefer up an SSLRequest goes first on TCP (PostgreSQL offers no
+// TLS on Unix sockets); disable and allow start in plain text, as libpq's allow does.
+void ServerLink::beginLogin() {
+  const TlsContexts& contexts = pool_.pooler().tlsContexts();
+  if (transport() == Transport::kTcp && contexts.server &&
+      contexts.server_mode >= tls::SslMode::kPrefer) {
+    tls_context_ = contexts.server;
+    awaiting_ssl_answer_ = true;
+    send(wire::sslRequest());
+    return;
+  }
+  sendStartup();
+}
+
+// The one-byte answer to our SSLRequest: 'S' starts the handshake (the startup message waits
+// in the TLS session until it is done), 'N' continues in plain text unless the mode requires
+// TLS. Anything else is not a PostgreSQL server we can talk to.
+void ServerLink::onSslAnswer(std::span<const uint8_t> data) {
+  awaiting_ssl_answer_ = false;
+  char answer = static_cast<char>(data[0]);
+  auto context = std::move(tls_context_);
+  if (data.size() > 1) {
+    failLogin(std::string(wire::sqlstate::kProtocolViolation),
+              "server sent data after its answer to SSLRequest");
+    return;
+  }
+  if (answer == 'N') {
+    if (context->mode() >= tls::SslMode::kRequire) {
+      failLogin(std::string(wire::sqlstate::kConnectionFailure),
+                "server " + host_ + ":" + std::to_string(port_) +
+                    " does not support TLS, and server_tls_sslmode = " +
+                    std::string(tls::sslModeName(context->mode())));
+      return;
+    }
+    sendStartup();
+    return;
+  }
+  if (answer != 'S') {
+    failLogin(std::string(wire::sqlstate::kProtocolViolation),
+              "server answered SSLRequest with neither S nor N");
+    return;
+  }
+  std::string error;
+  if (!startTls(std::move(context), host_, error)) {
+    failLogin(std::string(wire::sqlstate::kConnectionFailure), "TLS setup failed: " + error);
+    return;
+  }
+  sendStartup();
+}
+
+void ServerLink::onTlsFailed(const std::string& error) {
+  if (state_ == State::kClosing) return;
+  if (loggingIn()) {
+    failLogin(std::string(wire::sqlstate::kConnectionFailure),
+              "TLS with server " + host_ + ":" + std::to_string(port_) + " failed: " + error);
+    return;
+  }
+  disconnect(("TLS failure: " + error).c_str());
 }
 
 void ServerLink::sendStartup() {
@@ -215,7 +276,10 @@ void ServerLink::sendStartup() {
 void ServerLink::onRead(std::span<const uint8_t> data) {
   switch (state_) {
     case State::kLogin:
-      onLoginData(data);
+      if (awaiting_ssl_answer_)
+        onSslAnswer(data);
+      else
+        onLoginData(data);
       return;
     case State::kInternalQuery:
       onInternalData(data);
@@ -482,8 +546,17 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
       return true;
     }
     case wire::authcode::kSasl: {
+      if (password_is_scram && pool_.scramKeys()) {
+        // The keys a client of this user proved when it logged in (SCRAM pass-through).
+        scram_ = std::make_unique<auth::ScramClient>(*pool_.scramKeys());
+        send(wire::saslInitialResponse("SCRAM-SHA-256", scram_->clientFirst()));
+        return true;
+      }
       if (password.empty() || password_is_md5 || password_is_scram)
-        return refuse("server asked for SCRAM and no plain password is configured");
+        return refuse(password_is_scram
+                          ? "server asked for SCRAM and no client of this user has logged in "
+                            "with SCRAM yet (a SCRAM secret alone cannot log in)"
+                          : "server asked for SCRAM and no plain password is configured");
       scram_ = std::make_unique<auth::ScramClient>(password);
       send(wire::saslInitialResponse("SCRAM-SHA-256", scram_->clientFirst()));
       return true;
@@ -505,11 +578,41 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
   }
 }
 
+// DataRow: int16 column count, then per column an int32 length (-1: NULL) and the bytes.
+bool ServerLink::decodeDataRow(std::span<const uint8_t> body,
+                               std::vector<std::optional<std::string>>& row) {
+  auto readInt = [&](size_t& at, size_t width, int64_t& value) {
+    if (body.size() - at < width) return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < width; ++i) v = (v << 8) | body[at + i];
+    value = width == 2 ? static_cast<int16_t>(v) : static_cast<int32_t>(v);
+    at += width;
+    return true;
+  };
+  size_t at = 0;
+  int64_t count = 0;
+  if (!readInt(at, 2, count) || count < 0) return false;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t len = 0;
+    if (!readInt(at, 4, len)) return false;
+    if (len < 0) {
+      row.emplace_back(std::nullopt);
+      continue;
+    }
+    if (body.size() - at < static_cast<size_t>(len)) return false;
+    row.emplace_back(std::string(reinterpret_cast<const char*>(body.data() + at), len));
+    at += len;
+  }
+  return true;
+}
+
 void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
   if (dropsAllStatements(sql)) prepared_.clear();  // e.g. server_reset_query = DISCARD ALL
   setState(State::kInternalQuery);
   internal_done_ = std::move(done);
   internal_error_.clear();
+  internal_row_.clear();
+  internal_row_seen_ = false;
   inbuf_.clear();
   startReading();
   send(wire::query(sql));
@@ -524,7 +627,10 @@ void ServerLink::onInternalData(std::span<const uint8_t> data) {
 
 // Returns false once the query is over (ReadyForQuery); the callback may start another.
 bool ServerLink::handleInternalMessage(char type, std::span<const uint8_t> body) {
-  if (type == wire::be::kParameterStatus) {
+  if (type == wire::be::kDataRow && !internal_row_seen_) {
+    internal_row_seen_ = true;
+    if (!decodeDataRow(body, internal_row_)) internal_error_ = "malformed DataRow";
+  } else if (type == wire::be::kParameterStatus) {
     wire::ParameterStatusMsg ps;
     recordParameter(body, ps);
   } else if (type == wire::be::kErrorResponse) {

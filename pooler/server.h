@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,10 @@ class ServerLink : public Connection {
   uint64_t createdAtMs() const { return created_at_ms_; }
   uint64_t lastUsedMs() const { return last_used_ms_; }
 
-  // Runs a simple query nobody else sees (reset, health check, SET, connect_query).
+  // Runs a simple query nobody else sees (reset, health check, SET, connect_query,
+  // auth_query). Its first row, if any, is internalFirstRow() when `done` runs.
   void runInternalQuery(std::string sql, InternalDone done);
+  const std::vector<std::optional<std::string>>& internalFirstRow() const { return internal_row_; }
   void becomeIdle();
   void linkTo(ClientSession* client);
   ClientSession* client() const { return client_; }
@@ -117,17 +120,22 @@ class ServerLink : public Connection {
   void onDrained() override;
   void onWriteFailed(int status) override;
   void onClosed() override;
+  void onTlsFailed(const std::string& error) override;
 
  private:
   static void connectCb(uv_connect_t* req, int status);
   static void resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res);
   void connectToAddress(const sockaddr* addr);
+  void beginLogin();
+  void onSslAnswer(std::span<const uint8_t> data);
   void sendStartup();
   void onLoginData(std::span<const uint8_t> data);
   bool handleLoginMessage(char type, std::span<const uint8_t> body);
   bool handleAuthRequest(std::span<const uint8_t> body);
   void onInternalData(std::span<const uint8_t> data);
   bool handleInternalMessage(char type, std::span<const uint8_t> body);
+  static bool decodeDataRow(std::span<const uint8_t> body,
+                            std::vector<std::optional<std::string>>& row);
   template <class Handler>
   bool drainBuffered(std::span<const uint8_t> data, uint32_t max_size, Handler&& handle);
   // Decodes a ParameterStatus body into `msg` and keeps the value; false if malformed.
@@ -166,8 +174,12 @@ class ServerLink : public Connection {
   std::unique_ptr<auth::ScramClient> scram_;
   InternalDone internal_done_;
   std::string internal_error_;
+  std::vector<std::optional<std::string>> internal_row_;  // the internal query's first row
+  bool internal_row_seen_ = false;
   uint64_t created_at_ms_ = 0;
   uint64_t last_used_ms_ = 0;
+  std::shared_ptr<tls::Context> tls_context_;  // while our SSLRequest awaits its answer
+  bool awaiting_ssl_answer_ = false;
   uv_connect_t connect_req_{};
   uv_getaddrinfo_t* resolve_req_ = nullptr;
 };

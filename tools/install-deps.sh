@@ -19,6 +19,7 @@ PACKAGES=(
   python3-asyncpg python3-psycopg        # client drivers the transaction-pooling tests use
   libpostgresql-jdbc-java                # pgjdbc, likewise
   python3 procps iproute2                # scripts (free ports, process checks)
+  openssl                                # the TLS tests make their CA and certificates
 )
 
 # pgjdbc's test runs a Java source file: any JDK 11+ will do, Debian's default if none.

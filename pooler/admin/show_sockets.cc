@@ -159,6 +159,14 @@ std::string applicationName(const ClientSession& client) {
   return params.value(static_cast<size_t>(i));
 }
 
+// PgBouncer's form: protocol/cipher/bits, empty for plain text.
+std::string tlsDescription(const Connection& connection) {
+  const tls::Session* session = connection.tls();
+  if (session == nullptr || !session->handshakeDone()) return {};
+  return session->protocolName() + "/" + session->cipherName() + "/" +
+         std::to_string(session->cipherBits());
+}
+
 void addClientRow(ResultSet& out, Pooler& pooler, ClientSession& client, std::string_view state,
                   bool debug) {
   uint64_t now = nowMs(pooler);
@@ -188,7 +196,7 @@ void addClientRow(ResultSet& out, Pooler& pooler, ClientSession& client, std::st
                            text(pointer(&client)),
                            text(pointer(client.server())),
                            number(0),
-                           text(""),
+                           text(tlsDescription(client)),
                            text(applicationName(client)),
                            number(0),
                            number(client.id())};
@@ -222,7 +230,7 @@ void addServerRow(ResultSet& out, Pooler& pooler, ServerLink& server, std::strin
                            text(pointer(&server)),
                            text(pointer(server.client())),
                            number(static_cast<int64_t>(server.backendPid())),
-                           text(""),
+                           text(tlsDescription(server)),
                            text(""),
                            number(0),
                            number(server.id())};

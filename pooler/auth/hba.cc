@@ -276,12 +276,10 @@ std::string where(const std::string& file, int line) {
 
 // Lines that load but cannot let anyone in today: said once at load, not at each login.
 void warnAbout(const HbaRule& rule, std::vector<std::string>& warnings) {
-  if (rule.type == HbaConnectionType::kHostSsl)
+  if (rule.method == HbaMethod::kCert && rule.type != HbaConnectionType::kHostSsl)
     warnings.push_back(where(rule.file, rule.line) +
-                       "hostssl never matches: client TLS is not available yet");
-  if (rule.method == HbaMethod::kCert)
-    warnings.push_back(where(rule.file, rule.line) +
-                       "cert needs a TLS connection, not available yet: such logins are refused");
+                       "cert works only with TLS: plain-text logins this line matches are "
+                       "refused (use hostssl)");
   if (rule.method == HbaMethod::kPeer && rule.type != HbaConnectionType::kLocal)
     warnings.push_back(where(rule.file, rule.line) +
                        "peer works only on local (Unix-socket) lines: such logins are refused");

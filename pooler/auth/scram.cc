@@ -142,6 +142,11 @@ ScramSecret scramSecretFromPassword(std::string_view password, std::vector<uint8
   return secret;
 }
 
+ScramKeys scramKeysFromPassword(std::string_view password, const ScramSecret& secret) {
+  Bytes salted = saltedPassword(password, secret.salt, secret.iterations);
+  return ScramKeys{hmac(salted, "Client Key"), hmac(salted, "Server Key")};
+}
+
 std::string formatScramSecret(const ScramSecret& s) {
   return "SCRAM-SHA-256$" + std::to_string(s.iterations) + ":" + base64Encode(asString(s.salt)) +
          "$" + base64Encode(asString(s.stored_key)) + ":" + base64Encode(asString(s.server_key));
@@ -196,11 +201,16 @@ std::optional<std::string> ScramServer::handleClientFinal(std::string_view clien
   Bytes stored = sha256(client_key);
   if (CRYPTO_memcmp(stored.data(), secret_.stored_key.data(), kKeyLen) != 0)
     return refuse(error_, "client proof does not match");
+  proven_keys_ = ScramKeys{std::move(client_key), secret_.server_key};
   return "v=" + base64Encode(asString(hmac(secret_.server_key, auth_message)));
 }
 
 ScramClient::ScramClient(std::string password, std::string nonce_override)
     : password_(std::move(password)),
+      client_nonce_(nonce_override.empty() ? randomNonce() : std::move(nonce_override)) {}
+
+ScramClient::ScramClient(ScramKeys keys, std::string nonce_override)
+    : keys_(std::move(keys)),
       client_nonce_(nonce_override.empty() ? randomNonce() : std::move(nonce_override)) {}
 
 std::string ScramClient::clientFirst() {
@@ -222,15 +232,22 @@ std::optional<std::string> ScramClient::handleServerFirst(std::string_view serve
     return refuse(error_, "bad iteration count");
   auto salt = base64Decode(*salt_text);
   if (!salt || salt->empty()) return refuse(error_, "bad salt");
-  Bytes salted = saltedPassword(password_, Bytes(salt->begin(), salt->end()), iterations);
+  Bytes client_key, server_key;
+  if (keys_) {
+    client_key = keys_->client_key;
+    server_key = keys_->server_key;
+  } else {
+    Bytes salted = saltedPassword(password_, Bytes(salt->begin(), salt->end()), iterations);
+    client_key = hmac(salted, "Client Key");
+    server_key = hmac(salted, "Server Key");
+  }
   std::string without_proof = "c=biws,r=" + std::string(*nonce);
   std::string auth_message =
       client_first_bare_ + "," + std::string(server_first) + "," + without_proof;
-  Bytes client_key = hmac(salted, "Client Key");
   Bytes signature = hmac(sha256(client_key), auth_message);
   std::string proof(kKeyLen, '\0');
   for (size_t i = 0; i < kKeyLen; ++i) proof[i] = static_cast<char>(client_key[i] ^ signature[i]);
-  server_signature_ = hmac(hmac(salted, "Server Key"), auth_message);
+  server_signature_ = hmac(server_key, auth_message);
   return without_proof + ",p=" + base64Encode(proof);
 }
 

@@ -23,6 +23,17 @@ ScramSecret scramSecretFromPassword(std::string_view password, std::vector<uint8
                                     int iterations);
 std::string formatScramSecret(const ScramSecret& s);
 
+// What a client's successful SCRAM login proves beyond the stored secret: its ClientKey (the
+// proof XOR the signature). With the secret's ServerKey it lets the pooler log in to
+// PostgreSQL as that user without knowing the password (PgBouncer's SCRAM pass-through).
+struct ScramKeys {
+  std::vector<uint8_t> client_key;  // 32 bytes
+  std::vector<uint8_t> server_key;  // 32 bytes
+};
+
+// The keys a plain password gives for `secret` (its salt and iterations).
+ScramKeys scramKeysFromPassword(std::string_view password, const ScramSecret& secret);
+
 std::string base64Encode(std::string_view raw);
 std::optional<std::string> base64Decode(std::string_view text);
 
@@ -37,21 +48,27 @@ class ScramServer {
   std::optional<std::string> handleClientFirst(std::string_view client_first);
   std::optional<std::string> handleClientFinal(std::string_view client_final);
   const std::string& error() const { return error_; }
+  // After handleClientFinal succeeded: the keys for logging in to PostgreSQL as this user.
+  const std::optional<ScramKeys>& provenKeys() const { return proven_keys_; }
 
  private:
   ScramSecret secret_;
+  std::optional<ScramKeys> proven_keys_;
   std::string server_nonce_;
   std::string gs2_header_, client_first_bare_, server_first_, combined_nonce_;
   std::string error_;
 };
 
-// Client side, toward PostgreSQL, with a plain password:
+// Client side, toward PostgreSQL, with a plain password or with the keys a client's own SCRAM
+// login proved (the server's salt and iteration count must be those of the secret they came
+// from, which they are unless the password changed since):
 //   clientFirst() -> send in SASLInitialResponse
 //   handleServerFirst(AuthenticationSASLContinue data) -> client-final for SASLResponse
 //   verifyServerFinal(AuthenticationSASLFinal data) -> true if the server proved itself
 class ScramClient {
  public:
   explicit ScramClient(std::string password, std::string nonce_override = {});
+  explicit ScramClient(ScramKeys keys, std::string nonce_override = {});
   std::string clientFirst();
   std::optional<std::string> handleServerFirst(std::string_view server_first);
   bool verifyServerFinal(std::string_view server_final);
@@ -59,6 +76,7 @@ class ScramClient {
 
  private:
   std::string password_;
+  std::optional<ScramKeys> keys_;
   std::string client_nonce_;
   std::string client_first_bare_;
   std::vector<uint8_t> server_signature_;

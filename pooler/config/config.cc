@@ -94,19 +94,12 @@ bool include(ParseState& st, std::string_view spec, const std::string& section) 
   return parseFile(st, path, section);
 }
 
-bool keySilentlySupported(const KeyInfo& key, std::string_view value) {
-  std::string v = lower(value);
-  if (key.name == "client_tls_sslmode") return v == "disable";
-  if (key.name == "server_tls_sslmode") return v == "disable" || v == "allow" || v == "prefer";
-  return key.implemented;
-}
-
 int handlePgbouncer(ParseState& st, const std::string& name, const char* value) {
   const KeyInfo* key = findKey(name);
   if (key == nullptr) return fail(st, name, "unknown parameter");
   std::string reason;
   if (!applyKey(*key, trim(value), st.config->settings, reason)) return fail(st, name, reason);
-  if (!keySilentlySupported(*key, trim(value)))
+  if (!key->implemented)
     warnOnce(st, std::string(key->name),
              "parameter '" + std::string(key->name) + "' is not implemented yet, ignored");
   return 1;

@@ -11,8 +11,8 @@
 
 namespace {
 
-using itest::FakeApiProcess;
 using itest::contains;
+using itest::FakeApiProcess;
 
 constexpr const char* kJson = "application/json";
 

@@ -189,6 +189,16 @@ Conn connectOk(const PoolerProcess& pooler) {
   return conn;
 }
 
+PoolerConfig configWith(std::string settings, std::string userlist, std::string databases,
+                        bool wait_until_ready) {
+  PoolerConfig config;
+  config.settings = std::move(settings);
+  config.userlist = std::move(userlist);
+  config.databases = std::move(databases);
+  config.wait_until_ready = wait_until_ready;
+  return config;
+}
+
 std::string defaultUserlist() {
   return "\"app\" \"app-secret\"\n\"md5user\" \"md5-secret\"\n\"scramuser\" \"scram-secret\"\n";
 }

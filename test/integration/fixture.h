@@ -44,6 +44,10 @@ struct PoolerConfig {
   bool wait_until_ready = true;
 };
 
+// A PoolerConfig from its parts (empty: the fixture's default).
+PoolerConfig configWith(std::string settings, std::string userlist = {}, std::string databases = {},
+                        bool wait_until_ready = true);
+
 class PoolerProcess;
 // Connects through `pooler` as app; the test fails (with the pooler's log) if it cannot.
 Conn connectOk(const PoolerProcess& pooler);

@@ -127,3 +127,42 @@ TEST_CASE("base64 round trip and rejects", "[auth][scram]") {
   CHECK_FALSE(base64Decode("abc"));
   CHECK_FALSE(base64Decode("ab!="));
 }
+
+TEST_CASE("SCRAM pass-through: keys a client proved log in to a server holding the secret",
+          "[auth][scram]") {
+  // The client logs in to the pooler, which only has PostgreSQL's stored secret.
+  auto secret = parseScramSecret(kPostgresSecret);
+  REQUIRE(secret);
+  ScramClient app("scram-secret");
+  ScramServer pooler(*secret);
+  CHECK_FALSE(pooler.provenKeys());
+  auto pooler_final = pooler.handleClientFinal(
+      *app.handleServerFirst(*pooler.handleClientFirst(app.clientFirst())));
+  REQUIRE(pooler_final);
+  REQUIRE(pooler.provenKeys());
+  CHECK(app.verifyServerFinal(*pooler_final));
+
+  // The pooler logs in to "PostgreSQL" (a server with the same secret) with the proven keys,
+  // and checks the server's signature with them too.
+  ScramClient link(*pooler.provenKeys());
+  ScramServer postgres(*secret);
+  auto link_final = link.handleServerFirst(*postgres.handleClientFirst(link.clientFirst()));
+  REQUIRE(link_final);
+  auto postgres_final = postgres.handleClientFinal(*link_final);
+  REQUIRE(postgres_final);
+  CHECK(link.verifyServerFinal(*postgres_final));
+
+  // A failed proof proves nothing.
+  ScramClient wrong("not-the-password");
+  ScramServer refusing(*secret);
+  CHECK_FALSE(refusing.handleClientFinal(
+      *wrong.handleServerFirst(*refusing.handleClientFirst(wrong.clientFirst()))));
+  CHECK_FALSE(refusing.provenKeys());
+
+  // Keys from another password's secret do not log in.
+  ScramClient stale(ScramKeys{std::vector<uint8_t>(32, 1), secret->server_key});
+  ScramServer strict(*secret);
+  auto stale_final = stale.handleServerFirst(*strict.handleClientFirst(stale.clientFirst()));
+  REQUIRE(stale_final);
+  CHECK_FALSE(strict.handleClientFinal(*stale_final));
+}

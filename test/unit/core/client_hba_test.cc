@@ -111,11 +111,44 @@ TEST_CASE("hba login: peer with map= lets the OS users the map names in", "[hba]
   CHECK(decideHbaLogin(&rules, unixLogin("alice", "alice")).refused);
 }
 
-TEST_CASE("hba login: cert is refused until client TLS exists, and says so", "[hba]") {
-  auth::HbaRules rules = rulesOf("host all all all cert\n");
-  HbaDecision decision = decideHbaLogin(&rules, tcpLogin("10.0.0.1", "alice"));
-  CHECK(decision.refused);
-  CHECK(decision.sqlstate == "28000");
-  CHECK(decision.message.find("needs a TLS connection, which apibouncer does not offer yet") !=
-        std::string::npos);
+TEST_CASE("hba login: cert lets in the user the certificate names, over TLS only", "[hba]") {
+  auth::HbaRules rules = rulesOf("hostssl all all all cert\nhost all all all cert\n");
+  HbaLogin plain = tcpLogin("10.0.0.1", "alice");
+  HbaDecision refused_plain = decideHbaLogin(&rules, plain);
+  CHECK(refused_plain.refused);
+  CHECK(refused_plain.sqlstate == "28000");
+  CHECK(refused_plain.message == "connection requires a valid client certificate");
+  CHECK(refused_plain.reason == "cert by /etc/hba.conf:2: the client did not use TLS");
+
+  HbaLogin tls = tcpLogin("10.0.0.1", "alice");
+  tls.client.tls = true;
+  HbaDecision no_cert = decideHbaLogin(&rules, tls);
+  CHECK(no_cert.refused);
+  CHECK(no_cert.reason == "cert by /etc/hba.conf:1: no client certificate");
+
+  tls.certificate_name = "alice";
+  HbaDecision ok = decideHbaLogin(&rules, tls);
+  CHECK_FALSE(ok.refused);
+  CHECK(ok.auth_type == AuthType::kAny);
+
+  tls.certificate_name = "mallory";
+  HbaDecision other = decideHbaLogin(&rules, tls);
+  CHECK(other.refused);
+  CHECK(other.message == "certificate authentication failed for user \"alice\"");
+  CHECK(other.reason == "cert by /etc/hba.conf:1: the certificate is for \"mallory\"");
+}
+
+TEST_CASE("hba login: cert with map= maps certificate names to users", "[hba]") {
+  auto parsed = auth::parseHba("hostssl all all all cert map=certs\n", "/etc/hba.conf");
+  REQUIRE(std::holds_alternative<auth::HbaRules>(parsed));
+  auto rules = std::get<auth::HbaRules>(parsed);
+  auto map = auth::parseIdentMap("certs alice.example.com billing\n", "/etc/ident.conf");
+  REQUIRE(std::holds_alternative<auth::IdentMap>(map));
+  rules.ident_map = std::get<auth::IdentMap>(map);
+  HbaLogin login = tcpLogin("10.0.0.1", "billing");
+  login.client.tls = true;
+  login.certificate_name = "alice.example.com";
+  CHECK_FALSE(decideHbaLogin(&rules, login).refused);
+  login.certificate_name = "billing";  // with a map, the user's own name is not enough
+  CHECK(decideHbaLogin(&rules, login).refused);
 }
