@@ -28,6 +28,7 @@ const T& firstSet(const T& database_value, const T& global_value) {
 }  // namespace
 
 bool ClientSession::startAuthLookup(config::AuthType auth_type) {
+  if (!db_) return false;  // console logins (no pool) use auth_file only
   const auto& s = pooler_.settings();
   const std::string& auth_user = firstSet(db_->auth_user, s.auth_user);
   if (auth_user.empty() || !needsSecret(auth_type)) return false;

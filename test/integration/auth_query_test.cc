@@ -61,6 +61,11 @@ TEST_CASE("auth_query: a SCRAM user missing from auth_file logs in, and its link
   // An unknown user reads exactly like a wrong password.
   std::string unknown = loginError(pooler.conninfo("nosuchuser", "whatever"));
   CHECK(contains(unknown, "password authentication failed for user \"nosuchuser\""));
+  // The console has no pool to look users up in: auth_file only.
+  CHECK(contains(loginError(pooler.conninfo("scramuser", "scram-secret", "pgbouncer")),
+                 "password authentication failed"));
+  Conn still_up = connect(pooler.conninfo("scramuser", "scram-secret"));
+  CHECK(queryValue(still_up.get(), "SELECT 1") == "1");
 }
 
 TEST_CASE("auth_query: an md5 secret logs in with md5, to an md5 server", "[auth_query]") {
