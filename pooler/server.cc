@@ -209,7 +209,6 @@ void ServerLink::beginLogin() {
   if (transport() == Transport::kTcp && contexts.server &&
       contexts.server_mode >= tls::SslMode::kPrefer) {
     tls_context_ = contexts.server;
-    awaiting_ssl_answer_ = true;
     send(wire::sslRequest());
     return;
   }
@@ -220,7 +219,6 @@ void ServerLink::beginLogin() {
 // in the TLS session until it is done), 'N' continues in plain text unless the mode requires
 // TLS. Anything else is not a PostgreSQL server we can talk to.
 void ServerLink::onSslAnswer(std::span<const uint8_t> data) {
-  awaiting_ssl_answer_ = false;
   char answer = static_cast<char>(data[0]);
   auto context = std::move(tls_context_);
   if (data.size() > 1) {
@@ -276,7 +274,7 @@ void ServerLink::sendStartup() {
 void ServerLink::onRead(std::span<const uint8_t> data) {
   switch (state_) {
     case State::kLogin:
-      if (awaiting_ssl_answer_)
+      if (tls_context_)  // our SSLRequest awaits its answer
         onSslAnswer(data);
       else
         onLoginData(data);
@@ -578,34 +576,6 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
   }
 }
 
-// DataRow: int16 column count, then per column an int32 length (-1: NULL) and the bytes.
-bool ServerLink::decodeDataRow(std::span<const uint8_t> body,
-                               std::vector<std::optional<std::string>>& row) {
-  auto readInt = [&](size_t& at, size_t width, int64_t& value) {
-    if (body.size() - at < width) return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < width; ++i) v = (v << 8) | body[at + i];
-    value = width == 2 ? static_cast<int16_t>(v) : static_cast<int32_t>(v);
-    at += width;
-    return true;
-  };
-  size_t at = 0;
-  int64_t count = 0;
-  if (!readInt(at, 2, count) || count < 0) return false;
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t len = 0;
-    if (!readInt(at, 4, len)) return false;
-    if (len < 0) {
-      row.emplace_back(std::nullopt);
-      continue;
-    }
-    if (body.size() - at < static_cast<size_t>(len)) return false;
-    row.emplace_back(std::string(reinterpret_cast<const char*>(body.data() + at), len));
-    at += len;
-  }
-  return true;
-}
-
 void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
   if (dropsAllStatements(sql)) prepared_.clear();  // e.g. server_reset_query = DISCARD ALL
   setState(State::kInternalQuery);
@@ -629,7 +599,7 @@ void ServerLink::onInternalData(std::span<const uint8_t> data) {
 bool ServerLink::handleInternalMessage(char type, std::span<const uint8_t> body) {
   if (type == wire::be::kDataRow && !internal_row_seen_) {
     internal_row_seen_ = true;
-    if (!decodeDataRow(body, internal_row_)) internal_error_ = "malformed DataRow";
+    if (!wire::decodeDataRow(body, internal_row_)) internal_error_ = "malformed DataRow";
   } else if (type == wire::be::kParameterStatus) {
     wire::ParameterStatusMsg ps;
     recordParameter(body, ps);

@@ -134,8 +134,6 @@ class ServerLink : public Connection {
   bool handleAuthRequest(std::span<const uint8_t> body);
   void onInternalData(std::span<const uint8_t> data);
   bool handleInternalMessage(char type, std::span<const uint8_t> body);
-  static bool decodeDataRow(std::span<const uint8_t> body,
-                            std::vector<std::optional<std::string>>& row);
   template <class Handler>
   bool drainBuffered(std::span<const uint8_t> data, uint32_t max_size, Handler&& handle);
   // Decodes a ParameterStatus body into `msg` and keeps the value; false if malformed.
@@ -178,8 +176,7 @@ class ServerLink : public Connection {
   bool internal_row_seen_ = false;
   uint64_t created_at_ms_ = 0;
   uint64_t last_used_ms_ = 0;
-  std::shared_ptr<tls::Context> tls_context_;  // while our SSLRequest awaits its answer
-  bool awaiting_ssl_answer_ = false;
+  std::shared_ptr<tls::Context> tls_context_;  // set only while our SSLRequest awaits its answer
   uv_connect_t connect_req_{};
   uv_getaddrinfo_t* resolve_req_ = nullptr;
 };

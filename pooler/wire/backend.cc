@@ -97,4 +97,22 @@ bool decodeErrorFields(std::span<const uint8_t> body, ErrorFieldsMsg& out) {
   }
 }
 
+bool decodeDataRow(std::span<const uint8_t> body, std::vector<std::optional<std::string>>& out) {
+  BodyReader r(body);
+  int16_t count = 0;
+  if (!r.i16(count) || count < 0) return false;
+  for (int16_t i = 0; i < count; ++i) {
+    int32_t len = 0;
+    if (!r.i32(len)) return false;
+    if (len < 0) {
+      out.emplace_back(std::nullopt);
+      continue;
+    }
+    std::string_view value;
+    if (!r.bytes(static_cast<size_t>(len), value)) return false;
+    out.emplace_back(std::string(value));
+  }
+  return r.atEnd();
+}
+
 }  // namespace apibouncer::wire

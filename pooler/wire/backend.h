@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -55,5 +57,7 @@ bool decodeParameterStatus(std::span<const uint8_t> body, ParameterStatusMsg& ou
 bool decodeBackendKeyData(std::span<const uint8_t> body, BackendKeyDataMsg& out);
 bool decodeReadyForQuery(std::span<const uint8_t> body, ReadyForQueryMsg& out);
 bool decodeErrorFields(std::span<const uint8_t> body, ErrorFieldsMsg& out);
+// DataRow's values as text (nullopt: NULL), appended to `out`.
+bool decodeDataRow(std::span<const uint8_t> body, std::vector<std::optional<std::string>>& out);
 
 }  // namespace apibouncer::wire

@@ -189,6 +189,17 @@ Conn connectOk(const PoolerProcess& pooler) {
   return conn;
 }
 
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  REQUIRE(mkdtemp(pattern.data()) != nullptr);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::string cmd = "rm -rf '" + path_ + "'";
+  if (std::system(cmd.c_str()) != 0) WARN("could not remove " << path_);
+}
+
 PoolerConfig configWith(std::string settings, std::string userlist, std::string databases,
                         bool wait_until_ready) {
   PoolerConfig config;

@@ -44,6 +44,20 @@ struct PoolerConfig {
   bool wait_until_ready = true;
 };
 
+// A directory under /tmp for one test's files, removed with its contents at the end.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 // A PoolerConfig from its parts (empty: the fixture's default).
 PoolerConfig configWith(std::string settings, std::string userlist = {}, std::string databases = {},
                         bool wait_until_ready = true);

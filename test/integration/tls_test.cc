@@ -15,10 +15,7 @@ namespace {
 class TestCertificates {
  public:
   TestCertificates() {
-    char tmpl[] = "/tmp/apibouncer-tls-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    std::ofstream(path("server.ext")) << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
     run("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -keyout ca.key "
         "-out ca.crt -subj /CN=apibouncer-test-ca");
     run("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -keyout other.key "
@@ -26,11 +23,7 @@ class TestCertificates {
     issue("server", "localhost", "-extfile server.ext");
     issue("app", "app", "");
   }
-  ~TestCertificates() {
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    if (std::system(cmd.c_str()) != 0) WARN("could not remove " << dir_);
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return dir_.file(name); }
   // [pgbouncer] lines that make the pooler a TLS server with `mode`.
   std::string clientTls(const std::string& mode) const {
     return "client_tls_sslmode = " + mode + "\nclient_tls_cert_file = " + path("server.crt") +
@@ -40,7 +33,7 @@ class TestCertificates {
  private:
   void run(const std::string& args) const {
     int status = 0;
-    std::string out = runCommand("cd '" + dir_ + "' && openssl " + args + " 2>&1", status);
+    std::string out = runCommand("cd '" + dir_.path() + "' && openssl " + args + " 2>&1", status);
     INFO(out);
     REQUIRE(status == 0);
   }
@@ -53,7 +46,7 @@ class TestCertificates {
     runCommand("chmod 600 '" + path(name + ".key") + "'", status);
     REQUIRE(status == 0);
   }
-  std::string dir_;
+  TempDir dir_{"apibouncer-tls"};
 };
 
 const TestCertificates& certificates() {
@@ -162,9 +155,8 @@ TEST_CASE("client TLS: verify-ca demands a certificate; auth_type = cert logs in
 
 TEST_CASE("client TLS: hostssl lines match TLS logins only", "[tls][hba]") {
   const auto& certs = certificates();
-  char tmpl[] = "/tmp/apibouncer-hba-tls-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  std::string hba = std::string(tmpl) + "/hba.conf";
+  TempDir dir("apibouncer-hba-tls");
+  std::string hba = dir.file("hba.conf");
   std::ofstream(hba) << "hostssl all all 127.0.0.1/32 scram-sha-256\n"
                         "host all all 127.0.0.1/32 reject\n";
   PoolerProcess pooler(
@@ -175,7 +167,6 @@ TEST_CASE("client TLS: hostssl lines match TLS logins only", "[tls][hba]") {
   Conn plain = tryConnect(pooler.conninfo() + " sslmode=disable", error);
   CHECK(contains(error, "pg_hba.conf rejects connection"));
   CHECK(contains(error, "no encryption"));
-  CHECK(std::system(("rm -rf '" + std::string(tmpl) + "'").c_str()) == 0);
 }
 
 // PostgreSQL in the sandbox runs without TLS, so the TLS server here is a second pooler with

@@ -222,3 +222,25 @@ TEST_CASE("the extended-protocol builders decode back to what they were given",
   CHECK(decodeWhole(apibouncer::wire::sync()).header.type == 'S');
   CHECK(decodeWhole(apibouncer::wire::flush()).header.type == 'H');
 }
+
+TEST_CASE("DataRow decodes what nullableDataRow wrote; truncations are rejected",
+          "[wire][backend]") {
+  const std::vector<std::optional<std::string>> values = {"alice", std::nullopt, "", "md5abc"};
+  std::string bytes = nullableDataRow(values);
+  Message msg;
+  REQUIRE(nextMessage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               bytes.size()),
+                      1 << 20, msg) == DecodeStatus::kOk);
+  REQUIRE(msg.header.type == be::kDataRow);
+  std::vector<std::optional<std::string>> decoded;
+  REQUIRE(decodeDataRow(msg.body, decoded));
+  CHECK(decoded == values);
+  for (size_t cut = 0; cut < msg.body.size(); ++cut) {
+    std::vector<std::optional<std::string>> partial;
+    CHECK_FALSE(decodeDataRow(msg.body.first(cut), partial));
+  }
+  std::vector<uint8_t> trailing(msg.body.begin(), msg.body.end());
+  trailing.push_back(0);
+  std::vector<std::optional<std::string>> extra;
+  CHECK_FALSE(decodeDataRow(trailing, extra));
+}
