@@ -37,14 +37,30 @@ Connection::Connection(uv_loop_t* loop, Transport transport)
 }
 
 void Connection::startReading() {
-  if (reading_ || closing_) return;
+  if (closing_) return;
+  wants_reading_ = true;
+  if (reading_ || suspended_) return;
   if (uv_read_start(stream(), allocCb, readCb) == 0) reading_ = true;
 }
 
 void Connection::stopReading() {
+  wants_reading_ = false;
   if (!reading_) return;
   uv_read_stop(stream());
   reading_ = false;
+}
+
+void Connection::suspendReading() {
+  suspended_ = true;
+  if (!reading_) return;
+  uv_read_stop(stream());
+  reading_ = false;
+}
+
+void Connection::resumeReading() {
+  if (!suspended_) return;
+  suspended_ = false;
+  if (wants_reading_) startReading();
 }
 
 bool Connection::send(std::span<const uint8_t> bytes) {

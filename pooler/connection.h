@@ -31,9 +31,16 @@ class Connection {
   bool closing() const { return closing_; }
   uint64_t id() const { return id_; }
 
+  // What the owner wants; while suspended, startReading() only takes note.
   void startReading();
   void stopReading();
   bool reading() const { return reading_; }
+
+  // SUSPEND: no byte is read, whatever the owner asks for, until resumeReading(); sends still
+  // go out so queued answers can drain.
+  void suspendReading();
+  void resumeReading();
+  bool readingSuspended() const { return suspended_; }
 
   // Sends bytes in order. What the kernel does not take now is copied and queued; returns
   // false if the connection is already closing or the write failed (the close is under way).
@@ -80,7 +87,9 @@ class Connection {
   uint64_t id_;
   std::unique_ptr<tls::Session> tls_;
   size_t queued_bytes_ = 0;
-  bool reading_ = false;
+  bool reading_ = false;        // uv_read_start is in effect
+  bool wants_reading_ = false;  // the owner's choice, restored by resumeReading()
+  bool suspended_ = false;
   bool closing_ = false;
 };
 

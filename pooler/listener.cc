@@ -72,7 +72,19 @@ void Listener::onConnection(uv_stream_t* server, int status) {
     LOG_WARNING("accept on %s failed: %s", self->description_.c_str(), uv_strerror(status));
     return;
   }
+  // Suspended: not calling uv_accept makes libuv keep the one connection it took and stop
+  // watching the socket, so later ones wait in the kernel's backlog until RESUME.
+  if (self->pooler_.pauseState().suspended) {
+    self->holding_ = true;
+    return;
+  }
   self->pooler_.acceptClient(server, self->unix_);
+}
+
+void Listener::resumeAccepting() {
+  if (!holding_) return;
+  holding_ = false;
+  pooler_.acceptClient(reinterpret_cast<uv_stream_t*>(&handle_), unix_);
 }
 
 }  // namespace apibouncer

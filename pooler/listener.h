@@ -21,6 +21,8 @@ class Listener {
   const std::string& description() const { return description_; }
   // Stops accepting; the Listener deletes itself once libuv has released the handle.
   void closeAndDelete();
+  // After SUSPEND: hands over the connection held back while suspended, if any.
+  void resumeAccepting();
 
  private:
   static void onConnection(uv_stream_t* server, int status);
@@ -31,6 +33,7 @@ class Listener {
   Pooler& pooler_;
   bool unix_ = false;
   bool initialized_ = false;
+  bool holding_ = false;  // a connection arrived while suspended and waits in libuv
   std::string description_;
 };
 

@@ -334,10 +334,16 @@ void onSignal(uv_signal_t* handle, int signum) {
       reloadConfig(*ctx, error);
       break;
     }
-    case SIGUSR1:
+    case SIGUSR1: {
+      const admin::PauseState& state = ctx->pooler->pauseState();
+      if (state.all_paused || state.suspended) {
+        LOG_INFO("got SIGUSR1, but already paused/suspended");
+        break;
+      }
       LOG_INFO("got SIGUSR1, pausing all activity");
       admin::pauseAll(*ctx->pooler);
       break;
+    }
     case SIGUSR2:
       LOG_INFO("got SIGUSR2, resuming all activity");
       admin::resumeAll(*ctx->pooler);

@@ -8,14 +8,11 @@
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
+using config::ms;
 namespace {
 
 // Where PostgreSQL listens when a database entry names no host (Debian's default).
 constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
-
-uint64_t ms(double seconds) {
-  return static_cast<uint64_t>(seconds * 1000.0);
-}
 
 }  // namespace
 
@@ -121,7 +118,7 @@ void Pool::openServer() {
 
 void Pool::launchForWaiters() {
   uint64_t now = uv_now(pooler_.loop());
-  if (now < login_failed_until_ms_ || paused()) return;
+  if (now < login_failed_until_ms_ || holdingWaiters()) return;
   // Under load the pool is full and clients wait their turn: the limit check comes first
   // because it is cheap, counting the links still logging in is not.
   while (!waiting_.empty()) {
@@ -164,7 +161,7 @@ void Pool::requestServer(ClientSession* client) {
     return;
   }
   // Paused: the client queues until RESUME (query_wait_timeout still applies).
-  if (ServerLink* server = paused() ? nullptr : takeIdleServer()) {
+  if (ServerLink* server = holdingWaiters() ? nullptr : takeIdleServer()) {
     checkAndAssign(server, client);
     return;
   }
@@ -254,7 +251,7 @@ void Pool::serverReady(ServerLink* server) {
     server->disconnect("reconnect requested");
     return;
   }
-  if (!waiting_.empty()) {
+  if (!waiting_.empty() && !pooler_.pauseState().suspended) {
     ClientSession* client = waiting_.front();
     waiting_.pop_front();
     client->onServerAssigned(server);
@@ -370,6 +367,10 @@ uint64_t Pool::oldestWaitStartMs() const {
 
 bool Pool::paused() const {
   return pooler_.pauseState().paused(db_.name);
+}
+
+bool Pool::holdingWaiters() const {
+  return paused() || pooler_.pauseState().suspended;
 }
 
 void Pool::closeIdle(const char* reason) {

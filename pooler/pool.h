@@ -81,6 +81,8 @@ class Pool {
   std::vector<ServerLink*> serverLinks() const;
   uint64_t oldestWaitStartMs() const;  // 0 if nobody waits
   bool paused() const;
+  // Paused or suspended: waiting clients stay waiting and no link opens.
+  bool holdingWaiters() const;
   // PAUSE: idle links close now, busy ones when released. RESUME: waiters get links again.
   void closeIdle(const char* reason);
   void resume() { launchForWaiters(); }

@@ -17,13 +17,10 @@
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
+using config::ms;
 namespace {
 
 constexpr uint64_t kJanitorIntervalMs = 250;
-
-uint64_t ms(double seconds) {
-  return static_cast<uint64_t>(seconds * 1000.0);
-}
 
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
@@ -310,12 +307,18 @@ int Pooler::activeServerCount() const {
 
 void Pooler::runMaintenance() {
   uint64_t now = uv_now(loop_);
-  std::vector<std::pair<ClientSession*, const char*>> expired;
-  for (auto& [raw, client] : clients_)
-    if (const char* reason = checkClientLimits(*client, now)) expired.emplace_back(raw, reason);
-  for (auto [client, reason] : expired)
-    client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
-  for (auto& [key, pool] : pools_) pool->maintain(now);
+  // Suspended, nothing is timed out or opened (as PgBouncer skips its maintenance): the
+  // clients cannot act, so their timeouts would only punish them for the operator's SUSPEND.
+  if (pause_.suspended) {
+    dropUnflushedAfterSuspendTimeout(now);
+  } else {
+    std::vector<std::pair<ClientSession*, const char*>> expired;
+    for (auto& [raw, client] : clients_)
+      if (const char* reason = checkClientLimits(*client, now)) expired.emplace_back(raw, reason);
+    for (auto [client, reason] : expired)
+      client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
+    for (auto& [key, pool] : pools_) pool->maintain(now);
+  }
   bool rolled = stats_.maybeRoll(now, ms(settings().stats_period));
   admin::answerFinishedWaits(*this);
   if (rolled && settings().log_stats) logStats();
@@ -405,6 +408,8 @@ void Pooler::shutdown(ShutdownMode mode) {
     return;
   }
   shutdown_mode_ = mode;
+  // Waiting for clients or servers needs their traffic to move again.
+  if (pause_.suspended) resumeFromSuspend();
   LOG_INFO("shutting down: waiting for %s",
            mode == ShutdownMode::kWaitForServers ? "servers to be released" : "clients to leave");
   closeListeners();

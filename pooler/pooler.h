@@ -105,6 +105,12 @@ class Pooler {
   bool reload(std::string& error);
   uint64_t startedAtMs() const { return started_at_ms_; }
 
+  // SUSPEND / RESUME (pooler_suspend.cc). The console's own sessions are never suspended.
+  void suspend();
+  void resumeFromSuspend();
+  // Every suspended connection has sent all it had queued: SUSPEND may answer.
+  bool suspendFlushed() const;
+
   // Called by the janitor and after releases while shutting down.
   void checkShutdownProgress();
   // Periodic timeouts and pool upkeep (every kJanitorIntervalMs).
@@ -113,6 +119,10 @@ class Pooler {
 
  private:
   const char* checkClientLimits(ClientSession& client, uint64_t now);
+  // suspend_timeout: connections that could not send their queued bytes in time close.
+  void dropUnflushedAfterSuspendTimeout(uint64_t now);
+  template <class Visit>
+  void forEachSuspendable(Visit visit) const;
   void stop();
   void closeListeners();
 

@@ -86,7 +86,7 @@ Outcome show(Context& ctx, const std::string& arg) {
 Outcome pause(Context& ctx, const std::string& arg) {
   if (!ctx.admin()) return adminNeeded();
   PauseState& state = ctx.pooler.pauseState();
-  if (state.all_paused) return error("already suspended/paused");
+  if (state.all_paused || state.suspended) return error("already suspended/paused");
   if (arg.empty()) {
     LOG_INFO("PAUSE command issued");
     pauseAll(ctx.pooler);
@@ -110,7 +110,7 @@ Outcome resume(Context& ctx, const std::string& arg) {
   if (arg.empty()) {
     LOG_INFO("RESUME command issued");
     if (ctx.pooler.shutdownMode() != ShutdownMode::kNone) return error("pooler is shutting down");
-    if (!state.all_paused) return error("pooler is not paused/suspended");
+    if (!state.all_paused && !state.suspended) return error("pooler is not paused/suspended");
     resumeAll(ctx.pooler);
     return ready("RESUME");
   }
@@ -180,7 +180,7 @@ Outcome waitClose(Context& ctx, const std::string& arg) {
 Outcome kill(Context& ctx, const std::string& arg) {
   if (!ctx.admin()) return adminNeeded();
   PauseState& state = ctx.pooler.pauseState();
-  if (state.all_paused) return error("already suspended/paused");
+  if (state.all_paused || state.suspended) return error("already suspended/paused");
   LOG_INFO("KILL%s%s command issued", arg.empty() ? "" : " ", arg.c_str());
   if (arg == "pgbouncer") return error("cannot kill admin db: " + arg);
   if (!arg.empty() && !knownDatabase(ctx.pooler, arg)) return error("no such database: " + arg);
@@ -214,13 +214,22 @@ Outcome killClient(Context& ctx, const std::string& arg) {
   return error("client not found");
 }
 
+// SUSPEND answers once every pooled connection has sent what it had queued (or was dropped
+// for not managing within suspend_timeout); see pooler_suspend.cc.
 Outcome suspend(Context& ctx, const std::string& arg) {
   if (!arg.empty()) return syntaxError(ctx);
   if (!ctx.admin()) return adminNeeded();
-  // SUSPEND exists to hand sockets to a new process (online restart, -R), which apibouncer
-  // does not do; PAUSE is the way to quiesce it.
-  return error("SUSPEND is not supported by apibouncer (no online restart); use PAUSE",
-               wire::sqlstate::kFeatureNotSupported);
+  PauseState& state = ctx.pooler.pauseState();
+  if (state.all_paused || state.suspended) return error("already suspended/paused");
+  // A paused database's clients are meant to move again on its own RESUME, which a suspended
+  // pooler could not honour; PgBouncer refuses the same way.
+  if (!state.paused_databases.empty()) return error("cannot suspend with paused databases");
+  if (ctx.pooler.shutdownMode() != ShutdownMode::kNone) return error("pooler is shutting down");
+  LOG_INFO("SUSPEND command issued");
+  ctx.pooler.suspend();
+  Pooler& pooler = ctx.pooler;
+  return waitFor(ctx, "SUSPEND",
+                 [&pooler] { return !pooler.pauseState().suspended || pooler.suspendFlushed(); });
 }
 
 Outcome shutdown(Context& ctx, const std::string& arg) {
@@ -339,6 +348,7 @@ void pauseAll(Pooler& pooler) {
 }
 
 void resumeAll(Pooler& pooler) {
+  if (pooler.pauseState().suspended) pooler.resumeFromSuspend();
   pooler.pauseState().all_paused = false;
   for (const auto& [key, pool] : pooler.pools()) pool->resume();
 }

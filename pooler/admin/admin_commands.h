@@ -31,6 +31,7 @@ std::string consoleError(std::string_view message, std::string_view sqlstate = "
 void answerFinishedWaits(Pooler& pooler);
 
 // SIGUSR1 / SIGUSR2: PAUSE and RESUME of every database, without a console to answer.
+// resumeAll also ends a SUSPEND.
 void pauseAll(Pooler& pooler);
 void resumeAll(Pooler& pooler);
 

@@ -1,5 +1,5 @@
 // What the admin console (and SIGUSR1/SIGUSR2) switched off: PAUSE (all or one database),
-// DISABLE, RECONNECT marks, and the console sessions waiting for a PAUSE or WAIT_CLOSE to
+// SUSPEND, DISABLE, RECONNECT marks, and the console sessions waiting for a PAUSE or WAIT_CLOSE to
 // finish. Owned by the Pooler; pools ask it before handing out or opening server links.
 #pragma once
 
@@ -17,6 +17,10 @@ class AdminSession;
 
 struct PauseState {
   bool all_paused = false;
+  // SUSPEND: pooled clients and server links read nothing and no connection is accepted
+  // until RESUME (Pooler::suspend); since `suspended_at_ms`, for suspend_timeout.
+  bool suspended = false;
+  uint64_t suspended_at_ms = 0;
   std::set<std::string, std::less<>> paused_databases;
   std::set<std::string, std::less<>> disabled_databases;
   // RECONNECT / WAIT_CLOSE: links of a database created at or before this loop time close
@@ -35,7 +39,7 @@ struct PauseState {
   // A console command that answers once `done()` holds (checked by the pooler's upkeep).
   struct Waiter {
     AdminSession* session;
-    std::string tag;  // the CommandComplete tag: "PAUSE", "WAIT_CLOSE"
+    std::string tag;  // the CommandComplete tag: "PAUSE", "SUSPEND", "WAIT_CLOSE"
     std::function<bool()> done;
   };
   std::vector<Waiter> waiters;

@@ -174,9 +174,10 @@ ResultSet showConfig(Pooler& pooler) {
 ResultSet showState(Pooler& pooler) {
   ResultSet out("ss", {"key", "value"});
   bool paused = pooler.pauseState().all_paused;
-  out.addRow({text("active"), text(paused ? "no" : "yes")});
+  bool suspended = pooler.pauseState().suspended;
+  out.addRow({text("active"), text(paused || suspended ? "no" : "yes")});
   out.addRow({text("paused"), text(paused ? "yes" : "no")});
-  out.addRow({text("suspended"), text("no")});
+  out.addRow({text("suspended"), text(suspended ? "yes" : "no")});
   return out;
 }
 

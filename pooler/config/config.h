@@ -2,6 +2,7 @@
 // %include files). Reload builds a new snapshot; work in flight keeps the one it started with.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,11 @@
 #include <vector>
 
 namespace apibouncer::config {
+
+// Timeouts are configured in seconds (fractions allowed); the loop counts milliseconds.
+inline uint64_t ms(double seconds) {
+  return static_cast<uint64_t>(seconds * 1000.0);
+}
 
 enum class PoolMode { kSession, kTransaction, kStatement };
 std::string_view toString(PoolMode mode);

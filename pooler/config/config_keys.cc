@@ -105,7 +105,7 @@ const std::array kKeys = std::to_array<KeyInfo>({
     {"client_idle_timeout", T::kSeconds, &S::client_idle_timeout, kYes},
     {"idle_transaction_timeout", T::kSeconds, &S::idle_transaction_timeout, kYes},
     {"transaction_timeout", T::kSeconds, &S::transaction_timeout, kYes},
-    {"suspend_timeout", T::kSeconds, &S::suspend_timeout, kNo},
+    {"suspend_timeout", T::kSeconds, &S::suspend_timeout, kYes},
     {"pkt_buf", T::kInt, &S::pkt_buf, kYes},
     {"max_packet_size", T::kInt, &S::max_packet_size, kYes},
     {"listen_backlog", T::kInt, &S::listen_backlog, kYes},
