@@ -267,6 +267,14 @@ bool ClientSession::acceptStartupParameters(
          "unsupported startup parameter");
     return false;
   }
+  // application_name_add_host: PgBouncer's "<name> - <address>:<port>", "app" when unnamed,
+  // so server-side logs and pg_stat_activity show which client a session serves.
+  if (pooler_.settings().application_name_add_host) {
+    std::string name = "app";
+    for (const auto& [key, value] : params)
+      if (key == "application_name" && !value.empty()) name = value;
+    tracked_.set("application_name", name + " - " + peer_);
+  }
   return true;
 }
 
@@ -571,6 +579,7 @@ std::string ClientSession::welcomeMessages(
 void ClientSession::relayToServer(std::span<const uint8_t> data) {
   ClientRequests requests = requests_;
   requests.expected_ready = 0;
+  requests.simple_query = false;
   size_t capacity = pool_->preparedStatementCapacity();
   if (capacity == 0) {
     RelayVisitor visitor{requests};
@@ -601,6 +610,11 @@ void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner
                                    const ClientRequests& requests) {
   using Status = MessageScanner::Result::Status;
   requests_ = requests;
+  if (requests.simple_query && pooler_.settings().disable_pqexec) {
+    releaseServer(false);  // earlier messages of the chunk may be half-way
+    refuseSimpleQuery();
+    return;
+  }
   size_t forward = result.status == Status::kStopped ? result.offset : data.size();
   if (result.status == Status::kTooLarge || result.status == Status::kMalformed) {
     // Part of the bad packet may have reached the server: the link cannot be trusted.
@@ -703,6 +717,14 @@ void ClientSession::disconnect(const char* reason) {
              user_.c_str(), peer_.c_str(), reason);
   setState(State::kClosing);
   close();
+}
+
+// disable_pqexec: as PgBouncer, a Query message ends the session; the simple protocol carries
+// several statements in one message, which some SQL injections need.
+void ClientSession::refuseSimpleQuery() {
+  LOG_WARNING("C-%llu %s/%s@%s: client used a simple Query (disable_pqexec)",
+              (unsigned long long)id(), database_.c_str(), user_.c_str(), peer_.c_str());
+  fail(wire::sqlstate::kProtocolViolation, "PQexec disallowed", "PQexec disallowed");
 }
 
 void ClientSession::onReadEnd(int status) {

@@ -109,6 +109,7 @@ class ClientSession : public Connection {
   void adoptServerDefaults(const std::map<std::string, std::string>& server_params);
   void requestLink();
   void relayToServer(std::span<const uint8_t> data);
+  void refuseSimpleQuery();
   // Sends `data` on, or fails the client if it was not a valid message stream.
   void forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,
                       const ClientRequests& requests);

@@ -223,6 +223,11 @@ void ClientSession::processHeld() {
       continue;
     }
     if (type == wire::fe::kSync) in.skip_until_sync = false;
+    if (type == wire::fe::kQuery && pooler_.settings().disable_pqexec) {
+      releaseServer(false);
+      refuseSimpleQuery();
+      return;
+    }
     if (active && type == wire::fe::kQuery) {
       std::string_view sql(reinterpret_cast<const char*>(body.data()), body.size());
       if (size_t nul = sql.find('\0'); nul != sql.npos) sql = sql.substr(0, nul);

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "pooler/config/config.h"
+
 namespace apibouncer {
 
 class Pooler;
@@ -15,9 +17,10 @@ class Listener {
   explicit Listener(Pooler& pooler) : pooler_(pooler) {}
   ~Listener() = default;
 
-  bool listenTcp(const std::string& address, int port, int backlog, bool reuseport,
-                 std::string& error);
-  bool listenUnix(const std::string& path, int mode, int backlog, std::string& error);
+  // listen_port, listen_backlog, so_reuseport and tcp_defer_accept from `settings`.
+  bool listenTcp(const std::string& address, const config::Settings& settings, std::string& error);
+  // listen_backlog, unix_socket_mode and unix_socket_group from `settings`.
+  bool listenUnix(const std::string& path, const config::Settings& settings, std::string& error);
   const std::string& description() const { return description_; }
   // Stops accepting; the Listener deletes itself once libuv has released the handle.
   void closeAndDelete();

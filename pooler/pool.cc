@@ -24,9 +24,27 @@ Pool::Pool(Pooler& pooler, config::DatabaseConfig db, std::string server_user)
   applyMode();
 }
 
+namespace {
+
+// What a link was logged in with: a change means the links made so far serve the old setup.
+bool sameLogin(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
+  return a.dbname == b.dbname && a.hosts == b.hosts && a.port == b.port && a.user == b.user &&
+         a.password == b.password && a.connect_query == b.connect_query &&
+         a.client_encoding == b.client_encoding && a.datestyle == b.datestyle &&
+         a.timezone == b.timezone && a.application_name == b.application_name;
+}
+
+}  // namespace
+
 void Pool::updateDatabase(const config::DatabaseConfig& db) {
+  bool relogin = !sameLogin(db, db_);
   db_ = db;
   applyMode();
+  if (!relogin) return;
+  // As PgBouncer's close_needed after RELOAD: idle links go now, the others once released
+  // (or at once with server_fast_close, see maintain()).
+  pooler_.pauseState().retire_before_ms[db_.name] = uv_now(pooler_.loop());
+  closeIdle("database configuration changed");
 }
 
 Pool::~Pool() = default;
@@ -289,6 +307,10 @@ void Pool::serverClosed(ServerLink* server) {
 
 void Pool::maintain(uint64_t now) {
   const auto& s = pooler_.settings();
+  if (!servers_.empty() || !waiting_.empty())
+    unused_since_ms_ = 0;
+  else if (unused_since_ms_ == 0)
+    unused_since_ms_ = now;
   double connect_timeout = s.server_connect_timeout;
   std::vector<ServerLink*> expired;
   for (const auto& [server, owned] : servers_)
@@ -321,6 +343,8 @@ void Pool::maintain(uint64_t now) {
     server->disconnect(lifetime > 0 && now - server->createdAtMs() >= ms(lifetime)
                            ? "server lifetime over"
                            : "server idle timeout");
+
+  if (s.server_fast_close && mode_ == config::PoolMode::kSession) closeRetiredSessions();
 
   std::vector<ClientSession*> timed_out;
   for (ClientSession* client : waiting_)
@@ -367,6 +391,23 @@ uint64_t Pool::oldestWaitStartMs() const {
 
 bool Pool::paused() const {
   return pooler_.pauseState().paused(db_.name);
+}
+
+// server_fast_close: a session whose link was marked by RECONNECT or a RELOAD that changed the
+// database ends as soon as it sits between transactions, instead of when the client leaves.
+// The client is told and disconnected, so it notices that its session is gone.
+void Pool::closeRetiredSessions() {
+  uint64_t retire_before = pooler_.pauseState().retireBefore(db_.name);
+  if (retire_before == 0) return;
+  std::vector<ClientSession*> interrupted;
+  for (const auto& [server, owned] : servers_)
+    if (server->client() != nullptr && server->state() == ServerLink::State::kActive &&
+        server->createdAtMs() <= retire_before && !server->busy() && !server->inTransaction())
+      interrupted.push_back(server->client());
+  for (ClientSession* client : interrupted)
+    client->fail(wire::sqlstate::kAdminShutdown,
+                 "database configuration changed, session closed (server_fast_close)",
+                 "server_fast_close");
 }
 
 bool Pool::holdingWaiters() const {

@@ -91,6 +91,10 @@ class Pool {
   // KILL: every link closes now, its client and the waiting ones are disconnected.
   void killAll();
 
+  // Since when the pool has had neither links nor waiting clients (0 while it has), as of the
+  // last maintain(); autodb_idle_timeout frees pools the "*" entry made once this is old.
+  uint64_t unusedSinceMs() const { return unused_since_ms_; }
+
   size_t waitingCount() const { return waiting_.size(); }
   size_t idleCount() const { return idle_.size(); }
   size_t serverCount() const { return servers_.size(); }
@@ -110,6 +114,7 @@ class Pool {
   void assign(ServerLink* server, ClientSession* client);
   void checkAndAssign(ServerLink* server, ClientSession* client);
   void failWaiters(const std::string& sqlstate, const std::string& message);
+  void closeRetiredSessions();
 
   Pooler& pooler_;
   DatabaseStats* stats_;  // the registry's entry for this database (stable address)
@@ -126,6 +131,7 @@ class Pool {
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
+  uint64_t unused_since_ms_ = 0;
   std::optional<std::map<std::string, std::string>> welcome_params_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <openssl/rand.h>
 
+#include <unordered_set>
+
 #include "pooler/admin/admin_commands.h"
 #include "pooler/admin/show_commands.h"
 #include "pooler/cancel.h"
@@ -76,7 +78,7 @@ bool Pooler::start(std::string& error) {
     for (const std::string& address :
          wildcard ? std::vector<std::string>{"0.0.0.0", "::"} : std::vector<std::string>{item}) {
       auto* listener = new Listener(*this);
-      if (!listener->listenTcp(address, s.listen_port, s.listen_backlog, s.so_reuseport, error)) {
+      if (!listener->listenTcp(address, s, error)) {
         listener->closeAndDelete();
         if (wildcard && address == "::") {
           LOG_WARNING("%s", error.c_str());
@@ -92,7 +94,7 @@ bool Pooler::start(std::string& error) {
   if (!s.unix_socket_dir.empty() && !s.unix_socket_dir.starts_with('@')) {
     auto* listener = new Listener(*this);
     std::string path = s.unix_socket_dir + "/.s.PGSQL." + std::to_string(s.listen_port);
-    if (!listener->listenUnix(path, s.unix_socket_mode, s.listen_backlog, error)) {
+    if (!listener->listenUnix(path, s, error)) {
       listener->closeAndDelete();
       return false;
     }
@@ -210,6 +212,10 @@ void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::A
   config_ = std::move(config);
   tracked_names_ = apibouncer::trackedParameterNames(config_->settings.track_extra_parameters);
   auth_file_ = std::move(auth_file);
+  // Pools learn their database's new entry now, not at the next login: a changed address or
+  // login retires the links made for the old one (Pool::updateDatabase).
+  for (auto& [key, pool] : pools_)
+    if (auto db = config_->findDatabase(pool->database().name)) pool->updateDatabase(*db);
 }
 
 void Pooler::acceptClient(uv_stream_t* listener, bool unix_socket) {
@@ -318,6 +324,7 @@ void Pooler::runMaintenance() {
     for (auto [client, reason] : expired)
       client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
     for (auto& [key, pool] : pools_) pool->maintain(now);
+    if (settings().autodb_idle_timeout > 0) freeUnusedAutoPools(now);
   }
   bool rolled = stats_.maybeRoll(now, ms(settings().stats_period));
   admin::answerFinishedWaits(*this);
@@ -393,6 +400,30 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   if (idle_tx > 0 && !server->busy() && now - client.lastActivityMs() >= idle_tx)
     return "idle transaction timeout";
   return nullptr;
+}
+
+// autodb_idle_timeout: pools the "*" entry made on demand go once nobody has used them for
+// that long, with their SHOW DATABASES row (the database's counters stay, SHOW STATS keeps
+// them). Only pools no client refers to are freed: clients hold a pointer to theirs.
+void Pooler::freeUnusedAutoPools(uint64_t now) {
+  uint64_t timeout = ms(settings().autodb_idle_timeout);
+  std::vector<std::string> candidates;
+  for (const auto& [key, pool] : pools_) {
+    uint64_t since = pool->unusedSinceMs();
+    if (since != 0 && now - since >= timeout && !config_->databases.contains(pool->database().name))
+      candidates.push_back(key);
+  }
+  if (candidates.empty()) return;
+  std::unordered_set<const Pool*> in_use;
+  for (const auto& [raw, client] : clients_)
+    if (client->pool() != nullptr) in_use.insert(client->pool());
+  for (const std::string& key : candidates) {
+    auto it = pools_.find(key);
+    if (in_use.contains(it->second.get())) continue;
+    LOG_INFO("autodb: freeing pool %s/%s, unused for autodb_idle_timeout",
+             it->second->database().name.c_str(), it->second->serverUser().c_str());
+    pools_.erase(it);
+  }
 }
 
 void Pooler::closeListeners() {

@@ -121,6 +121,7 @@ class Pooler {
   const char* checkClientLimits(ClientSession& client, uint64_t now);
   // suspend_timeout: connections that could not send their queued bytes in time close.
   void dropUnflushedAfterSuspendTimeout(uint64_t now);
+  void freeUnusedAutoPools(uint64_t now);
   template <class Visit>
   void forEachSuspendable(Visit visit) const;
   void stop();

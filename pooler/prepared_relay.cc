@@ -33,6 +33,9 @@ void ClientRequests::see(char type) {
   namespace fe = wire::fe;
   switch (type) {
     case fe::kQuery:
+      simple_query = true;
+      ++expected_ready;
+      return;
     case fe::kFunctionCall:
       ++expected_ready;
       return;

@@ -22,6 +22,7 @@ namespace apibouncer {
 struct ClientRequests {
   int expected_ready = 0;
   bool extended_open = false;
+  bool simple_query = false;  // this chunk has a Query message (disable_pqexec)
   void see(char type);
 };
 

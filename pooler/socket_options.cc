@@ -19,6 +19,10 @@ void applyTcpOptions(uv_tcp_t* tcp, const config::Settings& s) {
       setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &s.tcp_keepintvl, sizeof(int));
     if (s.tcp_keepcnt > 0) setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &s.tcp_keepcnt, sizeof(int));
   }
+  if (s.tcp_socket_buffer > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s.tcp_socket_buffer, sizeof(int));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s.tcp_socket_buffer, sizeof(int));
+  }
   if (s.tcp_user_timeout > 0) {
     unsigned int timeout = static_cast<unsigned int>(s.tcp_user_timeout);
     setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof timeout);

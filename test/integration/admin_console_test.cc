@@ -455,6 +455,77 @@ TEST_CASE("admin console: SUSPEND drops a client that does not read within suspe
   CHECK(PQstatus(stuck.get()) == CONNECTION_BAD);
 }
 
+namespace {
+
+// Rewrites the [databases] entry of `app` with `extra` connection settings and RELOADs.
+void reloadWithChangedEntry(const PoolerProcess& pooler, PGconn* admin, const std::string& extra) {
+  std::string path = pooler.dir() + "/pooler.ini";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string ini = text.str();
+  size_t at = ini.find("dbname=app\n");
+  REQUIRE(at != std::string::npos);
+  ini.replace(at, std::string("dbname=app\n").size(), "dbname=app " + extra + "\n");
+  std::ofstream(path) << ini;
+  REQUIRE(commandOk(admin, "RELOAD", "RELOAD"));
+}
+
+}  // namespace
+
+TEST_CASE("admin console: RELOAD with a changed database entry replaces idle links only",
+          "[admin]") {
+  PoolerProcess pooler(adminConfig());
+  Conn admin = adminConsole(pooler);
+  Conn holder = connectOk(pooler);
+  std::string held_pid = queryValue(holder.get(), "SELECT pg_backend_pid()");
+  std::string idle_pid;
+  {
+    Conn first = connectOk(pooler);
+    idle_pid = queryValue(first.get(), "SELECT pg_backend_pid()");
+  }
+  CHECK(held_pid != idle_pid);
+  CHECK(eventually(
+      [&] { return rowWhere(admin.get(), "SHOW POOLS", "database", "app")["sv_idle"] == "1"; }));
+  reloadWithChangedEntry(pooler, admin.get(), "application_name=reloaded");
+  // Without server_fast_close a session keeps its link until it ends.
+  CHECK(queryValue(holder.get(), "SELECT pg_backend_pid()") == held_pid);
+  Conn later = connectOk(pooler);
+  std::string new_pid = queryValue(later.get(), "SELECT pg_backend_pid()");
+  CHECK(new_pid != idle_pid);
+  CHECK(new_pid != held_pid);
+}
+
+TEST_CASE("admin console: server_fast_close ends marked sessions between transactions", "[admin]") {
+  PoolerProcess pooler(adminConfig("server_fast_close = 1\n"));
+  Conn admin = adminConsole(pooler);
+  Conn client = connectOk(pooler);
+  std::string pid = queryValue(client.get(), "SELECT pg_backend_pid()");
+  REQUIRE(PQresultStatus(exec(client.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  REQUIRE(commandOk(admin.get(), "RECONNECT", "RECONNECT"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  // A transaction is never cut.
+  CHECK(queryValue(client.get(), "SELECT pg_backend_pid()") == pid);
+  REQUIRE(PQresultStatus(exec(client.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
+  CHECK(eventually([&] {
+    PQconsumeInput(client.get());
+    return PQstatus(client.get()) == CONNECTION_BAD;
+  }));
+  CHECK(pooler.logContains("server_fast_close"));
+
+  Conn fresh = connectOk(pooler);
+  std::string fresh_pid = queryValue(fresh.get(), "SELECT pg_backend_pid()");
+  CHECK(fresh_pid != pid);
+  // A RELOAD that changes the database entry marks links the same way.
+  reloadWithChangedEntry(pooler, admin.get(), "application_name=reloaded");
+  CHECK(eventually([&] {
+    PQconsumeInput(fresh.get());
+    return PQstatus(fresh.get()) == CONNECTION_BAD;
+  }));
+  Conn third = connectOk(pooler);
+  CHECK(queryValue(third.get(), "SELECT pg_backend_pid()") != fresh_pid);
+}
+
 TEST_CASE("admin console: SIGUSR1 pauses and SIGUSR2 resumes", "[admin]") {
   PoolerProcess pooler(adminConfig());
   Conn admin = adminConsole(pooler);

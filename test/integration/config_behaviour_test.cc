@@ -1,7 +1,9 @@
 // [databases] and [pgbouncer] settings a user sees the effect of: per-database startup
-// parameters, connect_query, server_check_query, client limits, max_packet_size, daemon mode.
+// parameters, connect_query, server_check_query, client limits, max_packet_size, daemon mode,
+// disable_pqexec, application_name_add_host, unix_socket_group.
 #include <catch2/catch.hpp>
 
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -121,4 +123,93 @@ TEST_CASE("daemon mode (-d) writes a pidfile and stops on SIGTERM", "[config][pr
   CHECK(gone);
   struct stat st;
   CHECK(stat((dir + "/daemon.pid").c_str(), &st) != 0);  // removed at exit
+}
+
+TEST_CASE("disable_pqexec refuses simple queries and keeps the extended protocol", "[config]") {
+  PoolerProcess pooler(configWith("disable_pqexec = 1\nadmin_users = admin\n",
+                                  defaultUserlist() + "\"admin\" \"admin-secret\"\n"));
+  // The console only speaks the simple protocol (psql -c): it is exempt.
+  Conn console = connect(pooler.conninfo("admin", "admin-secret", "pgbouncer"));
+  REQUIRE(PQstatus(console.get()) == CONNECTION_OK);
+  CHECK(PQresultStatus(exec(console.get(), "SHOW VERSION").get()) == PGRES_TUPLES_OK);
+  Conn conn = connectOk(pooler);
+  const char* values[] = {"5"};
+  Result extended(
+      PQexecParams(conn.get(), "SELECT $1::int + 1", 1, nullptr, values, nullptr, nullptr, 0),
+      &PQclear);
+  REQUIRE(PQresultStatus(extended.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(extended.get(), 0, 0)) == "6");
+
+  Result simple = exec(conn.get(), "SELECT 1; SELECT 2");
+  CHECK(PQresultStatus(simple.get()) == PGRES_FATAL_ERROR);
+  // libpq reports the FATAL error, then the closed connection that follows it.
+  CHECK(contains(PQerrorMessage(conn.get()), "FATAL:  PQexec disallowed"));
+  CHECK(pooler.logContains("client used a simple Query (disable_pqexec)"));
+  PQconsumeInput(conn.get());
+  CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
+}
+
+TEST_CASE("application_name_add_host appends the client's address for the server", "[config]") {
+  PoolerProcess pooler(configWith("application_name_add_host = 1\n"));
+  Conn named = connect(pooler.conninfo() + " application_name=billing");
+  REQUIRE(PQstatus(named.get()) == CONNECTION_OK);
+  // What PostgreSQL itself holds (pg_stat_activity shows the same).
+  std::string seen = queryValue(named.get(), "SELECT current_setting('application_name')");
+  CHECK(seen.starts_with("billing - 127.0.0.1:"));
+  CHECK(seen.size() > std::string("billing - 127.0.0.1:").size());
+
+  Conn unnamed = connectOk(pooler);
+  CHECK(queryValue(unnamed.get(), "SELECT current_setting('application_name')")
+            .starts_with("app - 127.0.0.1:"));
+}
+
+TEST_CASE("unix_socket_group gives the socket file to that group; an unknown one stops the start",
+          "[config]") {
+  const group* nogroup = getgrnam("nogroup");
+  REQUIRE(nogroup != nullptr);  // Debian always has it
+  PoolerProcess pooler(configWith("unix_socket_group = nogroup\n"));
+  struct stat info {};
+  std::string socket = pooler.dir() + "/.s.PGSQL." + std::to_string(pooler.port());
+  REQUIRE(stat(socket.c_str(), &info) == 0);
+  CHECK(info.st_gid == nogroup->gr_gid);
+
+  PoolerProcess broken(configWith("unix_socket_group = no-such-group-here\n", {}, {}, false));
+  auto status = broken.waitExit(std::chrono::seconds(10));
+  REQUIRE(status.has_value());
+  CHECK(*status != 0);
+  CHECK(contains(broken.stderrText() + broken.log(), "unix_socket_group: no such group"));
+}
+
+TEST_CASE("autodb_idle_timeout frees pools the \"*\" entry made once unused", "[config]") {
+  std::string autodb = "* = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + "\n";
+  PoolerProcess pooler(
+      configWith("autodb_idle_timeout = 1\nserver_idle_timeout = 1\nadmin_users = admin\n",
+                 defaultUserlist() + "\"admin\" \"admin-secret\"\n", autodb));
+  Conn console = connect(pooler.conninfo("admin", "admin-secret", "pgbouncer"));
+  REQUIRE(PQstatus(console.get()) == CONNECTION_OK);
+  auto listsApp = [&] {
+    Result r = exec(console.get(), "SHOW DATABASES");
+    for (int row = 0; row < PQntuples(r.get()); ++row)
+      if (std::string(PQgetvalue(r.get(), row, 0)) == "app") return true;
+    return false;
+  };
+  CHECK_FALSE(listsApp());
+  {
+    Conn client = connectOk(pooler);
+    CHECK(queryValue(client.get(), "SELECT current_database()") == "app");
+    CHECK(listsApp());
+    // In use (a client, then its idle link): the pool stays past the timeout.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(listsApp());
+  }
+  // The idle link closes after server_idle_timeout, the pool a second later.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (listsApp() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_FALSE(listsApp());
+  CHECK(pooler.logContains("autodb: freeing pool app/app"));
+  // The "*" entry makes it again on the next login.
+  Conn again = connectOk(pooler);
+  CHECK(queryValue(again.get(), "SELECT 1") == "1");
+  CHECK(listsApp());
 }

@@ -42,11 +42,24 @@ TEST_CASE("a waiting client gets the link when the holder leaves", "[timeouts]")
 }
 
 TEST_CASE("client_login_timeout closes a client that never logs in", "[timeouts]") {
-  PoolerProcess pooler({"", "client_login_timeout = 1\n", "", true});
+  // With tcp_defer_accept (the default) a silent client is never handed to the pooler at all.
+  PoolerProcess pooler({"", "client_login_timeout = 1\ntcp_defer_accept = 0\n", "", true});
   RawClient silent(pooler.port());
   auto start = std::chrono::steady_clock::now();
   CHECK(silent.closedByPeer(5000));
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(900));
+}
+
+TEST_CASE("tcp_defer_accept: a client is taken in once it speaks", "[timeouts]") {
+  PoolerProcess pooler({"", "client_login_timeout = 1\n", "", true});
+  RawClient silent(pooler.port());
+  // Not accepted yet, so client_login_timeout has nothing to time out.
+  CHECK_FALSE(silent.closedByPeer(2500));
+  // An SSLRequest wakes the connection up; the pooler answers it ('N': no TLS configured).
+  REQUIRE(silent.sendBytes(std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8)));
+  std::string answer;
+  REQUIRE(silent.readRaw(1, answer));
+  CHECK(answer == "N");
 }
 
 TEST_CASE("server_lifetime retires a link once it is released", "[timeouts]") {

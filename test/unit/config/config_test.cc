@@ -123,12 +123,12 @@ TEST_CASE("defaults are PgBouncer's", "[config]") {
 TEST_CASE("a key that is not implemented yet loads with exactly one warning", "[config]") {
   TempDir dir;
   auto cfg = load(dir.write("w.ini",
-                            "[pgbouncer]\ndisable_pqexec = 0\ndisable_pqexec = 1\n"
+                            "[pgbouncer]\ndns_max_ttl = 5\ndns_max_ttl = 30\n"
                             "client_tls_sslmode = disable\n"));
   REQUIRE(cfg->warnings.size() == 1);
-  CHECK_THAT(cfg->warnings[0], Catch::Contains("disable_pqexec"));
+  CHECK_THAT(cfg->warnings[0], Catch::Contains("dns_max_ttl"));
   CHECK_THAT(cfg->warnings[0], Catch::Contains("not implemented"));
-  CHECK(cfg->settings.disable_pqexec);
+  CHECK(cfg->settings.dns_max_ttl == 30.0);
 }
 
 TEST_CASE("every PgBouncer key is accepted", "[config]") {
