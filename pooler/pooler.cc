@@ -64,6 +64,7 @@ std::string peerName(uv_stream_t* stream, bool unix_socket) {
 Pooler::Pooler(uv_loop_t* loop, std::shared_ptr<const config::Config> config,
                auth::AuthFile auth_file)
     : loop_(loop),
+      dns_(loop),
       config_(std::move(config)),
       tracked_names_(apibouncer::trackedParameterNames(config_->settings.track_extra_parameters)),
       auth_file_(std::move(auth_file)) {}

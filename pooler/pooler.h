@@ -16,6 +16,7 @@
 #include "pooler/auth/auth_file.h"
 #include "pooler/auth/hba.h"
 #include "pooler/config/config.h"
+#include "pooler/dns_cache.h"
 #include "pooler/metrics/metrics_server.h"
 #include "pooler/prepared_statements.h"
 #include "pooler/stats.h"
@@ -83,6 +84,8 @@ class Pooler {
 
   // Protocol-level prepared statements known under the pooler's names (all pools).
   StatementRegistry& statementRegistry() { return statements_; }
+  // Server host names (dns_max_ttl / dns_nxdomain_ttl; SHOW DNS_HOSTS).
+  DnsCache& dnsCache() { return dns_; }
 
   // Pools and limits.
   Pool& poolFor(const config::DatabaseConfig& db, const std::string& server_user);
@@ -130,6 +133,7 @@ class Pooler {
   uv_loop_t* loop_;
   StatementRegistry statements_;  // before the clients and pools that hold its statements
   StatsRegistry stats_;           // before the pools that keep references into it
+  DnsCache dns_;                  // before the server links that wait on it
   admin::PauseState pause_;       // before the clients: console sessions unregister from it
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const ParameterNames> tracked_names_;

@@ -20,11 +20,6 @@
 namespace apibouncer {
 namespace {
 
-struct Resolve {
-  uv_getaddrinfo_t req;
-  ServerLink* link;
-};
-
 std::string_view asText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -143,38 +138,29 @@ void ServerLink::connectTo(const std::string& host, int port) {
     connectToAddress(reinterpret_cast<sockaddr*>(&addr));
     return;
   }
-  auto* resolve = new Resolve{{}, this};
-  resolve->req.data = resolve;
-  resolve_req_ = &resolve->req;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  std::string service = std::to_string(port);
-  int rc = uv_getaddrinfo(loop(), &resolve->req, resolvedCb, host.c_str(), service.c_str(), &hints);
-  if (rc != 0) {
-    resolve_req_ = nullptr;
-    delete resolve;
-    failLogin(std::string(wire::sqlstate::kConnectionFailure),
-              "could not resolve " + host + ": " + uv_strerror(rc));
-  }
+  const config::Settings& s = pool_.pooler().settings();
+  dns_ticket_ = pool_.pooler().dnsCache().resolve(
+      host, s.dns_max_ttl, s.dns_nxdomain_ttl,
+      [this](int status, const std::vector<sockaddr_storage>& addrs) {
+        dns_ticket_ = 0;
+        onResolved(status, addrs);
+      });
 }
 
-void ServerLink::resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-  auto* resolve = static_cast<Resolve*>(req->data);
-  ServerLink* link = resolve->link;
-  delete resolve;
-  if (link == nullptr) {
-    uv_freeaddrinfo(res);
+// The first address, as getaddrinfo ordered them (RFC 6724).
+void ServerLink::onResolved(int status, const std::vector<sockaddr_storage>& addrs) {
+  if (status != 0) {
+    failLogin(std::string(wire::sqlstate::kConnectionFailure),
+              "could not resolve " + host_ + ": " + uv_strerror(status));
     return;
   }
-  link->resolve_req_ = nullptr;
-  if (status != 0 || res == nullptr) {
-    link->failLogin(std::string(wire::sqlstate::kConnectionFailure),
-                    "could not resolve " + link->host_ + ": " + uv_strerror(status));
-  } else {
-    link->connectToAddress(res->ai_addr);
-  }
-  uv_freeaddrinfo(res);
+  sockaddr_storage addr = addrs.front();
+  uint16_t port = htons(static_cast<uint16_t>(port_));
+  if (addr.ss_family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&addr)->sin_port = port;
+  else
+    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = port;
+  connectToAddress(reinterpret_cast<const sockaddr*>(&addr));
 }
 
 void ServerLink::connectToAddress(const sockaddr* addr) {
@@ -640,10 +626,9 @@ void ServerLink::disconnect(const char* reason) {
               pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_,
               reason);
   internal_done_ = nullptr;
-  if (resolve_req_ != nullptr) {
-    static_cast<Resolve*>(resolve_req_->data)->link = nullptr;
-    uv_cancel(reinterpret_cast<uv_req_t*>(resolve_req_));
-    resolve_req_ = nullptr;
+  if (dns_ticket_ != 0) {
+    pool_.pooler().dnsCache().cancel(dns_ticket_);
+    dns_ticket_ = 0;
   }
   ClientSession* client = client_;
   client_ = nullptr;

@@ -124,7 +124,7 @@ class ServerLink : public Connection {
 
  private:
   static void connectCb(uv_connect_t* req, int status);
-  static void resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res);
+  void onResolved(int status, const std::vector<sockaddr_storage>& addrs);
   void connectToAddress(const sockaddr* addr);
   void beginLogin();
   void onSslAnswer(std::span<const uint8_t> data);
@@ -178,7 +178,7 @@ class ServerLink : public Connection {
   uint64_t last_used_ms_ = 0;
   std::shared_ptr<tls::Context> tls_context_;  // set only while our SSLRequest awaits its answer
   uv_connect_t connect_req_{};
-  uv_getaddrinfo_t* resolve_req_ = nullptr;
+  uint64_t dns_ticket_ = 0;  // a DnsCache lookup this link waits for
 };
 
 }  // namespace apibouncer

@@ -234,9 +234,15 @@ ResultSet showFds(Pooler&) {
        "std_strings", "datestyle", "timezone", "password", "scram_client_key", "scram_server_key"});
 }
 
-// Names are resolved by libuv's getaddrinfo on each connect: nothing cached to list.
-ResultSet showDnsHosts(Pooler&) {
-  return ResultSet("sqs", {"hostname", "ttl", "addrs"});
+// The cached server host names; `ttl` is the seconds left before the next lookup.
+ResultSet showDnsHosts(Pooler& pooler) {
+  ResultSet out("sqs", {"hostname", "ttl", "addrs"});
+  for (const DnsCache::Host& host : pooler.dnsCache().hosts()) {
+    std::string addrs;
+    for (const std::string& addr : host.addrs) addrs += (addrs.empty() ? "" : ",") + addr;
+    out.addRow({text(host.name), number(host.ttl_left_s), text(addrs)});
+  }
+  return out;
 }
 
 ResultSet showDnsZones(Pooler&) {

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "fixture.h"
@@ -212,4 +213,46 @@ TEST_CASE("autodb_idle_timeout frees pools the \"*\" entry made once unused", "[
   Conn again = connectOk(pooler);
   CHECK(queryValue(again.get(), "SELECT 1") == "1");
   CHECK(listsApp());
+}
+
+TEST_CASE("server host names are cached: SHOW DNS_HOSTS, dns_max_ttl, dns_nxdomain_ttl",
+          "[config]") {
+  std::string port = std::to_string(Sandbox::get().port);
+  PoolerProcess pooler(configWith(
+      "dns_max_ttl = 2\ndns_nxdomain_ttl = 30\nadmin_users = admin\n",
+      defaultUserlist() + "\"admin\" \"admin-secret\"\n",
+      "app = host=localhost port=" + port +
+          " dbname=app\nnowhere = host=no-such-host.invalid port=" + port + " dbname=app\n"));
+  Conn console = connect(pooler.conninfo("admin", "admin-secret", "pgbouncer"));
+  REQUIRE(PQstatus(console.get()) == CONNECTION_OK);
+  auto dnsRow = [&](const std::string& name) -> std::optional<std::pair<int, std::string>> {
+    Result r = exec(console.get(), "SHOW DNS_HOSTS");
+    REQUIRE(PQnfields(r.get()) == 3);
+    for (int row = 0; row < PQntuples(r.get()); ++row)
+      if (PQgetvalue(r.get(), row, 0) == name)
+        return std::make_pair(std::stoi(PQgetvalue(r.get(), row, 1)),
+                              std::string(PQgetvalue(r.get(), row, 2)));
+    return std::nullopt;
+  };
+  CHECK_FALSE(dnsRow("localhost"));
+
+  std::string error;
+  bool served = runsQuery(pooler.conninfo(), error);
+  auto localhost = dnsRow("localhost");
+  REQUIRE(localhost);
+  CHECK(localhost->first >= 1);
+  CHECK(localhost->first <= 2);
+  // The sandbox listens on 127.0.0.1; a resolver that puts ::1 first cannot reach it.
+  if (localhost->second.starts_with("127.0.0.1")) CHECK(served);
+
+  CHECK_FALSE(runsQuery(pooler.conninfo("app", "app-secret", "nowhere"), error));
+  CHECK(contains(error, "could not resolve no-such-host.invalid"));
+  auto nowhere = dnsRow("no-such-host.invalid");
+  REQUIRE(nowhere);
+  CHECK(nowhere->first > 2);
+  CHECK(nowhere->second.empty());
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK_FALSE(dnsRow("localhost"));  // dns_max_ttl passed
+  CHECK(dnsRow("no-such-host.invalid"));
 }
