@@ -14,22 +14,36 @@ void CancelLink::send(uv_loop_t* loop, const sockaddr* address, const std::strin
   link->key_ = target.backendKey();
   link->target_ = &target;
   target.cancelStarted(link);
-  link->connect_req_.data = link;
+  link->connect(address, unix_path);
+}
+
+void CancelLink::forward(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
+                         uint32_t pid, uint32_t key, std::shared_ptr<int> in_flight) {
+  auto* link = new CancelLink(loop, address == nullptr ? Transport::kUnix : Transport::kTcp);
+  link->pid_ = pid;
+  link->key_ = key;
+  link->in_flight_ = std::move(in_flight);
+  ++*link->in_flight_;
+  link->connect(address, unix_path);
+}
+
+void CancelLink::connect(const sockaddr* address, const std::string& unix_path) {
+  connect_req_.data = this;
   if (address == nullptr) {
-    uv_pipe_connect(&link->connect_req_, reinterpret_cast<uv_pipe_t*>(link->stream()),
-                    unix_path.c_str(), connectCb);
+    uv_pipe_connect(&connect_req_, reinterpret_cast<uv_pipe_t*>(stream()), unix_path.c_str(),
+                    connectCb);
     return;
   }
-  int rc = uv_tcp_connect(&link->connect_req_, reinterpret_cast<uv_tcp_t*>(link->stream()), address,
-                          connectCb);
+  int rc = uv_tcp_connect(&connect_req_, reinterpret_cast<uv_tcp_t*>(stream()), address, connectCb);
   if (rc != 0) {
     LOG_WARNING("cancel: cannot connect: %s", uv_strerror(rc));
-    link->close();
+    close();
   }
 }
 
 void CancelLink::onClosed() {
   if (target_ != nullptr) target_->cancelFinished(this);
+  if (in_flight_) --*in_flight_;
   delete this;
 }
 

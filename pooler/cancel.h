@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "pooler/connection.h"
@@ -19,6 +20,10 @@ class CancelLink : public Connection {
   // `address` is the server's TCP address, or nullptr to use the Unix socket `unix_path`.
   static void send(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
                    ServerLink& target);
+  // Peering: carries a client's CancelRequest on to the peer process that knows its key.
+  // `in_flight` counts the forwards whose connection is still open.
+  static void forward(uv_loop_t* loop, const sockaddr* address, const std::string& unix_path,
+                      uint32_t pid, uint32_t key, std::shared_ptr<int> in_flight);
   // The target link is going away; nobody needs to hear about this cancel any more.
   void detach() { target_ = nullptr; }
 
@@ -33,9 +38,11 @@ class CancelLink : public Connection {
  private:
   CancelLink(uv_loop_t* loop, Transport transport) : Connection(loop, transport) {}
   static void connectCb(uv_connect_t* req, int status);
+  void connect(const sockaddr* address, const std::string& unix_path);
   uv_connect_t connect_req_{};
   uint32_t pid_ = 0, key_ = 0;
   ServerLink* target_ = nullptr;
+  std::shared_ptr<int> in_flight_;
 };
 
 }  // namespace apibouncer

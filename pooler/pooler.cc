@@ -12,6 +12,7 @@
 #include "pooler/listener.h"
 #include "pooler/log.h"
 #include "pooler/metrics/prometheus_text.h"
+#include "pooler/peer_cancel.h"
 #include "pooler/pool.h"
 #include "pooler/server.h"
 #include "pooler/socket_options.h"
@@ -246,14 +247,21 @@ uint64_t Pooler::registerCancelKey(ClientSession* client) {
   uint64_t key = 0;
   do {
     if (RAND_bytes(reinterpret_cast<unsigned char*>(&key), sizeof key) != 1) key = uv_hrtime();
+    key = peering::stampKey(key, settings().peer_id);
   } while (key == 0 || cancel_keys_.contains(key));
   cancel_keys_.emplace(key, client);
   return key;
 }
 
 void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
-  auto it = cancel_keys_.find((uint64_t{pid} << 32) | key);
+  uint64_t full = (uint64_t{pid} << 32) | key;
+  int own_id = settings().peer_id;
+  auto it = cancel_keys_.find(own_id > 0 ? peering::asHandedOut(full) : full);
   if (it == cancel_keys_.end()) {
+    if (own_id > 0 && peering::peerOf(full) != own_id) {
+      forwardCancelToPeer(full);
+      return;
+    }
     LOG_DEBUG("cancel request for an unknown key ignored");
     return;
   }
@@ -261,6 +269,35 @@ void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
   // whose link sits between queries, has nothing running.
   ServerLink* server = it->second->server();
   if (server != nullptr && (server->busy() || server->extendedOpen())) cancelServerQuery(*server);
+}
+
+// Peering: the key was handed out by another process of the group.
+void Pooler::forwardCancelToPeer(uint64_t key) {
+  int peer_id = peering::peerOf(key);
+  auto peer = config_->peers.find(peer_id);
+  if (peer == config_->peers.end()) {
+    LOG_DEBUG("cancel request for unknown peer %d ignored", peer_id);
+    return;
+  }
+  if (peering::hopsLeft(key) == 0) {
+    LOG_WARNING("cancel request for peer %d dropped: forwarded too often (check [peers])", peer_id);
+    return;
+  }
+  std::shared_ptr<int>& in_flight = peer_cancels_in_flight_[peer_id];
+  if (!in_flight) in_flight = std::make_shared<int>(0);
+  int limit = peer->second.pool_size >= 0 ? peer->second.pool_size : settings().default_pool_size;
+  if (*in_flight >= limit) {
+    LOG_WARNING("cancel request for peer %d dropped: %d already on their way (pool_size)", peer_id,
+                *in_flight);
+    return;
+  }
+  LOG_DEBUG("forwarding a cancel request to peer %d", peer_id);
+  peering::forward(*this, peer->second, peering::withOneHopLess(key), in_flight);
+}
+
+int Pooler::peerCancelsInFlight(int peer_id) const {
+  auto it = peer_cancels_in_flight_.find(peer_id);
+  return it == peer_cancels_in_flight_.end() ? 0 : *it->second;
 }
 
 void Pooler::cancelServerQuery(ServerLink& link) {

@@ -69,6 +69,8 @@ class Pooler {
   void forwardCancel(uint32_t pid, uint32_t key);
   // Sends a CancelRequest for whatever `server` is running now.
   void cancelServerQuery(ServerLink& server);
+  // Peering: cancel requests forwarded to a peer whose connection is still open.
+  int peerCancelsInFlight(int peer_id) const;
 
   // Session parameters clients keep across links; new clients take the current list.
   const std::shared_ptr<const ParameterNames>& trackedParameterNames() const {
@@ -125,6 +127,7 @@ class Pooler {
   // suspend_timeout: connections that could not send their queued bytes in time close.
   void dropUnflushedAfterSuspendTimeout(uint64_t now);
   void freeUnusedAutoPools(uint64_t now);
+  void forwardCancelToPeer(uint64_t key);
   template <class Visit>
   void forEachSuspendable(Visit visit) const;
   void stop();
@@ -143,6 +146,7 @@ class Pooler {
   std::vector<Listener*> listeners_;  // each deletes itself when closed
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> clients_;
   std::unordered_map<uint64_t, ClientSession*> cancel_keys_;
+  std::map<int, std::shared_ptr<int>> peer_cancels_in_flight_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::unique_ptr<interceptor::Interceptor> interceptor_;
   void configureMetrics(int port);

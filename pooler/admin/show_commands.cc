@@ -249,13 +249,25 @@ ResultSet showDnsZones(Pooler&) {
   return ResultSet("sqi", {"zonename", "serial", "count"});
 }
 
-ResultSet showPeers(Pooler&) {
-  return ResultSet("isii", {"peer_id", "host", "port", "pool_size"});
+ResultSet showPeers(Pooler& pooler) {
+  ResultSet out("isii", {"peer_id", "host", "port", "pool_size"});
+  for (const auto& [id, peer] : pooler.config().peers)
+    out.addRow(
+        {number(id), text(peer.host), number(peer.port),
+         number(peer.pool_size >= 0 ? peer.pool_size : pooler.settings().default_pool_size)});
+  return out;
 }
 
-ResultSet showPeerPools(Pooler&) {
-  return ResultSet("iiiii", {"peer_id", "cl_active_cancel_req", "cl_waiting_cancel_req",
-                             "sv_active_cancel", "sv_login"});
+// Forwarded cancels are sent at once (a connection each, up to the peer's pool_size), so
+// none waits and there is no standing link to a peer to count as sv_*.
+ResultSet showPeerPools(Pooler& pooler) {
+  ResultSet out("iiiii", {"peer_id", "cl_active_cancel_req", "cl_waiting_cancel_req",
+                          "sv_active_cancel", "sv_login"});
+  for (const auto& [id, peer] : pooler.config().peers) {
+    int in_flight = pooler.peerCancelsInFlight(id);
+    out.addRow({number(id), number(in_flight), number(0), number(in_flight), number(0)});
+  }
+  return out;
 }
 
 struct ShowEntry {

@@ -99,6 +99,9 @@ int handlePgbouncer(ParseState& st, const std::string& name, const char* value) 
   if (key == nullptr) return fail(st, name, "unknown parameter");
   std::string reason;
   if (!applyKey(*key, trim(value), st.config->settings, reason)) return fail(st, name, reason);
+  int peer_id = st.config->settings.peer_id;
+  if (name == "peer_id" && (peer_id < 0 || peer_id > kMaxPeerId))
+    return fail(st, name, "must be 0 (no peering) to " + std::to_string(kMaxPeerId));
   if (!key->implemented)
     warnOnce(st, std::string(key->name),
              "parameter '" + std::string(key->name) + "' is not implemented yet, ignored");
@@ -139,10 +142,14 @@ int handleEntry(void* user, const char* section_c, const char* name_c, const cha
     cfg.users[name] = std::move(user_cfg);
     return 1;
   }
-  if (section == "peers")
-    warnOnce(st, "[peers]", "section [peers] is not implemented yet, ignored");
-  if (section == "peers" || section == "apibouncer" || section.starts_with("api.") ||
-      section.starts_with("table.")) {
+  if (section == "peers") {
+    PeerConfig peer;
+    if (!parsePeerEntry(name, value, peer, error_key, reason))
+      return fail(st, error_key.empty() ? name : error_key, reason);
+    cfg.peers[peer.id] = std::move(peer);
+    return 1;
+  }
+  if (section == "apibouncer" || section.starts_with("api.") || section.starts_with("table.")) {
     FileReader* r = st.stack.back();
     cfg.extra_sections[section][lower(name)] =
         Config::ExtraValue{std::string(trim(value)), r->path, r->line};

@@ -152,6 +152,18 @@ struct UserConfig {
          client_idle_timeout = -1;
 };
 
+// peer_id is 14 bits of every cancel key (see pooler/peer_cancel.h).
+constexpr int kMaxPeerId = 16383;
+
+// One [peers] entry: another apibouncer process of the same group (same port with
+// so_reuseport), where cancel requests for its clients are forwarded.
+struct PeerConfig {
+  int id = 0;
+  std::string host;  // IP, name, or a directory (starting with '/') holding its Unix socket
+  int port = 6432;
+  int pool_size = -1;  // forwarded cancels in flight at once; -1 = default_pool_size
+};
+
 // Per-database and per-user settings override [pgbouncer]'s; unset numbers are -1.
 template <class T>
 T setOr(T value, T fallback) {
@@ -168,11 +180,12 @@ struct Config {
   Settings settings;
   std::map<std::string, DatabaseConfig, std::less<>> databases;  // includes "*" if present
   std::map<std::string, UserConfig, std::less<>> users;
+  std::map<int, PeerConfig> peers;  // [peers], by peer_id
   // One line per accepted-but-not-implemented key ("file:line: key 'x' is not implemented yet").
   std::vector<std::string> warnings;
-  // apibouncer's own sections ([apibouncer], [api.NAME], [table.SCHEMA.TABLE]) and [peers],
-  // kept raw for the interceptor to validate: section -> key -> value, with where each
-  // value was written (for file:line errors).
+  // apibouncer's own sections ([apibouncer], [api.NAME], [table.SCHEMA.TABLE]), kept raw for the
+  // interceptor to validate: section -> key -> value, with where each value was written (for
+  // file:line errors).
   struct ExtraValue {
     std::string value;
     std::string file;

@@ -40,7 +40,7 @@ const std::array kKeys = std::to_array<KeyInfo>({
     {"server_round_robin", T::kBool, &S::server_round_robin, kYes},
     {"track_extra_parameters", T::kString, &S::track_extra_parameters, kYes},
     {"ignore_startup_parameters", T::kString, &S::ignore_startup_parameters, kYes},
-    {"peer_id", T::kInt, &S::peer_id, kNo},
+    {"peer_id", T::kInt, &S::peer_id, kYes},
     {"disable_pqexec", T::kBool, &S::disable_pqexec, kYes},
     {"application_name_add_host", T::kBool, &S::application_name_add_host, kYes},
     {"conffile", T::kString, &S::conffile, kYes},

@@ -200,4 +200,38 @@ bool parseUserEntry(std::string_view name, std::string_view value, UserConfig& o
   return true;
 }
 
+bool parsePeerEntry(std::string_view name, std::string_view value, PeerConfig& out,
+                    std::string& error_key, std::string& reason) {
+  out = PeerConfig{};
+  if (!intValue(std::string(name), out.id, reason) || out.id < 1 || out.id > kMaxPeerId) {
+    reason = "a peer is named by its peer_id, 1 to " + std::to_string(kMaxPeerId);
+    return false;
+  }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (!splitConnString(value, pairs, reason)) return false;
+  for (const auto& [key, val] : pairs) {
+    bool ok = true;
+    if (key == "host")
+      out.host = val;
+    else if (key == "port")
+      ok = intValue(val, out.port, reason);
+    else if (key == "pool_size")
+      ok = intValue(val, out.pool_size, reason);
+    else {
+      reason = "unknown parameter";
+      ok = false;
+    }
+    if (!ok) {
+      error_key = key;
+      return false;
+    }
+  }
+  if (out.host.empty()) {
+    error_key = "host";
+    reason = "a peer needs host=";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace apibouncer::config

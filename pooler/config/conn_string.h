@@ -20,5 +20,8 @@ bool parseDatabaseEntry(std::string_view name, std::string_view value, DatabaseC
                         std::string& error_key, std::string& reason);
 bool parseUserEntry(std::string_view name, std::string_view value, UserConfig& out,
                     std::string& error_key, std::string& reason);
+// A [peers] line: `name` is the peer_id (1..16383), `value` host=, port=, pool_size=.
+bool parsePeerEntry(std::string_view name, std::string_view value, PeerConfig& out,
+                    std::string& error_key, std::string& reason);
 
 }  // namespace apibouncer::config

@@ -123,12 +123,12 @@ TEST_CASE("defaults are PgBouncer's", "[config]") {
 TEST_CASE("a key that is not implemented yet loads with exactly one warning", "[config]") {
   TempDir dir;
   auto cfg = load(dir.write("w.ini",
-                            "[pgbouncer]\ndns_max_ttl = 5\ndns_max_ttl = 30\n"
+                            "[pgbouncer]\ndns_zone_check_period = 5\ndns_zone_check_period = 30\n"
                             "client_tls_sslmode = disable\n"));
   REQUIRE(cfg->warnings.size() == 1);
-  CHECK_THAT(cfg->warnings[0], Catch::Contains("dns_max_ttl"));
+  CHECK_THAT(cfg->warnings[0], Catch::Contains("dns_zone_check_period"));
   CHECK_THAT(cfg->warnings[0], Catch::Contains("not implemented"));
-  CHECK(cfg->settings.dns_max_ttl == 30.0);
+  CHECK(cfg->settings.dns_zone_check_period == 30.0);
 }
 
 TEST_CASE("every PgBouncer key is accepted", "[config]") {
@@ -186,6 +186,12 @@ TEST_CASE("errors name file, line, key and reason", "[config]") {
       {"[users]\nbob = pool_size=-1\n", 2, "pool_size", "invalid integer"},
       {"[users]\nbob = colour=red\n", 2, "colour", "unknown parameter"},
       {"[pgbouncer]\n%include /nonexistent/file.ini\n", 2, "%include", "cannot open"},
+      {"[pgbouncer]\npeer_id = 16384\n", 2, "peer_id", "16383"},
+      {"[peers]\n0 = host=/tmp\n", 2, "0", "peer_id, 1 to 16383"},
+      {"[peers]\nfirst = host=/tmp\n", 2, "first", "peer_id"},
+      {"[peers]\n1 = port=6432\n", 2, "host", "needs host="},
+      {"[peers]\n1 = host=/tmp port=x\n", 2, "port", "invalid integer"},
+      {"[peers]\n1 = host=/tmp colour=red\n", 2, "colour", "unknown parameter"},
   };
   for (const Case& c : cases) {
     std::string path = dir.write("bad.ini", c.text);
@@ -255,4 +261,20 @@ TEST_CASE("database parameters that are not implemented yet warn once", "[config
       load(dir.write("db.ini", "[databases]\na = dbname=x auth_user=pgb\nb = auth_user=pgb\n"));
   REQUIRE(cfg->warnings.size() == 1);
   CHECK_THAT(cfg->warnings[0], Catch::Contains("auth_user"));
+}
+
+TEST_CASE("[peers] entries: host, port (6432) and pool_size per peer_id", "[config]") {
+  TempDir dir;
+  auto cfg = load(dir.write("peers.ini",
+                            "[pgbouncer]\npeer_id = 2\n[peers]\n1 = host=/run/one\n"
+                            "3 = host=10.0.0.3 port=6544 pool_size=4\n"));
+  CHECK(cfg->warnings.empty());
+  CHECK(cfg->settings.peer_id == 2);
+  REQUIRE(cfg->peers.size() == 2);
+  CHECK(cfg->peers.at(1).host == "/run/one");
+  CHECK(cfg->peers.at(1).port == 6432);
+  CHECK(cfg->peers.at(1).pool_size == -1);
+  CHECK(cfg->peers.at(3).host == "10.0.0.3");
+  CHECK(cfg->peers.at(3).port == 6544);
+  CHECK(cfg->peers.at(3).pool_size == 4);
 }
