@@ -219,7 +219,7 @@ TEST_CASE("server host names are cached: SHOW DNS_HOSTS, dns_max_ttl, dns_nxdoma
           "[config]") {
   std::string port = std::to_string(Sandbox::get().port);
   PoolerProcess pooler(configWith(
-      "dns_max_ttl = 2\ndns_nxdomain_ttl = 30\nadmin_users = admin\n",
+      "dns_max_ttl = 2\ndns_nxdomain_ttl = 30\nserver_login_retry = 0\nadmin_users = admin\n",
       defaultUserlist() + "\"admin\" \"admin-secret\"\n",
       "app = host=localhost port=" + port +
           " dbname=app\nnowhere = host=no-such-host.invalid port=" + port + " dbname=app\n"));
@@ -249,6 +249,11 @@ TEST_CASE("server host names are cached: SHOW DNS_HOSTS, dns_max_ttl, dns_nxdoma
   CHECK(contains(error, "could not resolve no-such-host.invalid"));
   auto nowhere = dnsRow("no-such-host.invalid");
   REQUIRE(nowhere);
+  // The cached failure answers the next login at once, the same way.
+  error.clear();
+  CHECK_FALSE(runsQuery(pooler.conninfo("app", "app-secret", "nowhere"), error));
+  CHECK(contains(error, "could not resolve no-such-host.invalid"));
+  CHECK(pooler.alive());
   CHECK(nowhere->first > 2);
   CHECK(nowhere->second.empty());
 
