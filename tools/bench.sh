@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks apibouncer against PgBouncer side by side: one throwaway PostgreSQL, the same
 # generated ini for both (only ports, socket dir, log and pid files differ), pgbench runs
-# interleaved (A B A B ...), then a table of TPS, latency and the apibouncer/PgBouncer ratio,
+# interleaved (A B B A ...), then a table of TPS, latency and the apibouncer/PgBouncer ratio,
 # plus the memory each pooler spends per idle client connection.
 #
 #   tools/bench.sh [--duration S] [--rounds N] [--only REGEX] [--pool-mode MODE] [--idle N]
@@ -123,9 +123,16 @@ done
 for entry in "${WORKLOADS[@]}"; do
   name=${entry%%|*}; args=${entry#*|}
   [[ $name =~ $ONLY ]] || continue
-  for _ in $(seq 1 "$ROUNDS"); do
-    run_one "a:$name" "$A_PORT" "$args"
-    run_one "b:$name" "$B_PORT" "$args"
+  # A B, then B A: whichever runs first after a change of workload (a colder cache, the
+  # other's links still closing) is not always the same pooler.
+  for round in $(seq 1 "$ROUNDS"); do
+    if ((round % 2)); then
+      run_one "a:$name" "$A_PORT" "$args"
+      run_one "b:$name" "$B_PORT" "$args"
+    else
+      run_one "b:$name" "$B_PORT" "$args"
+      run_one "a:$name" "$A_PORT" "$args"
+    fi
   done
 done
 
