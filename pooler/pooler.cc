@@ -25,6 +25,20 @@ namespace {
 
 constexpr uint64_t kJanitorIntervalMs = 250;
 
+// Cancel keys must be unguessable, but a RAND_bytes call per login costs more than the rest of
+// the key's handling (OpenSSL checks for a fork on every call): keys are drawn 64 at a time.
+uint64_t randomCancelKey() {
+  static uint64_t batch[64];
+  static size_t left = 0;
+  if (left == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(batch), sizeof batch) != 1) return uv_hrtime();
+    left = std::size(batch);
+  }
+  uint64_t key = batch[--left];
+  batch[left] = 0;  // a key handed out does not stay in memory twice
+  return key;
+}
+
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
   std::string item;
@@ -246,8 +260,7 @@ void Pooler::clientClosed(ClientSession* client) {
 uint64_t Pooler::registerCancelKey(ClientSession* client) {
   uint64_t key = 0;
   do {
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(&key), sizeof key) != 1) key = uv_hrtime();
-    key = peering::stampKey(key, settings().peer_id);
+    key = peering::stampKey(randomCancelKey(), settings().peer_id);
   } while (key == 0 || cancel_keys_.contains(key));
   cancel_keys_.emplace(key, client);
   return key;
@@ -319,10 +332,9 @@ void Pooler::cancelServerQuery(ServerLink& link) {
 Pool& Pooler::poolFor(const config::DatabaseConfig& db, const std::string& server_user) {
   std::string key = db.name + '\0' + server_user;
   auto it = pools_.find(key);
+  // An existing pool already has the current entry: replaceConfig() hands it over at RELOAD.
   if (it == pools_.end())
     it = pools_.emplace(key, std::make_unique<Pool>(*this, db, server_user)).first;
-  else
-    it->second->updateDatabase(db);
   return *it->second;
 }
 
