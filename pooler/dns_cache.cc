@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pooler/socket_address.h"
+
 namespace apibouncer {
 
 // One getaddrinfo in flight. The cache may go first (shutdown): `cache` is then null and the
@@ -98,14 +100,7 @@ std::vector<DnsCache::Host> DnsCache::hosts() const {
   for (const auto& [name, entry] : entries_) {
     if (now >= entry.expires_ms) continue;
     Host host{name, (entry.expires_ms - now + 999) / 1000, {}};
-    for (const sockaddr_storage& addr : entry.addrs) {
-      char text[64] = "";
-      if (addr.ss_family == AF_INET)
-        uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&addr), text, sizeof text);
-      else
-        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&addr), text, sizeof text);
-      host.addrs.emplace_back(text);
-    }
+    for (const sockaddr_storage& addr : entry.addrs) host.addrs.push_back(ipText(addr));
     out.push_back(std::move(host));
   }
   return out;

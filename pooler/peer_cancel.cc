@@ -6,6 +6,7 @@
 #include "pooler/cancel.h"
 #include "pooler/log.h"
 #include "pooler/pooler.h"
+#include "pooler/socket_address.h"
 
 namespace apibouncer::peering {
 namespace {
@@ -55,7 +56,7 @@ void forward(Pooler& pooler, const config::PeerConfig& peer, uint64_t key,
   }
   // Names go through the server links' DNS cache; the callback holds only copies.
   Pooler* owner = &pooler;
-  uint16_t port = htons(static_cast<uint16_t>(peer.port));
+  int port = peer.port;
   int id = peer.id;
   const config::Settings& s = pooler.settings();
   pooler.dnsCache().resolve(
@@ -66,11 +67,7 @@ void forward(Pooler& pooler, const config::PeerConfig& peer, uint64_t key,
                       uv_strerror(status));
           return;
         }
-        sockaddr_storage addr = addrs.front();
-        if (addr.ss_family == AF_INET)
-          reinterpret_cast<sockaddr_in*>(&addr)->sin_port = port;
-        else
-          reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = port;
+        sockaddr_storage addr = withPort(addrs.front(), port);
         connectTo(*owner, reinterpret_cast<const sockaddr*>(&addr), {}, key, in_flight);
       });
 }

@@ -15,6 +15,7 @@
 #include "pooler/peer_cancel.h"
 #include "pooler/pool.h"
 #include "pooler/server.h"
+#include "pooler/socket_address.h"
 #include "pooler/socket_options.h"
 #include "pooler/systemd_notify.h"
 #include "pooler/wire/writer.h"
@@ -60,18 +61,8 @@ std::string peerName(uv_stream_t* stream, bool unix_socket) {
   if (uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(stream), reinterpret_cast<sockaddr*>(&addr),
                          &len) != 0)
     return "?";
-  char host[64] = "?";
-  int port = 0;
-  if (addr.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
-    uv_ip4_name(in, host, sizeof host);
-    port = ntohs(in->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
-    uv_ip6_name(in6, host, sizeof host);
-    port = ntohs(in6->sin6_port);
-  }
-  return std::string(host) + ":" + std::to_string(port);
+  std::string host = ipText(addr);
+  return (host.empty() ? "?" : host) + ":" + std::to_string(portOf(addr));
 }
 
 }  // namespace

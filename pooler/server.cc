@@ -13,6 +13,7 @@
 #include "pooler/log.h"
 #include "pooler/pool.h"
 #include "pooler/pooler.h"
+#include "pooler/socket_address.h"
 #include "pooler/wire/backend.h"
 #include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
@@ -154,12 +155,7 @@ void ServerLink::onResolved(int status, const std::vector<sockaddr_storage>& add
               "could not resolve " + host_ + ": " + uv_strerror(status));
     return;
   }
-  sockaddr_storage addr = addrs.front();
-  uint16_t port = htons(static_cast<uint16_t>(port_));
-  if (addr.ss_family == AF_INET)
-    reinterpret_cast<sockaddr_in*>(&addr)->sin_port = port;
-  else
-    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = port;
+  sockaddr_storage addr = withPort(addrs.front(), port_);
   connectToAddress(reinterpret_cast<const sockaddr*>(&addr));
 }
 

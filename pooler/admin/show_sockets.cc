@@ -12,6 +12,7 @@
 #include "pooler/pool.h"
 #include "pooler/pooler.h"
 #include "pooler/server.h"
+#include "pooler/socket_address.h"
 
 namespace apibouncer::admin::rows {
 namespace {
@@ -65,17 +66,8 @@ Address localAddress(Connection& conn, int unix_port) {
   if (uv_tcp_getsockname(reinterpret_cast<uv_tcp_t*>(conn.stream()),
                          reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     return out;
-  char host[64] = "";
-  if (addr.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
-    uv_ip4_name(in, host, sizeof host);
-    out.port = ntohs(in->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
-    uv_ip6_name(in6, host, sizeof host);
-    out.port = ntohs(in6->sin6_port);
-  }
-  out.host = host;
+  out.host = ipText(addr);
+  if (!out.host.empty()) out.port = portOf(addr);
   return out;
 }
 

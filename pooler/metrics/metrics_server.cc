@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "pooler/socket_address.h"
+
 namespace apibouncer::metrics {
 namespace {
 
@@ -64,8 +66,7 @@ bool MetricsServer::listen(const std::string& host, int port, std::string& error
   sockaddr_storage bound{};
   int length = sizeof(bound);
   uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  port_ = portOf(bound);
   return true;
 }
 
