@@ -17,9 +17,10 @@ struct DnsCache::Lookup {
 };
 
 DnsCache::~DnsCache() {
-  for (auto& [host, lookup] : lookups_) {
-    lookup->cache = nullptr;
-    uv_cancel(reinterpret_cast<uv_req_t*>(&lookup->req));
+  for (auto& [host, pending] : in_flight_) {
+    if (pending.lookup == nullptr) continue;
+    pending.lookup->cache = nullptr;
+    uv_cancel(reinterpret_cast<uv_req_t*>(&pending.lookup->req));
   }
 }
 
@@ -35,9 +36,11 @@ DnsCache::Ticket DnsCache::resolve(const std::string& host, double max_ttl, doub
     entries_.erase(it);
   }
   Ticket ticket = next_ticket_++;
-  waiting_[host].push_back({ticket, std::move(done)});
-  ttls_[host] = {max_ttl, nxdomain_ttl};
-  if (lookups_.contains(host)) return ticket;
+  InFlight& pending = in_flight_[host];
+  pending.waiters.push_back({ticket, std::move(done)});
+  pending.max_ttl = max_ttl;
+  pending.nxdomain_ttl = nxdomain_ttl;
+  if (pending.lookup != nullptr) return ticket;
 
   auto* lookup = new Lookup{{}, this, host};
   lookup->req.data = lookup;
@@ -50,22 +53,19 @@ DnsCache::Ticket DnsCache::resolve(const std::string& host, double max_ttl, doub
     finish(host, rc, nullptr);  // answers every waiter now, this one included
     return 0;
   }
-  lookups_[host] = lookup;
+  pending.lookup = lookup;
   return ticket;
 }
 
 void DnsCache::cancel(Ticket ticket) {
   if (ticket == 0) return;
-  for (auto& [host, waiters] : waiting_)
-    std::erase_if(waiters, [ticket](const Waiter& w) { return w.ticket == ticket; });
+  for (auto& [host, pending] : in_flight_)
+    std::erase_if(pending.waiters, [ticket](const Waiter& w) { return w.ticket == ticket; });
 }
 
 void DnsCache::resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res) {
   auto* lookup = static_cast<Lookup*>(req->data);
-  if (lookup->cache != nullptr) {
-    lookup->cache->lookups_.erase(lookup->host);
-    lookup->cache->finish(lookup->host, status, res);
-  }
+  if (lookup->cache != nullptr) lookup->cache->finish(lookup->host, status, res);
   uv_freeaddrinfo(res);
   delete lookup;
 }
@@ -79,19 +79,15 @@ void DnsCache::finish(const std::string& host, int status, const addrinfo* res) 
     entry.addrs.push_back(addr);
   }
   entry.status = status != 0 ? status : entry.addrs.empty() ? UV_EAI_NONAME : 0;
-  auto [max_ttl, nxdomain_ttl] = ttls_[host];
-  ttls_.erase(host);
-  double ttl = entry.status == 0 ? max_ttl : nxdomain_ttl;
+  // Taken out first: a waiter's `done` may start a new lookup of the same name.
+  auto node = in_flight_.extract(host);
+  InFlight pending = node.empty() ? InFlight{} : std::move(node.mapped());
+  double ttl = entry.status == 0 ? pending.max_ttl : pending.nxdomain_ttl;
   if (ttl > 0) {
     entry.expires_ms = uv_now(loop_) + static_cast<uint64_t>(ttl * 1000.0);
     entries_[host] = entry;
   }
-  std::vector<Waiter> waiters;
-  if (auto it = waiting_.find(host); it != waiting_.end()) {
-    waiters = std::move(it->second);
-    waiting_.erase(it);
-  }
-  for (Waiter& waiter : waiters) waiter.done(entry.status, entry.addrs);
+  for (Waiter& waiter : pending.waiters) waiter.done(entry.status, entry.addrs);
 }
 
 std::vector<DnsCache::Host> DnsCache::hosts() const {

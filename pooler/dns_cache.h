@@ -52,14 +52,18 @@ class DnsCache {
     Ticket ticket;
     Done done;
   };
+  // A name being looked up: who waits, and the TTLs of the latest request.
+  struct InFlight {
+    Lookup* lookup = nullptr;  // null only while uv_getaddrinfo is being started
+    std::vector<Waiter> waiters;
+    double max_ttl = 0, nxdomain_ttl = 0;
+  };
   static void resolvedCb(uv_getaddrinfo_t* req, int status, addrinfo* res);
   void finish(const std::string& host, int status, const addrinfo* res);
 
   uv_loop_t* loop_;
   std::map<std::string, Entry, std::less<>> entries_;
-  std::map<std::string, std::vector<Waiter>, std::less<>> waiting_;  // lookups in flight
-  std::map<std::string, Lookup*, std::less<>> lookups_;
-  std::map<std::string, std::pair<double, double>, std::less<>> ttls_;  // of the lookup in flight
+  std::map<std::string, InFlight, std::less<>> in_flight_;
   Ticket next_ticket_ = 1;
 };
 
