@@ -88,6 +88,15 @@ bool commandOk(PGconn* conn, const std::string& sql, const std::string& tag) {
   return PQresultStatus(r.get()) == PGRES_COMMAND_OK && std::string(PQcmdStatus(r.get())) == tag;
 }
 
+// A query sent while the pooler held it back (PAUSE, SUSPEND) now gets its one-row answer.
+void expectHeldAnswer(const PoolerProcess& pooler, PGconn* client, const std::string& value) {
+  Result r(PQgetResult(client), &PQclear);
+  INFO(pooler.log());
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == value);
+  while (PGresult* rest = PQgetResult(client)) PQclear(rest);
+}
+
 template <class Condition>
 bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -351,11 +360,7 @@ TEST_CASE("admin console: PAUSE holds a client's query until RESUME", "[admin]")
   CHECK(PQisBusy(client.get()) == 1);
 
   REQUIRE(commandOk(admin.get(), "RESUME", "RESUME"));
-  Result r(PQgetResult(client.get()), &PQclear);
-  INFO(pooler.log());
-  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
-  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "42");
-  while (PGresult* rest = PQgetResult(client.get())) PQclear(rest);
+  expectHeldAnswer(pooler, client.get(), "42");
   CHECK(commandError(admin.get(), "RESUME") == "08P01 pooler is not paused/suspended");
 }
 
@@ -410,11 +415,7 @@ TEST_CASE("admin console: SUSPEND freezes clients and new logins until RESUME", 
   CHECK(rowWhere(admin.get(), "SHOW POOLS", "database", "app")["cl_active"] == "1");
 
   REQUIRE(commandOk(admin.get(), "RESUME", "RESUME"));
-  Result r(PQgetResult(client.get()), &PQclear);
-  INFO(pooler.log());
-  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
-  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "42");
-  while (PGresult* rest = PQgetResult(client.get())) PQclear(rest);
+  expectHeldAnswer(pooler, client.get(), "42");
   REQUIRE(late.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   CHECK(late.get() == "7");
   CHECK(rowWhere(admin.get(), "SHOW STATE", "key", "suspended")["value"] == "no");
