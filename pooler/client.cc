@@ -76,6 +76,7 @@ void ClientSession::start(const std::string& peer) {
   peer_ = peer;
   connected_at_ms_ = last_activity_ms_ = uv_now(loop());
   startReading();
+  readAvailableNow();
 }
 
 void ClientSession::setState(State state) {
@@ -413,7 +414,7 @@ void ClientSession::authSucceeded(std::string reply) {
   // Login bytes are consumed; an idle client keeps no buffer.
   if (inbuf_.empty()) inbuf_.shrink_to_fit();
   if (const auto* params = pool_->welcomeParameters()) {
-    send(reply + welcomeMessages(*params));
+    send(welcomeMessages(*params, std::move(reply)));
     welcome_sent_ = true;
     setState(State::kLoggedIn);
     if (!inbuf_.empty()) requestLink();  // the client did not wait for ReadyForQuery
@@ -547,32 +548,34 @@ void ClientSession::finishLinking() {
 }
 
 // The server's parameters, with the values this client asked for at startup: those are what
-// its link will be SET to before any of its queries run.
+// its link will be SET to before any of its queries run. Only what the server reports is
+// reported back; a tracked name the server keeps quiet about (search_path before PostgreSQL
+// 18, say) is applied but not announced.
 // In transaction and statement pooling, tracked parameters the client did not set take the
 // server's value, so a later link that another client changed is put back to what this client
 // saw. (Session pooling resets links with server_reset_query instead, and idle clients stay
 // small.)
-void ClientSession::adoptServerDefaults(const std::map<std::string, std::string>& server_params) {
-  for (size_t i = 0; i < tracked_.size(); ++i) {
-    const std::string* value = findParameter(server_params, tracked_.names()[i]);
-    if (value != nullptr && !tracked_.has(i)) tracked_.setAt(i, *value);
+std::string ClientSession::welcomeMessages(const std::map<std::string, std::string>& server_params,
+                                           std::string prefix) {
+  bool adopt_server_defaults = pool_->poolMode() != config::PoolMode::kSession;
+  // Every login builds this: one pass over the parameters, into one buffer sized once.
+  constexpr size_t kWelcomeSizeHint = 512;
+  std::string out = std::move(prefix);
+  out.reserve(out.size() + kWelcomeSizeHint);
+  for (const auto& [name, value] : server_params) {
+    std::string_view shown = value;
+    if (int i = indexOfParameter(tracked_.names(), name); i >= 0) {
+      auto index = static_cast<size_t>(i);
+      if (tracked_.has(index))
+        shown = tracked_.value(index);
+      else if (adopt_server_defaults)
+        tracked_.setAt(index, value);
+    }
+    wire::appendParameterStatus(out, name, shown);
   }
-}
-
-std::string ClientSession::welcomeMessages(
-    const std::map<std::string, std::string>& server_params) {
-  if (pool_->poolMode() != config::PoolMode::kSession) adoptServerDefaults(server_params);
-  std::map<std::string, std::string> params = server_params;
-  // Only what the server reports is reported back; a tracked name the server keeps quiet
-  // about (search_path before PostgreSQL 18, say) is applied but not announced.
-  for (auto& [name, value] : params)
-    if (int i = indexOfParameter(tracked_.names(), name); i >= 0 && tracked_.has(i))
-      value = tracked_.value(static_cast<size_t>(i));
-  std::string out;
-  for (const auto& [name, value] : params) out += wire::parameterStatus(name, value);
-  out += wire::backendKeyData(static_cast<uint32_t>(cancel_key_ >> 32),
-                              static_cast<uint32_t>(cancel_key_));
-  out += wire::readyForQuery('I');
+  wire::appendBackendKeyData(out, static_cast<uint32_t>(cancel_key_ >> 32),
+                             static_cast<uint32_t>(cancel_key_));
+  wire::appendReadyForQuery(out, 'I');
   return out;
 }
 

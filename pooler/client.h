@@ -105,8 +105,11 @@ class ClientSession : public Connection {
   void abandonAuthLookup();
   void authSucceeded(std::string reply);
   void finishLinking();
-  std::string welcomeMessages(const std::map<std::string, std::string>& server_params);
-  void adoptServerDefaults(const std::map<std::string, std::string>& server_params);
+  // ParameterStatus for each server parameter, BackendKeyData and ReadyForQuery, after
+  // `prefix` (what goes out in the same write). Outside session pooling, tracked parameters
+  // the client did not set take the server's values here.
+  std::string welcomeMessages(const std::map<std::string, std::string>& server_params,
+                              std::string prefix = {});
   void requestLink();
   void relayToServer(std::span<const uint8_t> data);
   void refuseSimpleQuery();

@@ -1,6 +1,9 @@
 // Socket I/O shared by clients and server links (see connection.h).
 #include "pooler/connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -48,6 +51,20 @@ void Connection::stopReading() {
   if (!reading_) return;
   uv_read_stop(stream());
   reading_ = false;
+}
+
+void Connection::readAvailableNow() {
+  if (!reading_ || tls_) return;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&handle_), &fd) != 0) return;
+  ssize_t n;
+  do {
+    n = ::recv(fd, g_read_buffer, kSharedReadBufferSize, 0);
+  } while (n < 0 && errno == EINTR);
+  // Nothing there yet (EAGAIN) or an error: the loop's own read reports either.
+  if (n < 0) return;
+  uv_buf_t buf = uv_buf_init(g_read_buffer, kSharedReadBufferSize);
+  readCb(stream(), n == 0 ? ssize_t{UV_EOF} : n, &buf);
 }
 
 void Connection::suspendReading() {

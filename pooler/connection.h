@@ -35,6 +35,11 @@ class Connection {
   void startReading();
   void stopReading();
   bool reading() const { return reading_; }
+  // Reads what the socket already holds now, without waiting for the loop to report it
+  // readable; call after startReading(). A client that has just been accepted has usually sent
+  // its first packet with the handshake, so this saves one loop turn per connection (PgBouncer
+  // reads right after accept too).
+  void readAvailableNow();
 
   // SUSPEND: no byte is read, whatever the owner asks for, until resumeReading(); sends still
   // go out so queued answers can drain.

@@ -64,6 +64,7 @@ bool readCString(std::span<const uint8_t> in, size_t& pos, std::string& out) {
 
 bool decodeStartupParams(std::span<const uint8_t> body, StartupPacket& out, std::string& error) {
   size_t pos = 0;
+  out.params.reserve(4);  // user, database and a couple more in nearly every login
   while (true) {
     std::string name, value;
     if (!readCString(body, pos, name)) {

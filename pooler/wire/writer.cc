@@ -1,6 +1,8 @@
 // PacketWriter and the named message constructors (see writer.h).
 #include "pooler/wire/writer.h"
 
+#include <cstring>
+
 #include "pooler/wire/packet.h"
 
 namespace apibouncer::wire {
@@ -101,21 +103,57 @@ std::string authenticationSaslFinal(std::string_view data) {
   return authMessage(12, data);
 }
 
+namespace {
+
+void appendU32(std::string& out, uint32_t length) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
+}
+
+}  // namespace
+
+// The welcome messages are written by hand rather than through PacketWriter: every login
+// builds about fifteen of them.
+void appendParameterStatus(std::string& out, std::string_view name, std::string_view value) {
+  size_t body = 4 + name.size() + 1 + value.size() + 1;
+  size_t at = out.size();
+  out.resize(at + 1 + body);
+  char* p = out.data() + at;
+  *p++ = 'S';
+  for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>(body >> shift);
+  std::memcpy(p, name.data(), name.size());
+  p += name.size() + 1;  // resize() wrote the NULs
+  std::memcpy(p, value.data(), value.size());
+}
+
+void appendBackendKeyData(std::string& out, uint32_t pid, uint32_t key) {
+  out.push_back('K');
+  appendU32(out, 12);
+  appendU32(out, pid);
+  appendU32(out, key);
+}
+
+void appendReadyForQuery(std::string& out, char status) {
+  out.push_back('Z');
+  appendU32(out, 5);
+  out.push_back(status);
+}
+
 std::string parameterStatus(std::string_view name, std::string_view value) {
-  return PacketWriter().begin('S').cstr(name).cstr(value).end().take();
+  std::string out;
+  appendParameterStatus(out, name, value);
+  return out;
 }
 
 std::string backendKeyData(uint32_t pid, uint32_t key) {
-  return PacketWriter()
-      .begin('K')
-      .i32(static_cast<int32_t>(pid))
-      .i32(static_cast<int32_t>(key))
-      .end()
-      .take();
+  std::string out;
+  appendBackendKeyData(out, pid, key);
+  return out;
 }
 
 std::string readyForQuery(char status) {
-  return PacketWriter().begin('Z').u8(static_cast<uint8_t>(status)).end().take();
+  std::string out;
+  appendReadyForQuery(out, status);
+  return out;
 }
 
 std::string negotiateProtocolVersion(uint32_t newest_minor,

@@ -71,6 +71,10 @@ std::string authenticationSaslFinal(std::string_view data);
 std::string parameterStatus(std::string_view name, std::string_view value);
 std::string backendKeyData(uint32_t pid, uint32_t key);
 std::string readyForQuery(char status);
+// The same three appended to `out`: a login's welcome is built in one buffer.
+void appendParameterStatus(std::string& out, std::string_view name, std::string_view value);
+void appendBackendKeyData(std::string& out, uint32_t pid, uint32_t key);
+void appendReadyForQuery(std::string& out, char status);
 std::string negotiateProtocolVersion(uint32_t newest_minor,
                                      const std::vector<std::string>& unsupported_options);
 // A simple-query result set of text columns (admin console and tests).
