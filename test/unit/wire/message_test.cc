@@ -182,6 +182,17 @@ TEST_CASE("ErrorResponse and NegotiateProtocolVersion bytes are exact", "[wire][
   CHECK(cancelRequest(1, 2) == be32(16) + be32(kCancelRequestCode) + be32(1) + be32(2));
 }
 
+TEST_CASE("a login's welcome is appended to what the buffer already holds", "[wire][writer]") {
+  std::string out = authenticationOk();
+  appendParameterStatus(out, "TimeZone", "UTC");
+  appendParameterStatus(out, "application_name", "");
+  appendBackendKeyData(out, 7, 0xfffffffe);
+  appendReadyForQuery(out, 'I');
+  CHECK(out == authenticationOk() + parameterStatus("TimeZone", "UTC") + std::string("S") +
+                   be32(4 + 17 + 1) + z("application_name") + '\0' + std::string("K") + be32(12) +
+                   be32(7) + be32(0xfffffffe) + readyForQuery('I'));
+}
+
 TEST_CASE("row messages for the console", "[wire][writer]") {
   Message t = decodeWhole(rowDescription({"a", "bb"}));
   CHECK(t.header.type == 'T');
