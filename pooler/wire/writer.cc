@@ -105,8 +105,8 @@ std::string authenticationSaslFinal(std::string_view data) {
 
 namespace {
 
-void appendU32(std::string& out, uint32_t length) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(length >> shift));
+void appendU32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
 }
 
 }  // namespace
