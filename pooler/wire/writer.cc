@@ -6,6 +6,21 @@
 #include "pooler/wire/packet.h"
 
 namespace apibouncer::wire {
+namespace {
+
+// Big-endian, as every length and integer on the wire; returns the byte after the four.
+char* storeU32(char* at, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) *at++ = static_cast<char>(value >> shift);
+  return at;
+}
+
+void appendU32(std::string& out, uint32_t value) {
+  char bytes[4];
+  storeU32(bytes, value);
+  out.append(bytes, sizeof bytes);
+}
+
+}  // namespace
 
 PacketWriter& PacketWriter::begin(char type) {
   typed_ = type != 0;
@@ -28,8 +43,7 @@ PacketWriter& PacketWriter::i16(int16_t v) {
 }
 
 PacketWriter& PacketWriter::i32(int32_t v) {
-  auto u = static_cast<uint32_t>(v);
-  for (int shift = 24; shift >= 0; shift -= 8) buf_.push_back(static_cast<char>(u >> shift));
+  appendU32(buf_, static_cast<uint32_t>(v));
   return *this;
 }
 
@@ -51,7 +65,7 @@ PacketWriter& PacketWriter::bytes(std::string_view b) {
 
 PacketWriter& PacketWriter::end() {
   auto len = static_cast<uint32_t>(buf_.size() - start_);
-  for (int i = 0; i < 4; ++i) buf_[start_ + i] = static_cast<char>(len >> (24 - 8 * i));
+  storeU32(buf_.data() + start_, len);
   return *this;
 }
 
@@ -103,14 +117,6 @@ std::string authenticationSaslFinal(std::string_view data) {
   return authMessage(12, data);
 }
 
-namespace {
-
-void appendU32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-}  // namespace
-
 // The welcome messages are written by hand rather than through PacketWriter: every login
 // builds about fifteen of them.
 void appendParameterStatus(std::string& out, std::string_view name, std::string_view value) {
@@ -119,7 +125,7 @@ void appendParameterStatus(std::string& out, std::string_view name, std::string_
   out.resize(at + 1 + body);
   char* p = out.data() + at;
   *p++ = 'S';
-  for (int shift = 24; shift >= 0; shift -= 8) *p++ = static_cast<char>(body >> shift);
+  p = storeU32(p, static_cast<uint32_t>(body));
   std::memcpy(p, name.data(), name.size());
   p += name.size() + 1;  // resize() wrote the NULs
   std::memcpy(p, value.data(), value.size());
@@ -226,7 +232,7 @@ void appendMessage(std::string& out, char type, std::initializer_list<std::strin
   size_t length = 4;
   for (std::string_view part : parts) length += part.size();
   out += type;
-  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((length >> shift) & 0xff);
+  appendU32(out, static_cast<uint32_t>(length));
   for (std::string_view part : parts) out.append(part);
 }
 
