@@ -2,7 +2,8 @@
 # Benchmarks apibouncer against PgBouncer side by side: one throwaway PostgreSQL, the same
 # generated ini for both (only ports, socket dir, log and pid files differ), pgbench runs
 # interleaved (A B B A ...), then a table of TPS, latency and the apibouncer/PgBouncer ratio,
-# plus the memory each pooler spends per idle client connection.
+# the ratio of each round (how much the machine's noise moves it), the CPU time each pooler
+# process spent per transaction, plus the memory each pooler spends per idle client connection.
 #
 #   tools/bench.sh [--duration S] [--rounds N] [--only REGEX] [--pool-mode MODE] [--idle N]
 # Environment: APIBOUNCER_BIN (default build/apibouncer), PGBOUNCER_BIN (default pgbouncer).
@@ -98,16 +99,28 @@ WORKLOADS=(
   "latency-c1|-S -M simple -c 1 -j 1"
 )
 
-declare -A TPS LAT FAILED
+pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
+# User + system CPU time of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat;
+# the command name in field 2 has no spaces here).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICKS_PER_S=$(getconf CLK_TCK)
+
+declare -A TPS LAT CPU FAILED
 run_one() {  # name port args
-  local out
+  local out pid ticks_before
+  pid=$(pooler_pid "$([ "${1%%:*}" = a ] && echo apibouncer || echo pgbouncer)")
+  ticks_before=$(cpu_ticks "$pid")
   # shellcheck disable=SC2086
   out=$(timeout $((DURATION + 60)) pgbench $3 -T "$DURATION" -n -h 127.0.0.1 -p "$2" -U bench bench 2>&1) || true
-  local tps lat
+  local tps lat txns cpu_us
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
   lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out" | head -1)
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out" | head -1)
+  cpu_us=$(awk -v t="$(($(cpu_ticks "$pid") - ticks_before))" -v hz="$TICKS_PER_S" -v n="${txns:-0}" \
+    'BEGIN {if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print 0}')
   TPS[$1]="${TPS[$1]:-} ${tps:-0}"
   LAT[$1]="${LAT[$1]:-} ${lat:-0}"
+  CPU[$1]="${CPU[$1]:-} $cpu_us"
   # A run with errors (PgBouncer before 1.21 cannot keep prepared statements in transaction
   # pooling) is no result: its TPS counts only the clients that survived.
   if grep -qE 'aborted|error:|^number of failed transactions: [1-9]' <<<"$out" || [ -z "$tps" ]; then
@@ -138,21 +151,31 @@ done
 
 mean() { tr ' ' '\n' | awk 'NF {s += $1; n++} END {if (n) printf "%.1f", s / n; else print 0}'; }
 
-printf '\n%-22s %12s %12s %7s %10s %10s\n' workload apibouncer pgbouncer ratio "lat A ms" "lat B ms"
+# Each round's ratio (A and B of the same round ran back to back): the spread shows how much
+# of a difference the machine's own noise makes.
+round_ratios() {  # name
+  paste -d' ' <(tr ' ' '\n' <<<"${TPS[a:$1]}" | awk NF) <(tr ' ' '\n' <<<"${TPS[b:$1]}" | awk NF) |
+    awk '{if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}'
+}
+printf '\n%-22s %10s %10s %6s %8s %8s %8s %8s  %s\n' workload "A tps" "B tps" ratio "A lat" "B lat" \
+  "A cpu" "B cpu" "ratio per round"
 for entry in "${WORKLOADS[@]}"; do
   name=${entry%%|*}
   [[ $name =~ $ONLY ]] || continue
   a=$(mean <<<"${TPS[a:$name]}"); b=$(mean <<<"${TPS[b:$name]}")
   la=$(mean <<<"${LAT[a:$name]}"); lb=$(mean <<<"${LAT[b:$name]}")
+  ca=$(mean <<<"${CPU[a:$name]}"); cb=$(mean <<<"${CPU[b:$name]}")
   ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
-  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; }
-  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; }
-  printf '%-22s %12s %12s %7s %10s %10s\n' "$name" "$a" "$b" "$ratio" "$la" "$lb"
+  rounds=$(round_ratios "$name")
+  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; rounds=; }
+  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; rounds=; }
+  printf '%-22s %10s %10s %6s %8s %8s %8s %8s  %s\n' "$name" "$a" "$b" "$ratio" "$la" "$lb" "$ca" "$cb" \
+    "$rounds"
 done
+echo "(tps: mean of the rounds; lat: ms per transaction; cpu: µs of pooler CPU time per transaction)"
 
 # Memory per idle client: RSS before and after opening $IDLE logged-in idle connections.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
 # Opens `count` logged-in idle connections, prints "ready", waits for a line on stdin, opens
 # `count` more, prints "ready" again, and holds them all until stdin closes. The first batch
 # warms the pooler up (buffers touched once, allocator arenas), so the second batch's RSS delta
