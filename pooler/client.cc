@@ -562,16 +562,36 @@ std::string ClientSession::welcomeMessages(const std::map<std::string, std::stri
   constexpr size_t kWelcomeSizeHint = 512;
   std::string out = std::move(prefix);
   out.reserve(out.size() + kWelcomeSizeHint);
-  for (const auto& [name, value] : server_params) {
-    std::string_view shown = value;
-    if (int i = indexOfParameter(tracked_.names(), name); i >= 0) {
-      auto index = static_cast<size_t>(i);
-      if (tracked_.has(index))
-        shown = tracked_.value(index);
-      else if (adopt_server_defaults)
-        tracked_.setAt(index, value);
+  // The pool's welcome parameters never change once set, so what they encode to for a given
+  // set of client values is kept (the first logins, welcomed from a link, are not cached).
+  WelcomeCache* cache =
+      &server_params == pool_->welcomeParameters() ? &pool_->welcomeCache() : nullptr;
+  if (const WelcomeCache::Entry* hit =
+          cache != nullptr ? cache->find(tracked_, adopt_server_defaults) : nullptr) {
+    out += hit->encoded;
+    for (const auto& [index, value] : hit->adopted) tracked_.setAt(index, value);
+  } else {
+    std::optional<WelcomeCache::Entry> entry;  // what the cache keeps of this one
+    if (cache != nullptr)
+      entry.emplace(WelcomeCache::Entry{tracked_, adopt_server_defaults, {}, {}});
+    size_t encoded_from = out.size();
+    for (const auto& [name, value] : server_params) {
+      std::string_view shown = value;
+      if (int i = indexOfParameter(tracked_.names(), name); i >= 0) {
+        auto index = static_cast<size_t>(i);
+        if (tracked_.has(index)) {
+          shown = tracked_.value(index);
+        } else if (adopt_server_defaults) {
+          tracked_.setAt(index, value);
+          if (entry) entry->adopted.emplace_back(index, value);
+        }
+      }
+      wire::appendParameterStatus(out, name, shown);
     }
-    wire::appendParameterStatus(out, name, shown);
+    if (entry) {
+      entry->encoded = out.substr(encoded_from);
+      cache->store(std::move(*entry));
+    }
   }
   wire::appendBackendKeyData(out, static_cast<uint32_t>(cancel_key_ >> 32),
                              static_cast<uint32_t>(cancel_key_));

@@ -15,6 +15,7 @@
 #include "pooler/auth/scram.h"
 #include "pooler/config/config.h"
 #include "pooler/stats.h"
+#include "pooler/welcome_cache.h"
 
 namespace apibouncer {
 
@@ -73,6 +74,8 @@ class Pool {
   void rememberWelcome(const std::map<std::string, std::string>& params) {
     if (!welcome_params_) welcome_params_ = params;
   }
+  // Encoded welcomes for welcomeParameters(), which never change once set.
+  WelcomeCache& welcomeCache() { return welcome_cache_; }
 
   // Admin console: this database's counters, what SHOW POOLS/SERVERS/CLIENTS list, and
   // PAUSE/RESUME/RECONNECT/KILL.
@@ -133,6 +136,7 @@ class Pool {
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
   uint64_t unused_since_ms_ = 0;
   std::optional<std::map<std::string, std::string>> welcome_params_;
+  WelcomeCache welcome_cache_;
 };
 
 }  // namespace apibouncer

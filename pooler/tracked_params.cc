@@ -61,4 +61,11 @@ bool TrackedParameters::set(std::string_view name, std::string_view value) {
   return true;
 }
 
+bool TrackedParameters::sameValues(const TrackedParameters& other) const {
+  if (names_ != other.names_ || set_mask_ != other.set_mask_) return false;
+  for (size_t i = 0; i < values_.size(); ++i)
+    if (has(i) && values_[i] != other.values_[i]) return false;
+  return true;
+}
+
 }  // namespace apibouncer

@@ -38,6 +38,8 @@ class TrackedParameters {
   void setAt(size_t i, std::string_view value);
   // Keeps `value` if `name` is tracked; false if it is not.
   bool set(std::string_view name, std::string_view value);
+  // The same names, the same ones set, to the same values.
+  bool sameValues(const TrackedParameters& other) const;
 
  private:
   std::shared_ptr<const ParameterNames> names_;  // shared by every client of a config

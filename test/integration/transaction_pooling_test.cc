@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "fixture.h"
@@ -228,4 +230,56 @@ TEST_CASE("an untracked startup parameter is refused", "[transaction]") {
   REQUIRE(a.readMessage(type, body));
   CHECK(type == 'E');
   CHECK(body.find("unsupported startup parameter: extra_float_digits") != std::string::npos);
+}
+
+// Logins after the first are welcomed from the pool's parameters, and the encoded welcome is
+// reused for clients with the same startup values: each client must still see its own values,
+// and a client that set nothing must get the server's, also after another client SET them.
+TEST_CASE("transaction mode: each login is welcomed with its own startup values", "[transaction]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
+  Conn first = connectOk(pooler);
+  std::string server_timezone = PQparameterStatus(first.get(), "TimeZone");
+  Result set = exec(first.get(), "SET TimeZone = 'Pacific/Auckland'");
+  REQUIRE(PQresultStatus(set.get()) == PGRES_COMMAND_OK);
+  struct Login {
+    std::string application_name, timezone;  // "" timezone: not sent, the server's expected
+  };
+  const Login logins[] = {{"alpha", ""},           {"beta", ""},  {"alpha", ""},
+                          {"alpha", "Asia/Tokyo"}, {"alpha", ""}, {"beta", ""}};
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (const Login& login : logins) {
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"user", "app"}, {"database", "app"}, {"application_name", login.application_name}};
+    if (!login.timezone.empty()) params.emplace_back("TimeZone", login.timezone);
+    auto client = std::make_unique<RawClient>(pooler.port());
+    client->sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params));
+    std::map<std::string, std::string> reported;
+    char type = 0;
+    std::string body;
+    while (type != 'Z') {
+      INFO(body << pooler.log());
+      REQUIRE(client->readMessage(type, body));
+      REQUIRE(type != 'E');
+      if (type == 'S') {
+        std::string name = body.c_str();
+        reported[name] = body.c_str() + name.size() + 1;
+      }
+    }
+    INFO(login.application_name << " " << login.timezone);
+    CHECK(reported["application_name"] == login.application_name);
+    CHECK(reported["TimeZone"] == (login.timezone.empty() ? server_timezone : login.timezone));
+    clients.push_back(std::move(client));
+  }
+  // The shared link follows each client's own values, whichever client used it last.
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      const Login& login = logins[i];
+      INFO("client " << i);
+      CHECK(rawQueryValue(*clients[i], "SHOW application_name") == login.application_name);
+      CHECK(rawQueryValue(*clients[i], "SHOW TimeZone") ==
+            (login.timezone.empty() ? server_timezone : login.timezone));
+    }
+    CHECK(queryValue(first.get(), "SHOW TimeZone") == "Pacific/Auckland");
+  }
 }
