@@ -81,6 +81,7 @@ class Connection {
   static void closeCb(uv_handle_t* h);
   bool queueWrite(const char* data, size_t len);
   bool sendRaw(std::string_view bytes);
+  ssize_t sendNow(std::string_view bytes);
   void onEncryptedRead(std::span<const uint8_t> data);
 
   union {
