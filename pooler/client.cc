@@ -290,8 +290,13 @@ bool ClientSession::checkLimits() {
          "max_client_conn reached");
     return false;
   }
-  if (auto db = pooler_.config().findDatabase(database_))
-    db_ = std::make_unique<config::DatabaseConfig>(std::move(*db));
+  // A listed database is shared with its config, not copied (every login passes here); the
+  // "*" fallback makes an entry of its own.
+  const auto& config = pooler_.sharedConfig();
+  if (auto listed = config->databases.find(database_); listed != config->databases.end())
+    db_ = std::shared_ptr<const config::DatabaseConfig>(config, &listed->second);
+  else if (auto db = config->findDatabase(database_))
+    db_ = std::make_shared<const config::DatabaseConfig>(std::move(*db));
   if (!db_) {
     fail(wire::sqlstate::kInvalidCatalogName, "no such database: " + database_, "no such database");
     return false;

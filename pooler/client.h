@@ -145,7 +145,9 @@ class ClientSession : public Connection {
   TrackedParameters tracked_;
   std::string inbuf_;  // login bytes, and client bytes that arrive before the link is ready
   std::unique_ptr<ClientAuth> auth_;
-  std::unique_ptr<config::DatabaseConfig> db_;  // only from startup until the pool is known
+  // Only from startup until the pool is known. It points into the config it came from and
+  // keeps that config alive, so a RELOAD meanwhile (auth_query in flight) changes nothing here.
+  std::shared_ptr<const config::DatabaseConfig> db_;
   Pool* pool_ = nullptr;
   ServerLink* server_ = nullptr;
   MessageScanner scanner_;

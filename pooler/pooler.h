@@ -50,6 +50,8 @@ class Pooler {
 
   uv_loop_t* loop() const { return loop_; }
   const config::Config& config() const { return *config_; }
+  // For what must outlive a RELOAD (a login's [databases] entry until its pool is known).
+  const std::shared_ptr<const config::Config>& sharedConfig() const { return config_; }
   const config::Settings& settings() const { return config_->settings; }
   const auth::AuthFile& authFile() const { return auth_file_; }
   // auth_hba_file's rules (auth_type = hba); null when not loaded. Set at start and reload.
