@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -95,9 +96,17 @@ MessageScanner::Result MessageScanner::feed(std::span<const uint8_t> chunk, Visi
         return result;
       }
       capturing_ = action == Action::kCapture;
+      if (chunk.size() - pos >= sizeof(header_)) {
+        // The usual case, the whole header in this chunk: taken at once, not byte by byte.
+        std::memcpy(header_, chunk.data() + pos, sizeof(header_));
+        header_have_ = sizeof(header_);
+        pos += sizeof(header_);
+      }
     }
-    header_[header_have_++] = chunk[pos++];
-    if (header_have_ < 5) continue;
+    if (header_have_ < sizeof(header_)) {
+      header_[header_have_++] = chunk[pos++];
+      if (header_have_ < sizeof(header_)) continue;
+    }
     if (!headerComplete(result)) return result;
     if (body_left_ == 0) {
       if (capturing_) {

@@ -1,6 +1,7 @@
 // PreparedRelay: rewriting statement names in the client's stream (see prepared_relay.h).
 #include "pooler/prepared_relay.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -25,6 +26,47 @@ std::optional<std::string_view> cstringAt(std::span<const uint8_t> body, size_t 
   if (nul == nullptr) return std::nullopt;
   size_t length = static_cast<const uint8_t*>(nul) - (body.data() + offset);
   return asText(body.subspan(offset, length));
+}
+
+Request requestFor(char type) {
+  namespace fe = wire::fe;
+  switch (type) {
+    case fe::kParse:
+      return Request::kParse;
+    case fe::kBind:
+      return Request::kBind;
+    case fe::kDescribe:
+      return Request::kDescribe;
+    default:
+      return Request::kClose;
+  }
+}
+
+// Whether a Parse, Bind, Describe or Close at `offset` of `chunk` is plainly about the unnamed
+// statement (or a portal), judged from the bytes this chunk holds: such a message reaches the
+// server as it is, so it need not be held back and read whole. False when it names a statement
+// or the chunk ends too early to tell.
+bool leavesStatementsAlone(char type, std::span<const uint8_t> chunk, size_t offset) {
+  constexpr size_t kHeaderSize = 5;
+  if (chunk.size() < offset + kHeaderSize) return false;
+  uint32_t length = uint32_t{chunk[offset + 1]} << 24 | uint32_t{chunk[offset + 2]} << 16 |
+                    uint32_t{chunk[offset + 3]} << 8 | uint32_t{chunk[offset + 4]};
+  if (length < 4) return false;  // malformed: the scanner reports it
+  auto body = chunk.subspan(offset + kHeaderSize);
+  body = body.first(std::min<size_t>(body.size(), length - 4));
+  namespace fe = wire::fe;
+  switch (type) {
+    case fe::kParse:
+      return !body.empty() && body[0] == 0;
+    case fe::kBind: {
+      auto portal = cstringAt(body, 0);
+      return portal && portal->size() + 1 < body.size() && body[portal->size() + 1] == 0;
+    }
+    case fe::kDescribe:
+    case fe::kClose:
+      return body.size() >= 2 && (body[0] != 'S' || body[1] == 0);
+  }
+  return false;
 }
 
 }  // namespace
@@ -61,6 +103,7 @@ struct PreparedRelay::Visitor {
   Link& link;
   ClientRequests& requests;
   std::string& rewritten;
+  std::span<const uint8_t> chunk;
   size_t start = ChunkEditor::kNone;  // the current message's offset, if it began in this chunk
 
   MessageScanner::Action onType(char type, size_t offset) {
@@ -80,6 +123,11 @@ struct PreparedRelay::Visitor {
       case fe::kBind:
       case fe::kDescribe:
       case fe::kClose:
+        if (leavesStatementsAlone(type, chunk, offset)) {
+          // What rewrite() would decide once the message is whole (kKeep), decided now.
+          link.replies.expect(requestFor(type));
+          return MessageScanner::Action::kSkip;
+        }
         relay.editor_.cutFrom(offset);  // held back until it is whole
         relay.in_message_ = true;
         return MessageScanner::Action::kCapture;
@@ -136,7 +184,7 @@ PreparedRelay::Outcome PreparedRelay::relay(std::span<const uint8_t> chunk, Mess
   static std::string rewritten;
   editor_.begin(chunk, server_buf);
   requests.expected_ready = 0;
-  Visitor visitor{*this, link, requests, rewritten};
+  Visitor visitor{*this, link, requests, rewritten, chunk};
   Outcome outcome;
   outcome.scan = scanner.feed(chunk, visitor);
   size_t end = outcome.scan.status == MessageScanner::Result::Status::kStopped ? outcome.scan.offset

@@ -215,6 +215,33 @@ TEST_CASE("relay: statement names are rewritten however the bytes are split", "[
   }
 }
 
+// Unnamed statements and portals pass as they came (most are let through without being held
+// back whole); named statements among them are still rewritten, and every request is still
+// owed its reply in order.
+TEST_CASE("relay: unnamed statements pass untouched next to named ones, however split",
+          "[prepared]") {
+  std::string unnamed = wire::parse("", "SELECT 2") + wire::bind("", "") + wire::describe('P', "") +
+                        wire::execute() + wire::describe('S', "") + wire::close('S', "") +
+                        wire::close('P', "portal");
+  std::string stream = unnamed + wire::parse("a", "SELECT 1") + wire::bind("portal", "a") +
+                       wire::describe('S', "a") + unnamed + wire::sync();
+  for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+    StatementRegistry registry;
+    ServerStatementCache cache;
+    ReplyTracker replies;
+    Relay client{registry, &cache, replies};
+    std::string to_client;
+    std::string to_server = client.send(stream, chunk, to_client);
+    std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+    INFO("chunk " << chunk);
+    CHECK(to_server == unnamed + wire::parse(name, "SELECT 1") + wire::bind("portal", name) +
+                           wire::describe('S', name) + unnamed + wire::sync());
+    CHECK(to_client.empty());
+    CHECK(replies.size() == 2 * 7 + 3 + 1);
+    CHECK(client.ready_owed == 1);
+  }
+}
+
 TEST_CASE("relay: a statement the link has is answered by the pooler", "[prepared]") {
   StatementRegistry registry;
   ServerStatementCache cache;
