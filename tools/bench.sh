@@ -101,8 +101,8 @@ WORKLOADS=(
 
 pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
 # User + system CPU time of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat;
-# the command name in field 2 has no spaces here).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# the command name in field 2 has no spaces here); 0 if the process is gone.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 TICKS_PER_S=$(getconf CLK_TCK)
 
 declare -A TPS LAT CPU FAILED
