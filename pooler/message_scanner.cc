@@ -1,6 +1,8 @@
 // MessageScanner: header bookkeeping (the template body lives in the header).
 #include "pooler/message_scanner.h"
 
+#include "pooler/wire/packet.h"
+
 namespace apibouncer {
 
 void MessageScanner::reset() {
@@ -11,8 +13,7 @@ void MessageScanner::reset() {
 }
 
 bool MessageScanner::headerComplete(Result& result) {
-  uint32_t length = (uint32_t{header_[1]} << 24) | (uint32_t{header_[2]} << 16) |
-                    (uint32_t{header_[3]} << 8) | uint32_t{header_[4]};
+  uint32_t length = wire::readU32(header_ + 1);
   header_have_ = 0;
   if (length < 4) {
     result.status = Result::Status::kMalformed;

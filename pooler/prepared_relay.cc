@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "pooler/wire/frontend.h"
+#include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
 
 namespace apibouncer {
@@ -49,8 +50,7 @@ Request requestFor(char type) {
 bool leavesStatementsAlone(char type, std::span<const uint8_t> chunk, size_t offset) {
   constexpr size_t kHeaderSize = 5;
   if (chunk.size() < offset + kHeaderSize) return false;
-  uint32_t length = uint32_t{chunk[offset + 1]} << 24 | uint32_t{chunk[offset + 2]} << 16 |
-                    uint32_t{chunk[offset + 3]} << 8 | uint32_t{chunk[offset + 4]};
+  uint32_t length = wire::readU32(chunk.data() + offset + 1);
   if (length < 4) return false;  // malformed: the scanner reports it
   auto body = chunk.subspan(offset + kHeaderSize);
   body = body.first(std::min<size_t>(body.size(), length - 4));
