@@ -56,6 +56,22 @@ struct Relay {
   }
 };
 
+// A new client on a new link, with a registry of its own.
+struct FreshRelay {
+  StatementRegistry registry;
+  ServerStatementCache cache;
+  ReplyTracker replies;
+  Relay client{registry, &cache, replies};
+  std::string to_client;
+
+  std::string send(const std::string& stream, size_t chunk) {
+    return client.send(stream, chunk, to_client);
+  }
+  std::string serverName(std::string_view sql) {
+    return registry.intern(definitionOf(sql))->server_name;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("chunk editor: untouched chunks pass without a copy", "[prepared]") {
@@ -198,20 +214,16 @@ TEST_CASE("relay: statement names are rewritten however the bytes are split", "[
   std::string stream =
       wire::parse("a", "SELECT 1") + wire::bind("portal", "a") + wire::execute() + wire::sync();
   for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
-    StatementRegistry registry;
-    ServerStatementCache cache;
-    ReplyTracker replies;
-    Relay client{registry, &cache, replies};
-    std::string to_client;
-    std::string to_server = client.send(stream, chunk, to_client);
-    std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+    FreshRelay run;
+    std::string to_server = run.send(stream, chunk);
+    std::string name = run.serverName("SELECT 1");
     INFO("chunk " << chunk);
     CHECK(to_server == wire::parse(name, "SELECT 1") + wire::bind("portal", name) +
                            wire::execute() + wire::sync());
-    CHECK(to_client.empty());
-    CHECK(replies.size() == 4);
-    CHECK(client.ready_owed == 1);
-    CHECK_FALSE(client.requests.extended_open);
+    CHECK(run.to_client.empty());
+    CHECK(run.replies.size() == 4);
+    CHECK(run.client.ready_owed == 1);
+    CHECK_FALSE(run.client.requests.extended_open);
   }
 }
 
@@ -226,19 +238,15 @@ TEST_CASE("relay: unnamed statements pass untouched next to named ones, however 
   std::string stream = unnamed + wire::parse("a", "SELECT 1") + wire::bind("portal", "a") +
                        wire::describe('S', "a") + unnamed + wire::sync();
   for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
-    StatementRegistry registry;
-    ServerStatementCache cache;
-    ReplyTracker replies;
-    Relay client{registry, &cache, replies};
-    std::string to_client;
-    std::string to_server = client.send(stream, chunk, to_client);
-    std::string name = registry.intern(definitionOf("SELECT 1"))->server_name;
+    FreshRelay run;
+    std::string to_server = run.send(stream, chunk);
+    std::string name = run.serverName("SELECT 1");
     INFO("chunk " << chunk);
     CHECK(to_server == unnamed + wire::parse(name, "SELECT 1") + wire::bind("portal", name) +
                            wire::describe('S', name) + unnamed + wire::sync());
-    CHECK(to_client.empty());
-    CHECK(replies.size() == 2 * 7 + 3 + 1);
-    CHECK(client.ready_owed == 1);
+    CHECK(run.to_client.empty());
+    CHECK(run.replies.size() == 2 * 7 + 3 + 1);
+    CHECK(run.client.ready_owed == 1);
   }
 }
 
