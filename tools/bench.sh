@@ -157,8 +157,25 @@ round_ratios() {  # name
   paste -d' ' <(tr ' ' '\n' <<<"${TPS[a:$1]}" | awk NF) <(tr ' ' '\n' <<<"${TPS[b:$1]}" | awk NF) |
     awk '{if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}'
 }
-printf '\n%-22s %10s %10s %6s %8s %8s %8s %8s  %s\n' workload "A tps" "B tps" ratio "A lat" "B lat" \
-  "A cpu" "B cpu" "ratio per round"
+# How far the machine's noise leaves the ratio uncertain: the 95% confidence interval of the
+# geometric mean of the per-round ratios (Student's t over log ratios; rounds are pairs that ran
+# back to back, so drift between rounds cancels). An interval that straddles 1.00 means this run
+# cannot tell the two poolers apart on that workload.
+ratio_interval() {  # ratios...
+  awk '{
+    n = NF
+    if (n < 2) { print "-"; exit }
+    for (i = 1; i <= n; i++) { l[i] = log($i); s += l[i] }
+    m = s / n
+    for (i = 1; i <= n; i++) v += (l[i] - m) ^ 2
+    split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13", t, " ")
+    q = (n - 1 <= 15 ? t[n - 1] : 2.0)
+    h = q * sqrt(v / (n - 1) / n)
+    printf "%.2f-%.2f", exp(m - h), exp(m + h)
+  }' <<<"$*"
+}
+printf '\n%-22s %10s %10s %6s %9s %8s %8s %8s %8s  %s\n' workload "A tps" "B tps" ratio "95% CI" \
+  "A lat" "B lat" "A cpu" "B cpu" "ratio per round"
 for entry in "${WORKLOADS[@]}"; do
   name=${entry%%|*}
   [[ $name =~ $ONLY ]] || continue
@@ -167,12 +184,14 @@ for entry in "${WORKLOADS[@]}"; do
   ca=$(mean <<<"${CPU[a:$name]}"); cb=$(mean <<<"${CPU[b:$name]}")
   ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
   rounds=$(round_ratios "$name")
-  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; rounds=; }
-  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; rounds=; }
-  printf '%-22s %10s %10s %6s %8s %8s %8s %8s  %s\n' "$name" "$a" "$b" "$ratio" "$la" "$lb" "$ca" "$cb" \
-    "$rounds"
+  interval=$(ratio_interval "$rounds")
+  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; rounds=; interval=-; }
+  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; rounds=; interval=-; }
+  printf '%-22s %10s %10s %6s %9s %8s %8s %8s %8s  %s\n' "$name" "$a" "$b" "$ratio" "$interval" \
+    "$la" "$lb" "$ca" "$cb" "$rounds"
 done
-echo "(tps: mean of the rounds; lat: ms per transaction; cpu: µs of pooler CPU time per transaction)"
+echo "(tps: mean of the rounds; 95% CI: of the per-round ratio; lat: ms per transaction;"
+echo " cpu: µs of pooler CPU time per transaction)"
 
 # Memory per idle client: RSS before and after opening $IDLE logged-in idle connections.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
