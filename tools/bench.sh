@@ -165,11 +165,16 @@ ratio_interval() {  # ratios...
   awk '{
     n = NF
     if (n < 2) { print "-"; exit }
-    for (i = 1; i <= n; i++) { l[i] = log($i); s += l[i] }
+    for (i = 1; i <= n; i++) {
+      if ($i <= 0) { print "-"; exit }  # a round in which one side did nothing
+      l[i] = log($i); s += l[i]
+    }
     m = s / n
     for (i = 1; i <= n; i++) v += (l[i] - m) ^ 2
-    split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13", t, " ")
-    q = (n - 1 <= 15 ? t[n - 1] : 2.0)
+    # two-sided 95% quantiles of Student t for 1..30 degrees of freedom
+    split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13 " \
+          "2.12 2.11 2.10 2.09 2.09 2.08 2.07 2.07 2.06 2.06 2.06 2.05 2.05 2.05 2.04", t, " ")
+    q = (n - 1 <= 30 ? t[n - 1] : 2.0)
     h = q * sqrt(v / (n - 1) / n)
     printf "%.2f-%.2f", exp(m - h), exp(m + h)
   }' <<<"$*"
