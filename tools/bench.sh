@@ -166,7 +166,7 @@ ratio_interval() {  # ratios...
     n = NF
     if (n < 2) { print "-"; exit }
     for (i = 1; i <= n; i++) {
-      if ($i <= 0) { print "-"; exit }  # a round in which one side did nothing
+      if ($i <= 0) { print "-"; exit }  # apibouncer did nothing (round_ratios drops B = 0)
       l[i] = log($i); s += l[i]
     }
     m = s / n
@@ -189,9 +189,9 @@ for entry in "${WORKLOADS[@]}"; do
   ca=$(mean <<<"${CPU[a:$name]}"); cb=$(mean <<<"${CPU[b:$name]}")
   ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}')
   rounds=$(round_ratios "$name")
-  interval=$(ratio_interval "$rounds")
-  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; rounds=; interval=-; }
-  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; rounds=; interval=-; }
+  [ -n "${FAILED[a:$name]:-}" ] && { a=failed; ratio=n/a; rounds=; }
+  [ -n "${FAILED[b:$name]:-}" ] && { b=failed; ratio=n/a; rounds=; }
+  interval=$(ratio_interval "$rounds")  # "-" for a failed workload: no rounds left
   printf '%-22s %10s %10s %6s %9s %8s %8s %8s %8s  %s\n' "$name" "$a" "$b" "$ratio" "$interval" \
     "$la" "$lb" "$ca" "$cb" "$rounds"
 done
