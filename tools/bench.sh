@@ -6,6 +6,9 @@
 # process spent per transaction, plus the memory each pooler spends per idle client connection.
 #
 #   tools/bench.sh [--duration S] [--rounds N] [--only REGEX] [--pool-mode MODE] [--idle N]
+#                  [--pgbouncer debian13|PATH]
+# --pgbouncer debian13 compares with Debian 13's PgBouncer (tools/pgbouncer-debian13.sh), the
+# first Debian package that keeps prepared statements in transaction pooling.
 # Environment: APIBOUNCER_BIN (default build/apibouncer), PGBOUNCER_BIN (default pgbouncer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +22,15 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2 ;;
     --pool-mode) POOL_MODE=$2; shift 2 ;;
     --idle) IDLE=$2; shift 2 ;;
+    --pgbouncer) PGBOUNCER_BIN=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 APIBOUNCER_BIN=${APIBOUNCER_BIN:-$ROOT/build/apibouncer}
 PGBOUNCER_BIN=${PGBOUNCER_BIN:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}
+[ "$PGBOUNCER_BIN" = debian13 ] && PGBOUNCER_BIN=$(tools/pgbouncer-debian13.sh)
 [ -x "$APIBOUNCER_BIN" ] || { echo "build apibouncer first (cmake --build build)" >&2; exit 1; }
+echo "A: $("$APIBOUNCER_BIN" -V | head -1)   B: $("$PGBOUNCER_BIN" -V | head -1)   pool_mode $POOL_MODE"
 
 WORK=$(mktemp -d /tmp/apibouncer-bench-XXXXXX)
 chmod 755 "$WORK"
