@@ -9,6 +9,8 @@
 set -euo pipefail
 
 DIR=${1:-/var/cache/apibouncer/pgbouncer-debian13}
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)  # the wrapper must work from any directory
 WRAPPER=$DIR/pgbouncer
 if [ -x "$WRAPPER" ] && "$WRAPPER" --version >/dev/null 2>&1; then
   echo "$WRAPPER"
@@ -19,7 +21,6 @@ fi
 PACKAGES=(pgbouncer libc6 libcares2 libevent-2.1-7t64 libssl3t64 libsystemd0 libpam0g zlib1g
   libzstd1 libcap2 libaudit1 libcap-ng0)
 
-mkdir -p "$DIR"
 APT_DIR=$(mktemp -d)
 trap 'rm -rf "$APT_DIR"' EXIT
 mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/debs"
@@ -32,17 +33,19 @@ apt-get "${APT_OPTIONS[@]}" update >&2
 rm -rf "$DIR/root"
 for deb in "$APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$DIR/root"; done
 
-LIBS=$DIR/root/usr/lib/x86_64-linux-gnu
+# The loader sits in the multiarch directory (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+LOADER=$(find "$DIR/root/usr/lib" -maxdepth 2 -name 'ld-linux*.so.*' | head -1)
+[ -n "$LOADER" ] || { echo "pgbouncer-debian13: no loader in Debian 13's libc6" >&2; exit 1; }
+LIBS=$(dirname "$LOADER")
 cat >"$WRAPPER" <<SH
 #!/bin/sh
 # PgBouncer from Debian 13 with Debian 13's loader and libraries (tools/pgbouncer-debian13.sh).
-exec "$LIBS/ld-linux-x86-64.so.2" --library-path "$LIBS" "$DIR/root/usr/sbin/pgbouncer" "\$@"
+exec "$LOADER" --library-path "$LIBS" "$DIR/root/usr/sbin/pgbouncer" "\$@"
 SH
 chmod 755 "$WRAPPER"
 # The benchmark runs it as user postgres.
 chmod -R o+rX "$DIR"
-if "$LIBS/ld-linux-x86-64.so.2" --library-path "$LIBS" --list "$DIR/root/usr/sbin/pgbouncer" |
-  grep -q 'not found'; then
+if "$LOADER" --library-path "$LIBS" --list "$DIR/root/usr/sbin/pgbouncer" | grep -q 'not found'; then
   echo "pgbouncer-debian13: a library PgBouncer needs is missing from $DIR/root" >&2
   exit 1
 fi
