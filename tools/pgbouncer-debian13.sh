@@ -37,6 +37,11 @@ for deb in "$APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$DIR/root"; done
 LOADER=$(find "$DIR/root/usr/lib" -maxdepth 2 -name 'ld-linux*.so.*' | head -1)
 [ -n "$LOADER" ] || { echo "pgbouncer-debian13: no loader in Debian 13's libc6" >&2; exit 1; }
 LIBS=$(dirname "$LOADER")
+# Checked before the wrapper exists, so a failed fetch leaves no wrapper that cannot start.
+if "$LOADER" --library-path "$LIBS" --list "$DIR/root/usr/sbin/pgbouncer" | grep -q 'not found'; then
+  echo "pgbouncer-debian13: a library PgBouncer needs is missing from $DIR/root" >&2
+  exit 1
+fi
 cat >"$WRAPPER" <<SH
 #!/bin/sh
 # PgBouncer from Debian 13 with Debian 13's loader and libraries (tools/pgbouncer-debian13.sh).
@@ -45,9 +50,5 @@ SH
 chmod 755 "$WRAPPER"
 # The benchmark runs it as user postgres.
 chmod -R o+rX "$DIR"
-if "$LOADER" --library-path "$LIBS" --list "$DIR/root/usr/sbin/pgbouncer" | grep -q 'not found'; then
-  echo "pgbouncer-debian13: a library PgBouncer needs is missing from $DIR/root" >&2
-  exit 1
-fi
 "$WRAPPER" --version >&2
 echo "$WRAPPER"
