@@ -87,6 +87,8 @@ write_ini pgbouncer "$B_PORT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # PgBouncer refuses to run as root; both run as postgres with the same fd limit (runuser's
 # PAM session would otherwise leave PgBouncer at a soft limit of 1024).
+# The single quotes are meant: the inner sh expands "$@" and ulimit, not this shell.
+# shellcheck disable=SC2016
 as_postgres() { runuser -u postgres -- sh -c 'ulimit -n "$(ulimit -Hn)"; exec "$@"' sh "$@"; }
 as_postgres "$APIBOUNCER_BIN" -q "$WORK/apibouncer/pooler.ini" &
 PIDS+=($!)
@@ -248,6 +250,9 @@ if [[ idle-memory =~ $ONLY ]]; then
     read -r _ <&"${IDLE_PROC[0]}"
     after=$(rss_kb "$pid")
     PER[$side]=$(( (after - before) * 1024 / IDLE ))
+    # Closes the coprocess's stdin (bash takes an array element as {varname}); shellcheck
+    # reads it as a command.
+    # shellcheck disable=SC1083,SC2093
     exec {IDLE_PROC[1]}>&-
     wait "$IDLE_PROC_PID" 2>/dev/null || true
     sleep 1
