@@ -37,8 +37,8 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() {
   # The poolers run under runuser: signal them through their pidfiles, not the wrappers.
-  # SIGINT (safe shutdown; no client is left by now) rather than SIGQUIT: bash announces a
-  # background job that a signal ended, and SIGINT is the one it leaves quiet.
+  # SIGINT (safe shutdown; the KILL below covers a pooler still holding clients) rather than
+  # SIGQUIT: bash announces a background job ended by most signals, not by SIGINT.
   for side in apibouncer pgbouncer; do
     [ -f "$WORK/$side/pooler.pid" ] && kill -INT "$(cat "$WORK/$side/pooler.pid")" 2>/dev/null
   done
