@@ -5,7 +5,7 @@
 // of its exchange, so those answers are no longer owed. Pure; no I/O.
 #pragma once
 
-#include <deque>
+#include "pooler/ring_queue.h"
 
 namespace apibouncer {
 
@@ -27,7 +27,7 @@ class ReplyCounter {
     bool error = false;
   };
   Exchange& open();
-  std::deque<Exchange> exchanges_;
+  RingQueue<Exchange> exchanges_;
 };
 
 }  // namespace apibouncer

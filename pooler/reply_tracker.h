@@ -8,11 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "pooler/ring_queue.h"
 
 namespace apibouncer {
 
@@ -66,14 +67,14 @@ class ReplyTracker {
 
  private:
   // What only Parses and the pooler's answers need; most entries (Bind, Execute, Sync) have
-  // none, which keeps an entry at 16 bytes and the queue free of allocations.
+  // none, which keeps an entry at 16 bytes and its push free of allocations.
   struct Detail {
     std::string answer;       // non-empty: the pooler answers, the server never sees the request
     std::string client_name;  // Parse: the client's name for it
     const PreparedStatement* statement = nullptr;  // Parse sent to the server
   };
   struct Entry {
-    Request request;
+    Request request = Request::kSync;
     bool swallow = false;
     std::unique_ptr<Detail> detail;
     bool isAnswer() const { return detail && !detail->answer.empty(); }
@@ -88,7 +89,7 @@ class ReplyTracker {
   // `entry` will never be answered (an error ended it or made the server skip it).
   void abandon(Entry& entry);
 
-  std::deque<Entry> queue_;
+  RingQueue<Entry> queue_;
   size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query
   std::vector<FailedParse> failed_;
   bool current_ends_head_ = false;  // the message being read ends the first request

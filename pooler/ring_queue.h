@@ -1,0 +1,81 @@
+// A FIFO queue in one growing ring of slots, for the per-link and per-client queues that take
+// a few entries per transaction (ReplyTracker, ReplyCounter). std::deque would serve too, but
+// it allocates a fresh node each time its tail crosses into one and frees it when its head
+// leaves it: on a queue that never holds more than a handful, that is a malloc and a free
+// every few dozen transactions on the relay's hot path (callgrind: 1 in 8 transactions of
+// `pgbench -M extended`). The ring grows by doubling and keeps its slots; a queue that once
+// held N entries never allocates again while it holds N or fewer.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace apibouncer {
+
+template <typename T>
+class RingQueue {
+ public:
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+
+  T& front() {
+    assert(size_ > 0);
+    return slots_[head_];
+  }
+  const T& front() const {
+    assert(size_ > 0);
+    return slots_[head_];
+  }
+  T& back() {
+    assert(size_ > 0);
+    return slots_[(head_ + size_ - 1) & (slots_.size() - 1)];
+  }
+  const T& back() const {
+    assert(size_ > 0);
+    return slots_[(head_ + size_ - 1) & (slots_.size() - 1)];
+  }
+
+  void push_back(T value) {
+    if (size_ == slots_.size()) grow();
+    slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(value);
+    ++size_;
+  }
+  template <typename... Args>
+  T& emplace_back(Args&&... args) {
+    push_back(T{std::forward<Args>(args)...});
+    return back();
+  }
+
+  // The slot is reset to T{} so that what the entry owns is released now, not when the slot
+  // is next reused.
+  void pop_front() {
+    assert(size_ > 0);
+    slots_[head_] = T{};
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --size_;
+  }
+
+  void clear() {
+    while (size_ > 0) pop_front();
+    head_ = 0;
+  }
+
+ private:
+  // Capacity stays a power of two, so a slot index is a mask instead of a division.
+  void grow() {
+    std::vector<T> bigger(slots_.empty() ? kInitialSlots : slots_.size() * 2);
+    for (size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  static constexpr size_t kInitialSlots = 8;
+  std::vector<T> slots_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace apibouncer
