@@ -3,8 +3,10 @@
 // it allocates a fresh node each time its tail crosses into one and frees it when its head
 // leaves it: on a queue that never holds more than a handful, that is a malloc and a free
 // every few dozen transactions on the relay's hot path (callgrind: 1 in 8 transactions of
-// `pgbench -M extended`). The ring grows by doubling and keeps its slots; a queue that once
-// held N entries never allocates again while it holds N or fewer.
+// `pgbench -M extended`). The ring grows by doubling and keeps its slots, so a queue that once
+// held N entries does not allocate again while it holds N or fewer; only a ring grown past
+// kKeptSlots (a client pipelining thousands of requests) is freed when it empties, so one long
+// pipeline does not pin its memory to the link for good.
 #pragma once
 
 #include <cassert>
@@ -54,13 +56,19 @@ class RingQueue {
     assert(size_ > 0);
     slots_[head_] = T{};
     head_ = (head_ + 1) & (slots_.size() - 1);
-    --size_;
+    if (--size_ == 0 && slots_.size() > kKeptSlots) {
+      slots_ = std::vector<T>();
+      head_ = 0;
+    }
   }
 
   void clear() {
     while (size_ > 0) pop_front();
     head_ = 0;
   }
+
+  size_t capacity() const { return slots_.size(); }
+  static constexpr size_t kKeptSlots = 1024;
 
  private:
   // Capacity stays a power of two, so a slot index is a mask instead of a division.

@@ -62,3 +62,21 @@ TEST_CASE("A ring queue releases what an entry owns when it is popped or cleared
   queue.push_back(resource);
   CHECK(*queue.front() == 7);
 }
+
+TEST_CASE("A ring queue keeps its slots, unless a long pipeline grew it", "[ring_queue]") {
+  RingQueue<int> queue;
+  CHECK(queue.capacity() == 0);  // an idle link or client holds no slots
+  for (int i = 0; i < 5; ++i) queue.push_back(i);
+  size_t small = queue.capacity();
+  while (!queue.empty()) queue.pop_front();
+  CHECK(queue.capacity() == small);  // reused by the next transaction, no allocation
+
+  for (size_t i = 0; i < RingQueue<int>::kKeptSlots + 1; ++i) queue.push_back(1);
+  CHECK(queue.capacity() > RingQueue<int>::kKeptSlots);
+  queue.pop_front();
+  CHECK(queue.capacity() > RingQueue<int>::kKeptSlots);  // not while entries remain
+  while (!queue.empty()) queue.pop_front();
+  CHECK(queue.capacity() == 0);
+  queue.push_back(9);
+  CHECK(queue.front() == 9);
+}
