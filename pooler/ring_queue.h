@@ -3,7 +3,7 @@
 // it allocates a fresh node each time its tail crosses into one and frees it when its head
 // leaves it: on a queue that never holds more than a handful, that is a malloc and a free
 // every few dozen transactions on the relay's hot path (callgrind: 1 in 8 transactions of
-// `pgbench -M extended`). The ring grows by doubling and keeps its slots, so a queue that once
+// `pgbench -M prepared`). The ring grows by doubling and keeps its slots, so a queue that once
 // held N entries does not allocate again while it holds N or fewer; only a ring grown past
 // kKeptSlots (a client pipelining thousands of requests) is freed when it empties, so one long
 // pipeline does not pin its memory to the link for good.
