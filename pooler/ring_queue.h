@@ -32,16 +32,16 @@ class RingQueue {
   }
   T& back() {
     assert(size_ > 0);
-    return slots_[(head_ + size_ - 1) & (slots_.size() - 1)];
+    return slots_[slot(size_ - 1)];
   }
   const T& back() const {
     assert(size_ > 0);
-    return slots_[(head_ + size_ - 1) & (slots_.size() - 1)];
+    return slots_[slot(size_ - 1)];
   }
 
   void push_back(T value) {
     if (size_ == slots_.size()) grow();
-    slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(value);
+    slots_[slot(size_)] = std::move(value);
     ++size_;
   }
   template <typename... Args>
@@ -55,7 +55,7 @@ class RingQueue {
   void pop_front() {
     assert(size_ > 0);
     slots_[head_] = T{};
-    head_ = (head_ + 1) & (slots_.size() - 1);
+    head_ = slot(1);
     if (--size_ == 0 && slots_.size() > kKeptSlots) {
       slots_ = std::vector<T>();
       head_ = 0;
@@ -64,18 +64,19 @@ class RingQueue {
 
   void clear() {
     while (size_ > 0) pop_front();
-    head_ = 0;
   }
 
   size_t capacity() const { return slots_.size(); }
   static constexpr size_t kKeptSlots = 1024;
 
  private:
-  // Capacity stays a power of two, so a slot index is a mask instead of a division.
+  // The slot of the entry `offset` places behind the head. Capacity stays a power of two, so
+  // this is a mask instead of a division.
+  size_t slot(size_t offset) const { return (head_ + offset) & (slots_.size() - 1); }
+
   void grow() {
     std::vector<T> bigger(slots_.empty() ? kInitialSlots : slots_.size() * 2);
-    for (size_t i = 0; i < size_; ++i)
-      bigger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+    for (size_t i = 0; i < size_; ++i) bigger[i] = std::move(slots_[slot(i)]);
     slots_ = std::move(bigger);
     head_ = 0;
   }
