@@ -111,6 +111,8 @@ class ClientSession : public Connection {
   std::string welcomeMessages(const std::map<std::string, std::string>& server_params,
                               std::string prefix = {});
   void requestLink();
+  // Keeps client bytes in inbuf_ until a link is ready (in a spare buffer if one is free).
+  void keepUntilLinked(std::span<const uint8_t> data);
   void relayToServer(std::span<const uint8_t> data);
   void refuseSimpleQuery();
   // Sends `data` on, or fails the client if it was not a valid message stream.
