@@ -98,6 +98,9 @@ as_postgres "$PGBOUNCER_BIN" -q "$WORK/pgbouncer/pooler.ini" &
 PIDS+=($!)
 sleep 1
 
+# Beyond the select-one-row workloads: a result of 2,000 rows (~200 kB) per transaction, where
+# the pooler's cost is moving bytes rather than turning around small messages.
+echo 'SELECT * FROM pgbench_accounts WHERE aid <= 2000;' >"$WORK/rows2000.sql"
 WORKLOADS=(
   "select-simple-c10|-S -M simple -c 10 -j 2"
   "select-extended-c10|-S -M extended -c 10 -j 2"
@@ -107,6 +110,7 @@ WORKLOADS=(
   "select-prepared-c100|-S -M prepared -c 100 -j 2"
   "connect-per-txn|-S -C -c 10 -j 2"
   "latency-c1|-S -M simple -c 1 -j 1"
+  "rows2000-c10|-f $WORK/rows2000.sql -M extended -c 10 -j 2"
 )
 
 pooler_pid() { cat "$WORK/$1/pooler.pid" 2>/dev/null || pgrep -f "$WORK/$1/pooler.ini" | head -1; }
