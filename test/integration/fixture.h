@@ -74,6 +74,7 @@ class PoolerProcess {
   PoolerProcess& operator=(const PoolerProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   std::string conninfo(const std::string& user = "app", const std::string& password = "app-secret",
                        const std::string& db = "app") const;

@@ -2,6 +2,8 @@
 // and server errors passed through unchanged.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "fixture.h"
@@ -84,6 +86,37 @@ TEST_CASE("a 100 MB result arrives whole", "[query][large]") {
   REQUIRE(PQresultStatus(big.get()) == PGRES_TUPLES_OK);
   REQUIRE(PQntuples(big.get()) == 100);
   for (int row = 0; row < 100; ++row) CHECK(PQgetlength(big.get(), row, 0) == 1000000);
+}
+
+namespace {
+// Resident memory of a process in kB, from /proc/PID/status; 0 if unreadable.
+long residentKb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("a client that stops reading holds back its server, not the pooler's memory",
+          "[query][large]") {
+  PoolerProcess pooler;
+  Conn conn = connectOk(pooler);
+  long before_kb = residentKb(pooler.pid());
+  REQUIRE(before_kb > 0);
+  // 200 MB that PostgreSQL produces in well under the pause: without backpressure the pooler
+  // would read it all from the server and hold it for the client that is not reading.
+  REQUIRE(PQsendQuery(conn.get(), "SELECT repeat('x', 1000000) FROM generate_series(1, 200)") == 1);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  long paused_kb = residentKb(pooler.pid());
+  CHECK(paused_kb - before_kb < 32 * 1024);
+
+  Result big(PQgetResult(conn.get()), &PQclear);
+  while (PGresult* extra = PQgetResult(conn.get())) PQclear(extra);
+  REQUIRE(PQresultStatus(big.get()) == PGRES_TUPLES_OK);
+  CHECK(PQntuples(big.get()) == 200);
+  CHECK(PQgetlength(big.get(), 199, 0) == 1000000);
 }
 
 TEST_CASE("server errors pass through unchanged", "[query][errors]") {
