@@ -170,8 +170,7 @@ TEST_CASE("unix_socket_group gives the socket file to that group; an unknown one
   REQUIRE(nogroup != nullptr);  // Debian always has it
   PoolerProcess pooler(configWith("unix_socket_group = nogroup\n"));
   struct stat info {};
-  std::string socket = pooler.dir() + "/.s.PGSQL." + std::to_string(pooler.port());
-  REQUIRE(stat(socket.c_str(), &info) == 0);
+  REQUIRE(stat(pooler.unixSocketPath().c_str(), &info) == 0);
   CHECK(info.st_gid == nogroup->gr_gid);
 
   PoolerProcess broken(configWith("unix_socket_group = no-such-group-here\n", {}, {}, false));

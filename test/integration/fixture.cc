@@ -242,7 +242,7 @@ PoolerProcess::PoolerProcess(PoolerConfig config) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   // Ready means both listeners: the pooler opens the TCP one first, and a loaded machine can
   // run a test's Unix-socket connect in the moment between the two.
-  std::string unix_socket = dir_ + "/.s.PGSQL." + std::to_string(port_);
+  std::string unix_socket = unixSocketPath();
   struct stat socket_stat;
   while (!canConnect(port_) || stat(unix_socket.c_str(), &socket_stat) != 0) {
     if (!alive() || std::chrono::steady_clock::now() > deadline) {

@@ -76,6 +76,8 @@ class PoolerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
+  // The Unix socket the pooler listens on (dir()/.s.PGSQL.<port>).
+  std::string unixSocketPath() const { return dir_ + "/.s.PGSQL." + std::to_string(port_); }
   std::string conninfo(const std::string& user = "app", const std::string& password = "app-secret",
                        const std::string& db = "app") const;
   std::string log() const;
