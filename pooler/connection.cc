@@ -3,9 +3,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace apibouncer {
 namespace {
@@ -19,6 +21,14 @@ uint64_t g_next_id = 1;
 // what the TLS engine wants on the wire. Nothing reads them across callbacks.
 std::string g_tls_plain;
 std::string g_tls_wire;
+
+// sbuf_loopcnt (see setFullReadsPerTurn). A connection that has spent its reads for this turn
+// stops reading and waits here; one check handle, which runs right after the loop's poll
+// phase, starts them again, so the next poll serves every other ready socket first.
+int g_full_reads_per_turn = 0;
+std::vector<Connection*> g_yielded;
+uv_check_t g_resume_check;
+uv_loop_t* g_resume_loop = nullptr;
 
 struct WriteRequest {
   uv_write_t req;
@@ -39,15 +49,21 @@ Connection::Connection(uv_loop_t* loop, Transport transport)
   handle_.tcp.data = this;
 }
 
+void Connection::setFullReadsPerTurn(int reads) {
+  // libuv itself reads a stream at most 32 times per turn, so more would change nothing.
+  g_full_reads_per_turn = std::clamp(reads, 0, 32);
+}
+
 void Connection::startReading() {
   if (closing_) return;
   wants_reading_ = true;
-  if (reading_ || suspended_) return;
+  if (reading_ || suspended_ || yielded_) return;
   if (uv_read_start(stream(), allocCb, readCb) == 0) reading_ = true;
 }
 
 void Connection::stopReading() {
   wants_reading_ = false;
+  full_reads_ = 0;
   if (!reading_) return;
   uv_read_stop(stream());
   reading_ = false;
@@ -165,6 +181,10 @@ void Connection::close() {
   }
   closing_ = true;
   stopReading();
+  if (yielded_) {
+    std::erase(g_yielded, this);
+    yielded_ = false;
+  }
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), closeCb);
 }
 
@@ -183,6 +203,47 @@ void Connection::readCb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   } else if (n < 0) {
     self->stopReading();
     self->onReadEnd(static_cast<int>(n));
+    return;
+  }
+  self->countRead(n);
+}
+
+// A read that did not fill the buffer (or found nothing, n == 0) ends libuv's reading of this
+// socket for the turn, so the count starts again; a full one means more is waiting.
+void Connection::countRead(ssize_t n) {
+  if (static_cast<size_t>(n) != kSharedReadBufferSize) {
+    full_reads_ = 0;
+    return;
+  }
+  if (g_full_reads_per_turn == 0 || ++full_reads_ < g_full_reads_per_turn) return;
+  full_reads_ = 0;
+  if (reading_ && !closing_) yieldTurn();
+}
+
+void Connection::yieldTurn() {
+  if (g_resume_loop == nullptr) {
+    uv_check_init(loop_, &g_resume_check);
+    // Waiting connections must not keep a loop alive that has nothing else to do.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&g_resume_check));
+    g_resume_loop = loop_;
+  }
+  if (loop_ != g_resume_loop) return;  // the pooler runs one loop; any other is not capped
+  uv_read_stop(stream());
+  reading_ = false;
+  yielded_ = true;
+  if (g_yielded.empty()) uv_check_start(&g_resume_check, resumeYielded);
+  g_yielded.push_back(this);
+}
+
+void Connection::resumeYielded(uv_check_t* check) {
+  uv_check_stop(check);
+  std::vector<Connection*> batch;
+  batch.swap(g_yielded);
+  // startReading() only arms the socket (no read happens here), so nothing joins g_yielded
+  // while this runs; the bytes already waiting make the next poll return at once.
+  for (Connection* connection : batch) {
+    connection->yielded_ = false;
+    if (connection->wants_reading_) connection->startReading();
   }
 }
 

@@ -47,6 +47,12 @@ class Connection {
   void resumeReading();
   bool readingSuspended() const { return suspended_; }
 
+  // sbuf_loopcnt: how many full reads (each fills the shared 256 kB buffer) one connection
+  // gets in a row before it waits for the next loop turn, so a client streaming a big result
+  // to a fast consumer does not keep the loop from everyone else. 0: libuv's own cap (32).
+  // Process-wide, like the read buffer; set at start and on RELOAD.
+  static void setFullReadsPerTurn(int reads);
+
   // Sends bytes in order. What the kernel does not take now is copied and queued; returns
   // false if the connection is already closing or the write failed (the close is under way).
   bool send(std::string_view bytes);
@@ -83,6 +89,9 @@ class Connection {
   bool sendRaw(std::string_view bytes);
   ssize_t sendNow(std::string_view bytes);
   void onEncryptedRead(std::span<const uint8_t> data);
+  void countRead(ssize_t n);
+  void yieldTurn();
+  static void resumeYielded(uv_check_t* check);
 
   union {
     uv_tcp_t tcp;
@@ -97,6 +106,8 @@ class Connection {
   bool wants_reading_ = false;  // the owner's choice, restored by resumeReading()
   bool suspended_ = false;
   bool closing_ = false;
+  bool yielded_ = false;    // read budget spent; reading resumes at the end of this turn
+  uint8_t full_reads_ = 0;  // full reads in a row in this turn (see setFullReadsPerTurn)
 };
 
 }  // namespace apibouncer

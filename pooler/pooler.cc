@@ -73,7 +73,9 @@ Pooler::Pooler(uv_loop_t* loop, std::shared_ptr<const config::Config> config,
       dns_(loop),
       config_(std::move(config)),
       tracked_names_(apibouncer::trackedParameterNames(config_->settings.track_extra_parameters)),
-      auth_file_(std::move(auth_file)) {}
+      auth_file_(std::move(auth_file)) {
+  Connection::setFullReadsPerTurn(config_->settings.sbuf_loopcnt);
+}
 
 Pooler::~Pooler() = default;
 
@@ -219,6 +221,7 @@ void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::A
   config_ = std::move(config);
   tracked_names_ = apibouncer::trackedParameterNames(config_->settings.track_extra_parameters);
   auth_file_ = std::move(auth_file);
+  Connection::setFullReadsPerTurn(config_->settings.sbuf_loopcnt);
   // Pools learn their database's new entry now, not at the next login: a changed address or
   // login retires the links made for the old one (Pool::updateDatabase).
   for (auto& [key, pool] : pools_)

@@ -373,8 +373,7 @@ bool changeableOnline(std::string_view key) {
       "listen_addr",       "listen_port", "unix_socket_dir",  "unix_socket_mode",
       "unix_socket_group", "user",        "pidfile",          "listen_backlog",
       "so_reuseport",      "pkt_buf",     "peer_id",          "service_name",
-      "job_name",          "conffile",    "tcp_defer_accept", "max_packet_size",
-      "sbuf_loopcnt"};
+      "job_name",          "conffile",    "tcp_defer_accept", "max_packet_size"};
   for (std::string_view fixed : kRestartOnly)
     if (equalsIgnoreCase(fixed, key)) return false;
   return true;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fixture.h"
 
@@ -117,6 +118,49 @@ TEST_CASE("a client that stops reading holds back its server, not the pooler's m
   REQUIRE(PQresultStatus(big.get()) == PGRES_TUPLES_OK);
   CHECK(PQntuples(big.get()) == 200);
   CHECK(PQgetlength(big.get(), 199, 0) == 1000000);
+}
+
+TEST_CASE("sbuf_loopcnt = 1: big results to several fast readers at once arrive whole",
+          "[query][large]") {
+  // Every full 256 kB read sends its connection to the back of the loop turn, so the four
+  // streams below take turns read by read, and the quitter hangs up while its stream flows.
+  PoolerProcess pooler(configWith("sbuf_loopcnt = 1\n"));
+  constexpr int kReaders = 4;
+  std::vector<Conn> readers;
+  for (int i = 0; i < kReaders; ++i) readers.push_back(connectOk(pooler));
+  Conn quitter = connectOk(pooler);
+
+  std::vector<int> whole_rows(kReaders, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReaders; ++i)
+    threads.emplace_back([&, i] {
+      Result big =
+          exec(readers[i].get(), "SELECT repeat('x', 1000000) FROM generate_series(1, 40)");
+      if (PQresultStatus(big.get()) != PGRES_TUPLES_OK) return;
+      for (int row = 0; row < PQntuples(big.get()); ++row)
+        whole_rows[i] += PQgetlength(big.get(), row, 0) == 1000000;
+    });
+  // A fast reader that stops after 30 of 200 rows: one row at a time, then PQfinish.
+  int quitter_rows = 0;
+  std::thread quitting([&] {
+    PGconn* conn = quitter.get();
+    if (PQsendQuery(conn, "SELECT repeat('y', 1000000) FROM generate_series(1, 200)") != 1 ||
+        PQsetSingleRowMode(conn) != 1)
+      return;
+    while (quitter_rows < 30) {
+      Result row(PQgetResult(conn), &PQclear);
+      if (PQresultStatus(row.get()) != PGRES_SINGLE_TUPLE) return;
+      ++quitter_rows;
+    }
+    quitter.reset();
+  });
+  quitting.join();
+  for (std::thread& thread : threads) thread.join();
+
+  CHECK(quitter_rows == 30);
+  for (int i = 0; i < kReaders; ++i) CHECK(whole_rows[i] == 40);
+  Conn after = connectOk(pooler);
+  CHECK(PQresultStatus(exec(after.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
 }
 
 TEST_CASE("server errors pass through unchanged", "[query][errors]") {
