@@ -404,7 +404,7 @@ TEST_CASE("admin console: SUSPEND freezes clients and new logins until RESUME", 
   auto late = std::async(std::launch::async, [&pooler] {
     Conn conn = connect(pooler.conninfo());
     if (PQstatus(conn.get()) != CONNECTION_OK) return std::string(PQerrorMessage(conn.get()));
-    return queryValue(conn.get(), "SELECT 7");
+    return queryValueInThread(conn.get(), "SELECT 7");
   });
   CHECK(late.wait_for(std::chrono::milliseconds(800)) == std::future_status::timeout);
   PQconsumeInput(client.get());

@@ -162,6 +162,13 @@ std::string queryValue(PGconn* conn, const std::string& sql) {
   return PQgetvalue(r.get(), 0, 0);
 }
 
+std::string queryValueInThread(PGconn* conn, const std::string& sql) {
+  Result r = exec(conn, sql);
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) < 1)
+    return "error: " + std::string(PQerrorMessage(conn));
+  return PQgetvalue(r.get(), 0, 0);
+}
+
 bool runsQuery(const std::string& conninfo, std::string& error) {
   Conn conn = connect(conninfo);
   if (PQstatus(conn.get()) != CONNECTION_OK) {

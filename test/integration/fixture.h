@@ -111,6 +111,10 @@ bool runsQuery(const std::string& conninfo, std::string& error);
 std::string runCommand(const std::string& command, int& status);
 // Runs `sql` and returns the first value of the first row (the test fails if it errors).
 std::string queryValue(PGconn* conn, const std::string& sql);
+// The same for a test's helper thread, where no Catch2 macro may run (Catch2 2.x is not
+// thread-safe: an INFO or REQUIRE there races the main thread's): the first value, or
+// "error: " and libpq's message.
+std::string queryValueInThread(PGconn* conn, const std::string& sql);
 // The result's command tag ("INSERT 0 2"), "" if none.
 std::string cmdStatus(const PGresult* result);
 bool contains(const std::string& text, const std::string& part);

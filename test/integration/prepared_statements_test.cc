@@ -216,8 +216,9 @@ TEST_CASE("Parse and Execute in separate round trips keep the link in between", 
   // No Sync yet: the unnamed statement lives on this link, which nobody else may take.
   Conn other = connectOk(pooler);
   std::atomic<bool> other_done{false};
+  std::string other_value;
   std::thread waiter([&] {
-    queryValue(other.get(), "SELECT 1");
+    other_value = queryValueInThread(other.get(), "SELECT 1");
     other_done = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -227,6 +228,7 @@ TEST_CASE("Parse and Execute in separate round trips keep the link in between", 
   CHECK(r.values == std::vector<std::string>{"5"});
   waiter.join();
   CHECK(other_done);
+  CHECK(other_value == "1");
 }
 
 TEST_CASE("max_prepared_statements = 0 passes statement names through", "[prepared]") {

@@ -35,8 +35,9 @@ TEST_CASE("transaction mode: a transaction keeps its link until COMMIT", "[trans
   REQUIRE(PQresultStatus(exec(a.get(), "CREATE TEMP TABLE t_inside (x int)").get()) ==
           PGRES_COMMAND_OK);
   std::atomic<bool> b_done{false};
+  std::string b_value;
   std::thread other([&] {
-    queryValue(b.get(), "SELECT 1");
+    b_value = queryValueInThread(b.get(), "SELECT 1");
     b_done = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -45,6 +46,7 @@ TEST_CASE("transaction mode: a transaction keeps its link until COMMIT", "[trans
   REQUIRE(PQresultStatus(exec(a.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
   other.join();
   CHECK(b_done);
+  CHECK(b_value == "1");
 }
 
 TEST_CASE("transaction mode: SET follows the client to its next link", "[transaction]") {
