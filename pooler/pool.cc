@@ -188,7 +188,7 @@ void Pool::requestServer(ClientSession* client) {
 }
 
 void Pool::cancelRequest(ClientSession* client) {
-  std::erase(waiting_, client);
+  waiting_.erase(client);
   for (auto& [server, checked_for] : checking_)
     if (checked_for == client) checked_for = nullptr;
 }
@@ -285,7 +285,7 @@ void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate, const std
 }
 
 void Pool::failWaiters(const std::string& sqlstate, const std::string& message) {
-  std::deque<ClientSession*> waiters;
+  RingQueue<ClientSession*> waiters;
   waiters.swap(waiting_);
   for (ClientSession* client : waiters) client->fail(sqlstate, message, "server login failed");
 }
@@ -427,7 +427,7 @@ bool Pool::hasLinksFrom(uint64_t before_ms) const {
 }
 
 void Pool::killAll() {
-  std::deque<ClientSession*> waiters;
+  RingQueue<ClientSession*> waiters;
   waiters.swap(waiting_);
   for (ClientSession* client : waiters)
     client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");

@@ -4,7 +4,6 @@
 
 #include <uv.h>
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +13,7 @@
 
 #include "pooler/auth/scram.h"
 #include "pooler/config/config.h"
+#include "pooler/ring_queue.h"
 #include "pooler/stats.h"
 #include "pooler/welcome_cache.h"
 
@@ -80,7 +80,6 @@ class Pool {
   // Admin console: this database's counters, what SHOW POOLS/SERVERS/CLIENTS list, and
   // PAUSE/RESUME/RECONNECT/KILL.
   DatabaseStats& stats() { return *stats_; }
-  const std::deque<ClientSession*>& waitingClients() const { return waiting_; }
   std::vector<ServerLink*> serverLinks() const;
   uint64_t oldestWaitStartMs() const;  // 0 if nobody waits
   bool paused() const;
@@ -128,8 +127,8 @@ class Pool {
   config::PoolMode mode_ = config::PoolMode::kSession;
   size_t prepared_capacity_ = 0;  // asked for every chunk relayed: fixed with the mode
   std::unordered_map<ServerLink*, std::unique_ptr<ServerLink>> servers_;
-  std::vector<ServerLink*> idle_;  // LIFO: the most recently used link is reused first
-  std::deque<ClientSession*> waiting_;
+  std::vector<ServerLink*> idle_;      // LIFO: the most recently used link is reused first
+  RingQueue<ClientSession*> waiting_;  // first come, first served
   // Clients whose link is running server_check_query (nullptr once the client left).
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin

@@ -7,6 +7,8 @@
 // held N entries does not allocate again while it holds N or fewer; only a ring grown past
 // kKeptSlots (a client pipelining thousands of requests) is freed when it empties, so one long
 // pipeline does not pin its memory to the link for good.
+// A pool's queue of clients waiting for a link uses it too: under `pgbench -c 100` on a pool of
+// 20 every transaction waits, and std::deque cost one malloc and free per 64 of them.
 #pragma once
 
 #include <cassert>
@@ -19,6 +21,24 @@ namespace apibouncer {
 template <typename T>
 class RingQueue {
  public:
+  RingQueue() = default;
+  // Moving hands the slots over and leaves the source empty (the default move would keep the
+  // source's count while taking its slots).
+  RingQueue(RingQueue&& other) noexcept { swap(other); }
+  RingQueue& operator=(RingQueue&& other) noexcept {
+    RingQueue taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
+  RingQueue(const RingQueue&) = delete;
+  RingQueue& operator=(const RingQueue&) = delete;
+
+  void swap(RingQueue& other) noexcept {
+    slots_.swap(other.slots_);
+    std::swap(head_, other.head_);
+    std::swap(size_, other.size_);
+  }
+
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
 
@@ -65,6 +85,40 @@ class RingQueue {
   void clear() {
     while (size_ > 0) pop_front();
   }
+
+  // Removes every entry equal to `value`, keeping the others in order; returns how many went.
+  // Linear, for the rare leaver (a waiting client that hangs up), not for the hot path.
+  size_t erase(const T& value) {
+    size_t kept = 0;
+    for (size_t i = 0; i < size_; ++i) {
+      T& entry = slots_[slot(i)];
+      if (entry == value) continue;
+      if (kept != i) slots_[slot(kept)] = std::move(entry);
+      ++kept;
+    }
+    size_t removed = size_ - kept;
+    for (size_t i = kept; i < size_; ++i) slots_[slot(i)] = T{};
+    size_ = kept;
+    return removed;
+  }
+
+  // Front to back, for range-for over a queue nobody changes meanwhile.
+  class const_iterator {
+   public:
+    const_iterator(const RingQueue* queue, size_t offset) : queue_(queue), offset_(offset) {}
+    const T& operator*() const { return queue_->slots_[queue_->slot(offset_)]; }
+    const_iterator& operator++() {
+      ++offset_;
+      return *this;
+    }
+    bool operator==(const const_iterator& other) const = default;
+
+   private:
+    const RingQueue* queue_;
+    size_t offset_;
+  };
+  const_iterator begin() const { return const_iterator(this, 0); }
+  const_iterator end() const { return const_iterator(this, size_); }
 
   size_t capacity() const { return slots_.size(); }
   static constexpr size_t kKeptSlots = 1024;

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "pooler/ring_queue.h"
 
@@ -79,4 +81,48 @@ TEST_CASE("A ring queue keeps its slots, unless a long pipeline grew it", "[ring
   CHECK(queue.capacity() == 0);
   queue.push_back(9);
   CHECK(queue.front() == 9);
+}
+
+TEST_CASE("A ring queue drops a leaver and keeps the others' order", "[ring_queue]") {
+  RingQueue<int> queue;
+  // Head mid-ring, so the compaction crosses the wrap-around.
+  for (int i = 0; i < 6; ++i) queue.push_back(-1);
+  for (int i = 0; i < 6; ++i) queue.pop_front();
+  for (int i : {1, 2, 3, 2, 4, 5, 2}) queue.push_back(i);
+  CHECK(queue.erase(2) == 3);
+  CHECK(queue.erase(9) == 0);
+  std::vector<int> seen;
+  for (int entry : queue) seen.push_back(entry);
+  CHECK(seen == std::vector<int>{1, 3, 4, 5});
+  CHECK(queue.size() == 4);
+  queue.push_back(6);
+  CHECK(queue.back() == 6);
+  std::vector<int> drained;
+  while (!queue.empty()) {
+    drained.push_back(queue.front());
+    queue.pop_front();
+  }
+  CHECK(drained == std::vector<int>{1, 3, 4, 5, 6});
+}
+
+TEST_CASE("A ring queue taken by swap or move leaves an empty, usable queue", "[ring_queue]") {
+  RingQueue<int> queue;
+  for (int i = 0; i < 3; ++i) queue.push_back(i);
+  RingQueue<int> taken;
+  taken.swap(queue);
+  CHECK(queue.empty());
+  CHECK(taken.size() == 3);
+  queue.push_back(7);
+  CHECK(queue.front() == 7);
+
+  RingQueue<int> moved(std::move(taken));
+  CHECK(taken.empty());  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(moved.size() == 3);
+  CHECK(moved.front() == 0);
+  taken.push_back(8);
+  CHECK(taken.front() == 8);
+  moved = std::move(queue);
+  CHECK(queue.empty());  // NOLINT(bugprone-use-after-move)
+  CHECK(moved.size() == 1);
+  CHECK(moved.front() == 7);
 }
