@@ -32,6 +32,14 @@ constexpr size_t kSpareEarlyBuffers = 256;
 constexpr size_t kMaxSpareCapacity = 4096;
 std::vector<std::string> g_spare_early_buffers;
 
+// Hands a buffer whose bytes were passed on back to the spares, if there is room for it.
+void keepSpareBuffer(std::string buffer) {
+  if (g_spare_early_buffers.size() >= kSpareEarlyBuffers || buffer.capacity() > kMaxSpareCapacity)
+    return;
+  buffer.clear();
+  g_spare_early_buffers.push_back(std::move(buffer));
+}
+
 bool listContains(std::string_view list, std::string_view item) {
   size_t pos = 0;
   while (pos <= list.size()) {
@@ -480,6 +488,7 @@ void ClientSession::finishAdminLogin(std::string reply) {
     inbuf_.clear();
     admin_->onData(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
+    keepSpareBuffer(std::move(early));
   }
 }
 
@@ -559,11 +568,7 @@ void ClientSession::finishLinking() {
     inbuf_.clear();
     relayToServer(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(early.data()), early.size()));
-    if (g_spare_early_buffers.size() < kSpareEarlyBuffers &&
-        early.capacity() <= kMaxSpareCapacity) {
-      early.clear();
-      g_spare_early_buffers.push_back(std::move(early));
-    }
+    keepSpareBuffer(std::move(early));
   }
   if (intercept_ && state_ == State::kActive) processHeld();
   // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
