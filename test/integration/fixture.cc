@@ -88,6 +88,12 @@ std::string errorField(const PGresult* result, int field) {
   return value != nullptr ? value : "";
 }
 
+void collectNotice(void* notices, const PGresult* result) {
+  static_cast<std::vector<Notice>*>(notices)->push_back(
+      {errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED), errorField(result, PG_DIAG_SQLSTATE),
+       errorField(result, PG_DIAG_MESSAGE_PRIMARY), errorField(result, PG_DIAG_MESSAGE_DETAIL)});
+}
+
 std::string superuserQuery(const std::string& sql) {
   Conn conn = connect(Sandbox::get().superuserConninfo());
   REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);

@@ -32,6 +32,13 @@ using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 Conn connect(const std::string& conninfo);
 Result exec(PGconn* conn, const std::string& sql);
 std::string errorField(const PGresult* result, int field);  // "" if absent
+// A NOTICE/WARNING (or an error libpq got while idle) as the notice receiver saw it.
+struct Notice {
+  std::string severity, sqlstate, message, detail;
+};
+// A libpq notice receiver: PQsetNoticeReceiver(conn, collectNotice, &notices) with
+// notices a std::vector<Notice>.
+void collectNotice(void* notices, const PGresult* result);
 // Runs `sql` as the sandbox superuser and returns the first value of the first row.
 std::string superuserQuery(const std::string& sql);
 // Creates a login role (SCRAM password) if missing, able to connect to database app.

@@ -36,13 +36,6 @@ std::string stringOf(const rapidjson::Value& object, const char* name) {
   return it != object.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
 }
 
-void collectNotice(void* arg, const PGresult* result) {
-  static_cast<std::vector<std::string>*>(arg)->push_back(
-      errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED) + " " +
-      errorField(result, PG_DIAG_MESSAGE_PRIMARY) + " " +
-      errorField(result, PG_DIAG_MESSAGE_DETAIL));
-}
-
 // `(repository, title), ...` for a multi-row VALUES.
 std::string issueValues(size_t count, const std::string& repository = kRepository) {
   std::string values;
@@ -340,7 +333,7 @@ TEST_CASE("github: deleting an issue GitHub no longer has deletes the row with a
                  "('I_kwDOgone', '" +
                  kRepository + "', 'Gone upstream')");
   Conn conn = gh.connect();
-  std::vector<std::string> notices;
+  std::vector<Notice> notices;
   PQsetNoticeReceiver(conn.get(), collectNotice, &notices);
   Result r = exec(conn.get(), "DELETE FROM " + gh.table + " WHERE id = 'I_kwDOgone'");
   INFO(gh.context(r.get()));
@@ -348,7 +341,8 @@ TEST_CASE("github: deleting an issue GitHub no longer has deletes the row with a
   CHECK(cmdStatus(r.get()) == "DELETE 1");
   CHECK(gh.rowCount() == 0);
   bool told = false;
-  for (const std::string& notice : notices) told |= contains(notice, "I_kwDOgone");
+  for (const Notice& notice : notices)
+    told |= contains(notice.message + " " + notice.detail, "I_kwDOgone");
   CHECK(told);
   CHECK(gh.graphqlRequests() == std::vector<size_t>{1});
 }

@@ -132,15 +132,6 @@ std::string valuesOf(int count, const std::string& prefix) {
   return values;
 }
 
-struct Notice {
-  std::string sqlstate, message;
-};
-
-void collectNotice(void* arg, const PGresult* result) {
-  static_cast<std::vector<Notice>*>(arg)->push_back(
-      {errorField(result, PG_DIAG_SQLSTATE), errorField(result, PG_DIAG_MESSAGE_PRIMARY)});
-}
-
 struct SyncOptions {
   bool oauth = false;  // client_id/secret + refresh_token rt-1 instead of the session key
 };

@@ -40,16 +40,6 @@ struct LoggedRequest {
   std::string method, path, body, idempotency_key;  // key "" when none was sent
 };
 
-struct Notice {
-  std::string severity, message;
-};
-
-void collectNotice(void* arg, const PGresult* result) {
-  static_cast<std::vector<Notice>*>(arg)->push_back(
-      {errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED),
-       errorField(result, PG_DIAG_MESSAGE_PRIMARY)});
-}
-
 // A VALUES list of n customers: ('u1@example.com', 'User 1', '{"n": "1"}'), ...
 std::string customerValues(int n, int invalid_row = 0) {
   std::string values;

@@ -9,13 +9,6 @@
 
 using namespace itest;
 
-namespace {
-// A notice receiver that appends each message to a std::string.
-void appendNotice(void* text, const PGresult* result) {
-  *static_cast<std::string*>(text) += PQresultErrorMessage(result);
-}
-}  // namespace
-
 TEST_CASE("query_timeout cancels a query that runs too long", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
@@ -52,15 +45,17 @@ TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits
   Conn conn = connectOk(pooler);
   // The error comes as the answer to a query, or, when it lands in the same read as the
   // previous query's ReadyForQuery, libpq hands it to the notice receiver.
-  std::string notices;
-  PQsetNoticeReceiver(conn.get(), appendNotice, &notices);
+  std::vector<Notice> notices;
+  PQsetNoticeReceiver(conn.get(), collectNotice, &notices);
   REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
   bool cut = false;
   for (int i = 0; i < 30 && !cut; ++i) {  // busy, never idle: only transaction_timeout applies
     cut = PQresultStatus(exec(conn.get(), "SELECT pg_sleep(0.1)").get()) != PGRES_TUPLES_OK;
   }
   CHECK(cut);
-  CHECK(contains(PQerrorMessage(conn.get()) + notices, "transaction timeout"));
+  bool told = contains(PQerrorMessage(conn.get()), "transaction timeout");
+  for (const Notice& notice : notices) told |= contains(notice.message, "transaction timeout");
+  CHECK(told);
 }
 
 TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") {
@@ -68,15 +63,17 @@ TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") 
   Conn holder = connectOk(pooler);
   REQUIRE(PQresultStatus(exec(holder.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
   Conn waiter = connectOk(pooler);
-  std::string notices;
-  PQsetNoticeReceiver(waiter.get(), appendNotice, &notices);
+  std::vector<Notice> notices;
+  PQsetNoticeReceiver(waiter.get(), collectNotice, &notices);
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1800));
     holder.reset();
   });
   CHECK(PQresultStatus(exec(waiter.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
   release.join();
-  CHECK(notices.find("query_wait_notify") != std::string::npos);
+  bool told = false;
+  for (const Notice& notice : notices) told |= contains(notice.message, "query_wait_notify");
+  CHECK(told);
 }
 
 TEST_CASE("server_round_robin spreads clients over idle links", "[limits]") {

@@ -275,16 +275,6 @@ std::string readIni(const PoolerProcess& pooler) {
   return text.str();
 }
 
-struct Notice {
-  std::string severity, sqlstate, message;
-};
-
-void collectNotice(void* arg, const PGresult* result) {
-  static_cast<std::vector<Notice>*>(arg)->push_back(
-      {errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED), errorField(result, PG_DIAG_SQLSTATE),
-       errorField(result, PG_DIAG_MESSAGE_PRIMARY)});
-}
-
 }  // namespace
 
 // ---- INSERT ---------------------------------------------------------------------------------
