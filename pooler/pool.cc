@@ -346,15 +346,20 @@ void Pool::maintain(uint64_t now) {
 
   if (s.server_fast_close && mode_ == config::PoolMode::kSession) closeRetiredSessions();
 
+  // Picked first, acted on after: failing a client, or a notice that fails to send, ends it,
+  // and a client that ends leaves waiting_.
   std::vector<ClientSession*> timed_out;
-  for (ClientSession* client : waiting_)
-    if (s.query_wait_timeout > 0 && now - client->waitStartMs() >= ms(s.query_wait_timeout))
+  std::vector<ClientSession*> to_notify;
+  for (ClientSession* client : waiting_) {
+    uint64_t waited = now - client->waitStartMs();
+    if (s.query_wait_timeout > 0 && waited >= ms(s.query_wait_timeout))
       timed_out.push_back(client);
+    else if (s.query_wait_notify > 0 && waited >= ms(s.query_wait_notify))
+      to_notify.push_back(client);
+  }
   for (ClientSession* client : timed_out)
     client->fail(wire::sqlstate::kProtocolViolation, "query_wait_timeout", "query_wait_timeout");
-  if (s.query_wait_notify > 0)
-    for (ClientSession* client : waiting_)
-      if (now - client->waitStartMs() >= ms(s.query_wait_notify)) client->notifyWaiting();
+  for (ClientSession* client : to_notify) client->notifyWaiting();
 
   if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_ && !paused()) {
     bool in_use = !waiting_.empty() || activeCount() > 0 || !db_.user.empty();

@@ -327,7 +327,14 @@ RawClient::RawClient(int port) {
 }
 
 RawClient::~RawClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void RawClient::reset() {
+  linger abort{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
   close(fd_);
+  fd_ = -1;
 }
 
 bool RawClient::sendBytes(const std::string& bytes) {

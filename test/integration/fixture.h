@@ -138,6 +138,8 @@ class RawClient {
   // Reads exactly n raw bytes (e.g. the SSLRequest answer).
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
+  // Closes with a reset (SO_LINGER 0): the peer's next send fails instead of succeeding.
+  void reset();
 
  private:
   bool fill(size_t n, int timeout_ms);

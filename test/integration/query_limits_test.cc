@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <string>
 #include <thread>
 
 #include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
 
 using namespace itest;
 
@@ -74,6 +77,44 @@ TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") 
   bool told = false;
   for (const Notice& notice : notices) told |= contains(notice.message, "query_wait_notify");
   CHECK(told);
+}
+
+TEST_CASE("query_wait_notify: a waiting client that is gone does not stop the others' turn",
+          "[limits]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1"), "query_wait_notify = 1\nauth_type = trust\n", "", true});
+  Conn holder = connectOk(pooler);  // session mode: holds the only link until it leaves
+  REQUIRE(PQresultStatus(exec(holder.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  // A waiting client that sent more than the pooler keeps for it (1 MB) is no longer read,
+  // so its reset shows only when the notice to it fails to send, which ends it while the
+  // pool walks its waiting clients; the client queued behind it must still get its notice
+  // and its turn.
+  RawClient gone(pooler.port());
+  gone.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                  {{"user", "app"}, {"database", "app"}}));
+  char type = 0;
+  std::string body;
+  while (gone.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  REQUIRE(gone.sendBytes(apibouncer::wire::query("SELECT '" + std::string(1100000, 'x') + "'")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  gone.reset();
+  Conn waiter = connectOk(pooler);
+  std::vector<Notice> notices;
+  PQsetNoticeReceiver(waiter.get(), collectNotice, &notices);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    holder.reset();
+  });
+  std::string value = queryValueInThread(waiter.get(), "SELECT 'served'");
+  release.join();
+  INFO(pooler.log());
+  CHECK(value == "served");
+  bool told = false;
+  for (const Notice& notice : notices) told |= contains(notice.message, "query_wait_notify");
+  CHECK(told);
+  waiter.reset();  // session mode: it holds the only link until it leaves
+  Conn after = connectOk(pooler);
+  CHECK(queryValue(after.get(), "SELECT 'still up'") == "still up");
 }
 
 TEST_CASE("server_round_robin spreads clients over idle links", "[limits]") {
