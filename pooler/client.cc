@@ -95,7 +95,10 @@ void ClientSession::start(const std::string& peer) {
   readAvailableNow();
 }
 
+// Closing is final: a send that failed on the way (the client reset) has already closed the
+// session, and the step after it must not bring it back to life.
 void ClientSession::setState(State state) {
+  if (state_ == State::kClosing) return;
   state_ = state;
 }
 
@@ -450,7 +453,7 @@ void ClientSession::authSucceeded(std::string reply) {
     return;
   }
   send(reply);
-  requestLink();
+  requestLink();  // (does nothing if that send failed and closed the session)
 }
 
 // As PgBouncer: user "pgbouncer" over the Unix socket from the OS user running the pooler
@@ -493,6 +496,7 @@ void ClientSession::finishAdminLogin(std::string reply) {
 }
 
 void ClientSession::requestLink() {
+  if (closing()) return;  // a pool must never queue a session that is going away
   wait_notified_ = false;
   setState(State::kWaitingLink);
   wait_start_ms_ = uv_now(loop());
@@ -561,6 +565,7 @@ void ClientSession::finishLinking() {
   if (!welcome_sent_) {
     send(welcomeMessages(server_->parameters()));
     welcome_sent_ = true;
+    if (closing()) return;  // the client is gone (the send failed); the link went back
   }
   startReading();
   if (!inbuf_.empty()) {

@@ -16,6 +16,8 @@
 
 #include "fakeapi_fixture.h"
 #include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
 
 using namespace itest;
 
@@ -360,6 +362,33 @@ TEST_CASE("admin console: PAUSE holds a client's query until RESUME", "[admin]")
   REQUIRE(commandOk(admin.get(), "RESUME", "RESUME"));
   expectHeldAnswer(pooler, client.get(), "42");
   CHECK(commandError(admin.get(), "RESUME") == "08P01 pooler is not paused/suspended");
+}
+
+TEST_CASE("admin console: a client that logged in during PAUSE and reset is let go on RESUME",
+          "[admin]") {
+  PoolerProcess pooler(adminConfig("auth_type = trust\n"));
+  Conn admin = adminConsole(pooler);
+  REQUIRE(commandOk(admin.get(), "PAUSE", "PAUSE"));
+  // The pool has never logged in, so this client waits for a link before its welcome. It
+  // sends more than the pooler keeps for a waiting client (1 MB), so it is no longer read and
+  // its reset shows only when the welcome fails to send, once RESUME opens a link.
+  RawClient gone(pooler.port());
+  gone.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                  {{"user", "app"}, {"database", "app"}}));
+  char type = 0;
+  std::string body;
+  REQUIRE(gone.readMessage(type, body));
+  REQUIRE(type == 'R');  // AuthenticationOk; ReadyForQuery waits for a link
+  REQUIRE(gone.sendBytes(apibouncer::wire::query("SELECT '" + std::string(1100000, 'x') + "'")));
+  CHECK(eventually(
+      [&] { return rowWhere(admin.get(), "SHOW POOLS", "database", "app")["cl_waiting"] == "1"; }));
+  gone.reset();
+  REQUIRE(commandOk(admin.get(), "RESUME", "RESUME"));
+  CHECK(eventually(
+      [&] { return rowWhere(admin.get(), "SHOW POOLS", "database", "app")["cl_waiting"] == "0"; }));
+  Conn after = connectOk(pooler);
+  CHECK(queryValue(after.get(), "SELECT 'still up'") == "still up");
+  CHECK(rowWhere(admin.get(), "SHOW POOLS", "database", "app")["cl_active"] == "1");
 }
 
 TEST_CASE("admin console: PAUSE waits for a running transaction to end", "[admin]") {
