@@ -169,6 +169,15 @@ void ClientSession::processLoginBuffer() {
       if (!handleStartupPacket()) return;
       continue;
     }
+    if (!auth_) {
+      // auth_query is still looking the user up, so nobody asked for a password yet. As with
+      // PostgreSQL, what the client sent early is read as its answer once the pooler asks;
+      // until then it waits here, bounded like a login packet.
+      if (inbuf_.size() > wire::kMaxStartupPacketSize)
+        fail(wire::sqlstate::kProtocolViolation, "unexpected data during authentication",
+             "data before password request");
+      return;
+    }
     wire::Message msg;
     auto status = wire::nextMessage(bytes, wire::kMaxStartupPacketSize, msg);
     if (status == wire::DecodeStatus::kNeedMore) return;

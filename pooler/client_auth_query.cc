@@ -80,6 +80,8 @@ void ClientSession::finishAuthLookup(bool ok, const std::string& error) {
     return;
   }
   runAuthExchange(lookup.auth_type, lookup.secret ? &*lookup.secret : nullptr);
+  // A message the client sent before it was asked (it waited in inbuf_) is the answer now.
+  if (!closing() && state_ == State::kAuth && !inbuf_.empty()) processLoginBuffer();
 }
 
 // The client left (or failed) while its lookup waited or ran: stop waiting, and drop a link

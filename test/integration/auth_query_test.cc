@@ -1,9 +1,13 @@
 // auth_query / auth_user: users missing from auth_file are looked up in PostgreSQL; SCRAM
 // secrets (from auth_query or auth_file) log in to PostgreSQL through SCRAM pass-through.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
 #include <thread>
 
 #include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
 
 using namespace itest;
 
@@ -93,6 +97,32 @@ TEST_CASE("auth_query: without auth_user a missing user is refused; a failing qu
     Conn app = connect(pooler.conninfo());
     CHECK(queryValue(app.get(), "SELECT 1") == "1");
   }
+}
+
+TEST_CASE("auth_query: a password sent before it was asked for waits for the lookup",
+          "[auth_query]") {
+  // The lookup sleeps, so the client's unasked-for password arrives while it runs. As with
+  // PostgreSQL, that message is read as the answer once the pooler asks for one.
+  createLookupFunction();
+  PoolerProcess pooler(
+      configWith("auth_type = md5\nauth_user = app\nauth_query = SELECT usename, passwd FROM "
+                 "public.apibouncer_lookup($1), pg_sleep(0.5)\n",
+                 "\"app\" \"app-secret\"\n"));
+  RawClient early(pooler.port());
+  early.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                   {{"user", "md5user"}, {"database", "app"}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  early.sendBytes(apibouncer::wire::passwordMessage("not an md5 answer"));
+  char type = 0;
+  std::string body;
+  if (!early.readMessage(type, body)) FAIL(pooler.log());
+  CHECK(type == 'R');  // AuthenticationMD5Password, once the lookup answered
+  REQUIRE(early.readMessage(type, body));
+  CHECK(type == 'E');
+  CHECK(contains(body, "password authentication failed for user \"md5user\""));
+  CHECK(early.closedByPeer());
+  Conn after = connect(pooler.conninfo("md5user", "md5-secret"));
+  CHECK(queryValue(after.get(), "SELECT current_user") == "md5user");
 }
 
 TEST_CASE("auth_file with PostgreSQL's SCRAM secret: SCRAM pass-through to the server",
