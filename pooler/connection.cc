@@ -174,12 +174,15 @@ bool Connection::queueWrite(const char* data, size_t len) {
 
 void Connection::close() {
   if (closing_) return;
+  // Closing first: the TLS goodbye below fails to send when the peer is gone (it reset), and
+  // a failed send would report back to the owner, whose disconnect would close us again.
+  closing_ = true;
   if (tls_ && tls_->handshakeDone()) {
     g_tls_wire.clear();
     tls_->shutdown(g_tls_wire);
-    sendRaw(g_tls_wire);
+    // Best effort, and only when it is next in line: uv_close drops queued writes anyway.
+    if (queued_bytes_ == 0 && !g_tls_wire.empty()) sendNow(g_tls_wire);
   }
-  closing_ = true;
   stopReading();
   if (yielded_) {
     std::erase(g_yielded, this);

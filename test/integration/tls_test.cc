@@ -1,8 +1,14 @@
 // TLS toward clients (client_tls_*: require, verify-full, client certificates, auth_type = cert,
 // hostssl lines, SCRAM over TLS) and toward PostgreSQL (server_tls_*), with a CA and
 // certificates the test makes with the openssl command line tool.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "fixture.h"
 
@@ -103,6 +109,29 @@ TEST_CASE("client TLS: sslmode=require logs in over TLS 1.3; plain text is refus
   for (int row = 0; row < PQntuples(clients.get()); ++row)
     seen |= std::string(PQgetvalue(clients.get(), row, tls_column)).starts_with("TLSv1.3/");
   CHECK(seen);
+}
+
+TEST_CASE("client TLS: a client that resets its connection ends only its own session", "[tls]") {
+  const auto& certs = certificates();
+  PoolerProcess pooler(configWith(certs.clientTls("require")));
+  for (bool logged_in : {false, true}) {
+    Conn conn = connect(pooler.conninfo() + " sslmode=require");
+    REQUIRE(PQsslInUse(conn.get()) == 1);
+    if (logged_in) CHECK(queryValue(conn.get(), "SELECT 1") == "1");
+    // Close with a reset (SO_LINGER 0): the pooler reads ECONNRESET, and its TLS goodbye
+    // (close_notify) then fails to send. /dev/null takes the descriptor's place, so libpq's
+    // own goodbye later goes nowhere.
+    int fd = PQsocket(conn.get());
+    linger abort{1, 0};
+    REQUIRE(setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort) == 0);
+    int null_fd = open("/dev/null", O_WRONLY);
+    REQUIRE(dup2(null_fd, fd) == fd);
+    close(null_fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Conn next = connect(pooler.conninfo() + " sslmode=require");
+    INFO(pooler.log());
+    CHECK(queryValue(next.get(), "SELECT 'still up'") == "still up");
+  }
 }
 
 TEST_CASE("client TLS: verify-full against the test CA, and a wrong CA is refused", "[tls]") {
