@@ -339,6 +339,7 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
   bool ready_last = data.size() >= kReadyForQuerySize &&
                     data[data.size() - kReadyForQuerySize] == wire::be::kReadyForQuery;
   client_->relayFromServer(ready_last ? data.first(data.size() - kReadyForQuerySize) : data);
+  if (client_ == nullptr) return;  // that send failed: the client is gone and dropped this link
   ClientSession* client = client_;
   client_ = nullptr;  // the client hears why below, not "server conn crashed?"
   disconnect("transaction in statement pooling mode");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -328,6 +329,26 @@ RawClient::RawClient(int port) {
 
 RawClient::~RawClient() {
   if (fd_ >= 0) close(fd_);
+}
+
+size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes) {
+  size_t sent = 0;
+  size_t offset = 0;  // into chunk
+  int idle_rounds = 0;
+  while (sent < max_bytes && idle_rounds < 20) {
+    ssize_t n =
+        ::send(fd_, chunk.data() + offset, chunk.size() - offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0) {
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;
+      ++idle_rounds;  // full: give the peer a moment, in case it is still draining
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    idle_rounds = 0;
+    sent += static_cast<size_t>(n);
+    offset = (offset + static_cast<size_t>(n)) % chunk.size();
+  }
+  return sent;
 }
 
 void RawClient::reset() {

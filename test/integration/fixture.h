@@ -138,6 +138,9 @@ class RawClient {
   // Reads exactly n raw bytes (e.g. the SSLRequest answer).
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
+  // Sends `chunk` again and again without blocking until the peer stops taking bytes (its
+  // buffers and ours are full) or `max_bytes` went out; returns the bytes sent.
+  size_t sendUntilFull(const std::string& chunk, size_t max_bytes);
   // Closes with a reset (SO_LINGER 0): the peer's next send fails instead of succeeding.
   void reset();
 

@@ -111,6 +111,29 @@ TEST_CASE("statement mode refuses transaction blocks", "[transaction]") {
   CHECK(PQtransactionStatus(again.get()) == PQTRANS_IDLE);
 }
 
+TEST_CASE("statement mode: a client that is gone when its transaction block is refused",
+          "[transaction]") {
+  PoolerProcess pooler({sandboxDatabase("pool_mode=statement"), "auth_type = trust\n", "", true});
+  RawClient gone(pooler.port());
+  gone.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                  {{"user", "app"}, {"database", "app"}}));
+  char type = 0;
+  std::string body;
+  while (gone.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  // The query opens a transaction block when it ends. Flush messages behind it fill the link
+  // while the server sleeps, so the pooler stops reading the client, and the client's reset
+  // shows only when the pooler relays the answer and refuses the block.
+  REQUIRE(gone.sendBytes(apibouncer::wire::query("SELECT pg_sleep(1); BEGIN")));
+  std::string flushes;
+  for (int i = 0; i < 8192; ++i) flushes += std::string("H\0\0\0\4", 5);
+  CHECK(gone.sendUntilFull(flushes, size_t{256} << 20) < (size_t{256} << 20));
+  gone.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Conn after = connectOk(pooler);
+  INFO(pooler.log());
+  CHECK(queryValue(after.get(), "SELECT 'still up'") == "still up");
+}
+
 TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction mode",
           "[transaction][pgbench]") {
   ensureRole("txbench", "txbench-secret");
