@@ -217,6 +217,17 @@ bool ClientSession::handleStartupPacket() {
     return false;
   }
   inbuf_.erase(0, packet.consumed);
+  bool& requested_before =
+      packet.kind == wire::StartupPacket::Kind::kSslRequest ? ssl_requested_ : gss_requested_;
+  if (packet.kind == wire::StartupPacket::Kind::kSslRequest ||
+      packet.kind == wire::StartupPacket::Kind::kGssEncRequest) {
+    if (requested_before) {
+      fail(wire::sqlstate::kProtocolViolation, "encryption was already negotiated",
+           "repeated SSLRequest or GSSENCRequest");
+      return false;
+    }
+    requested_before = true;
+  }
   switch (packet.kind) {
     case wire::StartupPacket::Kind::kSslRequest:
       return answerSslRequest();
@@ -262,11 +273,8 @@ bool ClientSession::handleStartupPacket() {
 // could have injected (CVE-2021-23214): such a client is refused.
 bool ClientSession::answerSslRequest() {
   const TlsContexts& contexts = pooler_.tlsContexts();
-  if (tls() || transport() != Transport::kTcp || !contexts.client) {
-    if (tls()) {
-      fail(wire::sqlstate::kProtocolViolation, "SSLRequest inside TLS", "bad startup packet");
-      return false;
-    }
+  // (A second SSLRequest, inside TLS or not, never gets here: handleStartupPacket refuses it.)
+  if (transport() != Transport::kTcp || !contexts.client) {
     send(std::string_view("N", 1));
     return true;
   }

@@ -159,6 +159,9 @@ class ClientSession : public Connection {
   bool counted_ = false;  // counted in db/user client limits
   bool welcome_sent_ = false;
   bool wait_notified_ = false;
+  // Each encryption request is answered once per connection, as PostgreSQL does; a client
+  // repeating one is refused rather than answered for as long as it keeps asking.
+  bool ssl_requested_ = false, gss_requested_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
   // Only for clients of a database with synced tables (client_intercept.h).
   std::unique_ptr<ClientInterception> intercept_;

@@ -45,6 +45,37 @@ TEST_CASE("SSLRequest is answered N and the startup continues in plain text", "[
   CHECK(PQstatus(conn.get()) == CONNECTION_OK);
 }
 
+TEST_CASE("GSSENCRequest then SSLRequest are answered once each; a repeat is refused",
+          "[protocol]") {
+  PoolerProcess pooler({"", trustSettings(), "", true});
+  // libpq's order with gssencmode=prefer: GSS first, then TLS, then the startup packet.
+  RawClient client(pooler.port());
+  std::string gss_request = wire::sslRequest();
+  gss_request[7] = static_cast<char>(wire::kGssEncRequestCode & 0xff);  // 80877104
+  client.sendBytes(gss_request);
+  std::string answer;
+  REQUIRE(client.readRaw(1, answer));
+  CHECK(answer == "N");
+  client.sendBytes(wire::sslRequest());
+  REQUIRE(client.readRaw(1, answer));
+  CHECK(answer == "N");
+  // A client that keeps asking would otherwise be answered for as long as it asks.
+  client.sendBytes(wire::sslRequest());
+  char type = 0;
+  std::string body;
+  REQUIRE(client.readMessage(type, body));
+  CHECK(type == 'E');
+  CHECK(contains(body, "encryption was already negotiated"));
+  CHECK(client.closedByPeer());
+  RawClient again(pooler.port());
+  again.sendBytes(gss_request);
+  REQUIRE(again.readRaw(1, answer));
+  again.sendBytes(gss_request);
+  REQUIRE(again.readMessage(type, body));
+  CHECK(type == 'E');
+  expectServes(pooler);
+}
+
 TEST_CASE("a client asking for protocol 3.2 gets NegotiateProtocolVersion and works",
           "[protocol]") {
   PoolerProcess pooler({"", trustSettings(), "", true});
