@@ -674,6 +674,12 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
     if (intercept_)
       countReplies(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(to_client.data()),
                                             to_client.size()));
+    // These answers never pass through the server, so its backpressure does not bound them:
+    // a client that sends without reading is not read either until it has taken them.
+    else if (queuedBytes() > 0) {
+      answers_backed_up_ = true;
+      stopReading();
+    }
   }
   // The chunk is consumed: what remains to forward is the edited stream, up to any Terminate.
   auto result = outcome.scan;
@@ -721,6 +727,11 @@ void ClientSession::relayFromServer(std::span<const uint8_t> bytes) {
 
 void ClientSession::onDrained() {
   if (server_ != nullptr && state_ == State::kActive) server_->startReading();
+  if (answers_backed_up_) {
+    answers_backed_up_ = false;
+    // Unless the link is full as well: onServerDrained resumes reading then.
+    if (server_ == nullptr || server_->queuedBytes() == 0) startReading();
+  }
 }
 
 void ClientSession::onServerDrained() {

@@ -162,6 +162,8 @@ class ClientSession : public Connection {
   // Each encryption request is answered once per connection, as PostgreSQL does; a client
   // repeating one is refused rather than answered for as long as it keeps asking.
   bool ssl_requested_ = false, gss_requested_ = false;
+  // Reading stopped because the pooler's own answers (prepared statements) backed up.
+  bool answers_backed_up_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
   // Only for clients of a database with synced tables (client_intercept.h).
   std::unique_ptr<ClientInterception> intercept_;
