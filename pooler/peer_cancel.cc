@@ -59,9 +59,13 @@ void forward(Pooler& pooler, const config::PeerConfig& peer, uint64_t key,
   int port = peer.port;
   int id = peer.id;
   const config::Settings& s = pooler.settings();
+  // Counted while the name resolves too, or cancels arriving meanwhile would pass the limit
+  // and all connect at once when the answer comes.
+  ++*in_flight;
   pooler.dnsCache().resolve(
       peer.host, s.dns_max_ttl, s.dns_nxdomain_ttl,
       [owner, port, id, key, in_flight](int status, const std::vector<sockaddr_storage>& addrs) {
+        --*in_flight;  // CancelLink::forward counts the connection itself
         if (status != 0) {
           LOG_WARNING("cancel for peer %d dropped: cannot resolve its host: %s", id,
                       uv_strerror(status));
