@@ -178,10 +178,15 @@ void ClientSession::holdFromClient(std::span<const uint8_t> data) {
   }
   ClientInterception& in = *intercept_;
   in.held.append(reinterpret_cast<const char*>(data.data()), data.size());
-  // Pause a client that sends on while its messages cannot move (a write in flight, no link
-  // yet); a long message that is still arriving must be read to its end.
-  if (in.held.size() > kMaxHeldBytes && (in.write || server_ == nullptr)) stopReading();
   processHeld();
+  if (!intercept_ || closing()) return;
+  // Pause a client that sends on while its messages cannot move: a write is in flight (its
+  // end resumes reading), or whole messages wait for a link (linking resumes it). A first
+  // message still arriving is read to its end, however long: until it is whole it asks for
+  // no link, and nothing would ever resume reading.
+  bool first_whole = in.held.size() >= 5 && in.held.size() >= in.messageSize(0);
+  if (in.held.size() > kMaxHeldBytes && (in.write || (server_ == nullptr && first_whole)))
+    stopReading();
 }
 
 void ClientSession::countReplies(std::span<const uint8_t> bytes) {
