@@ -227,7 +227,14 @@ void ClientSession::processHeld() {
       in.held.erase(end, 1 + length);  // the server would have skipped it too
       continue;
     }
-    if (type == wire::fe::kSync) in.skip_until_sync = false;
+    if (type == wire::fe::kSync) {
+      in.skip_until_sync = false;
+      // A Sync ends the implicit transaction, which drops its portals on the server; a portal
+      // of a synced write executed again after it must not reach the API a second time. (In
+      // an explicit transaction block the server keeps it: executed again there, it goes to the
+      // server, whose privileges refuse a direct write.)
+      in.portals.clear();
+    }
     if (type == wire::fe::kQuery && pooler_.settings().disable_pqexec) {
       releaseServer(false);
       refuseSimpleQuery();
@@ -260,7 +267,8 @@ void ClientSession::processHeld() {
         else if (auto it = in.statements.find(parse.statement); it != in.statements.end())
           in.statements.erase(it);
       }
-    } else if (type == wire::fe::kBind && !in.statements.empty()) {
+    } else if (type == wire::fe::kBind && (!in.statements.empty() || !in.portals.empty())) {
+      // Every Bind replaces its portal, also one bound to a statement that is not a write.
       wire::BindMsg bind;
       if (wire::decodeBind(body, bind)) {
         auto it = in.statements.find(bind.statement);
@@ -284,7 +292,7 @@ void ClientSession::processHeld() {
           in.portals[std::string(bind.portal)] = std::move(write);
         }
       }
-    } else if (type == wire::fe::kClose && !in.statements.empty()) {
+    } else if (type == wire::fe::kClose && (!in.statements.empty() || !in.portals.empty())) {
       wire::CloseMsg close;
       if (wire::decodeClose(body, close)) {
         if (close.kind == 'S') in.statements.erase(std::string(close.name));

@@ -810,6 +810,33 @@ TEST_CASE("write-through: a query over 1 MB passes in transaction pooling", "[wr
   CHECK(queryWithin(conn.get(), "SELECT 'after'", 20) == "after");
 }
 
+TEST_CASE("write-through: an unnamed statement after a synced write does not repeat it",
+          "[write_through][extended]") {
+  // libpq's PQexecParams uses the unnamed statement and portal each time: the SELECT after the
+  // INSERT replaces both, so it must run as a SELECT, not send the INSERT to the API again.
+  WriteThrough wt("unnamed_after", {"pool_mode = transaction\n", "", ""});
+  Conn conn = wt.connect();
+  const std::string insert = "INSERT INTO " + wt.table + " (name, score) VALUES ($1, 7)";
+  const char* name[1] = {"Ada"};
+  Result inserted(PQexecParams(conn.get(), insert.c_str(), 1, nullptr, name, nullptr, nullptr, 0),
+                  &PQclear);
+  INFO(wt.context(inserted.get()));
+  REQUIRE(PQresultStatus(inserted.get()) == PGRES_COMMAND_OK);
+  CHECK(cmdStatus(inserted.get()) == "INSERT 0 1");
+  const char* word[1] = {"plain"};
+  Result selected(
+      PQexecParams(conn.get(), "SELECT $1::text", 1, nullptr, word, nullptr, nullptr, 0), &PQclear);
+  INFO(wt.context(selected.get()));
+  REQUIRE(PQresultStatus(selected.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(selected.get(), 0, 0)) == "plain");
+  // Bind and Execute of the unnamed portal without a new Parse (a statement the server has).
+  Result again(PQexecParams(conn.get(), "SELECT $1::text", 1, nullptr, word, nullptr, nullptr, 0),
+               &PQclear);
+  REQUIRE(PQresultStatus(again.get()) == PGRES_TUPLES_OK);
+  CHECK(wt.requests().size() == 1);
+  CHECK(wt.rowCount() == 1);
+}
+
 TEST_CASE("write-through: a prepared INSERT executed 20 times in transaction pooling",
           "[write_through][extended]") {
   WriteThrough wt("prepared", {"pool_mode = transaction\n", "", ""});
