@@ -364,9 +364,11 @@ void ServerLink::setTransactionStatus(char status) {
   tx_status_ = status;
 }
 
+// Bytes of the client still queued for the server (sent after its transaction ended, like
+// CopyData the server ignores after a failed COPY) keep the link dirty until they went.
 bool ServerLink::isClean() const {
   return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' && !extended_open_ &&
-         replies_.empty() && scanner_.atBoundary();
+         replies_.empty() && scanner_.atBoundary() && queuedBytes() == 0;
 }
 
 void ServerLink::linkTo(ClientSession* client) {
@@ -384,7 +386,11 @@ void ServerLink::becomeIdle() {
 }
 
 void ServerLink::onDrained() {
-  if (client_ != nullptr) client_->onServerDrained();
+  if (client_ == nullptr) return;
+  client_->onServerDrained();
+  // The transaction ended while client bytes were still queued: the link is free now.
+  if (client_ != nullptr && pool_.poolMode() != config::PoolMode::kSession && isClean())
+    client_->onTransactionEnd();
 }
 
 // Login and internal queries read whole messages: appends `data` and hands each complete

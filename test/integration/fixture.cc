@@ -331,7 +331,7 @@ RawClient::~RawClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes) {
+size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes, int pause_ms) {
   size_t sent = 0;
   size_t offset = 0;  // into chunk
   int idle_rounds = 0;
@@ -347,6 +347,8 @@ size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes) {
     idle_rounds = 0;
     sent += static_cast<size_t>(n);
     offset = (offset + static_cast<size_t>(n)) % chunk.size();
+    if (offset == 0 && pause_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
   }
   return sent;
 }

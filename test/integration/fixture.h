@@ -139,8 +139,9 @@ class RawClient {
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
   // Sends `chunk` again and again without blocking until the peer stops taking bytes (its
-  // buffers and ours are full) or `max_bytes` went out; returns the bytes sent.
-  size_t sendUntilFull(const std::string& chunk, size_t max_bytes);
+  // buffers and ours are full) or `max_bytes` went out; returns the bytes sent. With
+  // `pause_ms`, waits that long after each whole chunk, so a reader gets one chunk per read.
+  size_t sendUntilFull(const std::string& chunk, size_t max_bytes, int pause_ms = 0);
   // Closes with a reset (SO_LINGER 0): the peer's next send fails instead of succeeding.
   void reset();
 

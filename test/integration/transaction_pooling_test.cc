@@ -134,6 +134,49 @@ TEST_CASE("statement mode: a client that is gone when its transaction block is r
   CHECK(queryValue(after.get(), "SELECT 'still up'") == "still up");
 }
 
+TEST_CASE("transaction mode: a link keeps its client until the client's bytes reached it",
+          "[transaction]") {
+  // A transaction can end while bytes the client sent after it still wait to go to the server
+  // (the server ignores CopyData outside COPY, as after a failed COPY FROM STDIN). The link
+  // is not free until they went, and the client, paused meanwhile, must be read again.
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
+  RawClient client(pooler.port());
+  client.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                    {{"user", "app"}, {"database", "app"}}));
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  REQUIRE(client.sendBytes(apibouncer::wire::query("SELECT pg_sleep(3)")));
+  // CopyData of 8 kB (as libpq flushes COPY data), one per read of the pooler (a pause after each), so it stops reading
+  // the client where a message ends: the transaction's end then finds it between messages.
+  constexpr size_t kSize = 8 * 1024;
+  std::string copy_data(kSize, 'x');
+  copy_data[0] = 'd';
+  for (int i = 0; i < 4; ++i)  // length, big-endian
+    copy_data[1 + i] = static_cast<char>(((kSize - 1) >> (24 - 8 * i)) & 0xff);
+  size_t sent = client.sendUntilFull(copy_data, size_t{256} << 20, 1);
+  CHECK(sent < (size_t{256} << 20));  // the pooler stopped reading: the link was full
+  bool ready = false;
+  while (!ready && client.readMessage(type, body, 10000)) ready = type == 'Z';
+  REQUIRE(ready);
+  std::string rest = copy_data.substr(sent % kSize) + apibouncer::wire::query("SELECT 'next'");
+  size_t rest_sent = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (rest_sent < rest.size() && std::chrono::steady_clock::now() < deadline)
+    rest_sent += client.sendUntilFull(rest.substr(rest_sent), rest.size() - rest_sent);
+  CHECK(rest_sent == rest.size());
+  std::string value;
+  ready = false;
+  while (!ready && client.readMessage(type, body, 10000)) {
+    if (type == 'D' && body.size() > 6) value = body.substr(6);
+    ready = type == 'Z';
+  }
+  CHECK(value == "next");
+  Conn other = connectOk(pooler);
+  CHECK(queryValue(other.get(), "SELECT 'other'") == "other");
+}
+
 TEST_CASE("pgbench simple, extended and prepared on a pool of 2 in transaction mode",
           "[transaction][pgbench]") {
   ensureRole("txbench", "txbench-secret");
