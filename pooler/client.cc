@@ -676,7 +676,7 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
                                             to_client.size()));
     // These answers never pass through the server, so its backpressure does not bound them:
     // a client that sends without reading is not read either until it has taken them.
-    else if (queuedBytes() > 0) {
+    if (queuedBytes() > 0 && !closing()) {
       answers_backed_up_ = true;
       stopReading();
     }
@@ -729,8 +729,10 @@ void ClientSession::onDrained() {
   if (server_ != nullptr && state_ == State::kActive) server_->startReading();
   if (answers_backed_up_) {
     answers_backed_up_ = false;
-    // Unless the link is full as well: onServerDrained resumes reading then.
-    if (server_ == nullptr || server_->queuedBytes() == 0) startReading();
+    // Unless the link is full as well (onServerDrained resumes reading then) or a synced write
+    // runs (its end does).
+    bool write_running = intercept_ && intercept_->write;
+    if (!write_running && (server_ == nullptr || server_->queuedBytes() == 0)) startReading();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
@@ -410,6 +411,36 @@ bool RawClient::closedByPeer(int timeout_ms) {
     }
   }
   return false;
+}
+
+UnreadFlood floodUnread(RawClient& client, const std::string& message, char answer_type) {
+  UnreadFlood flood;
+  std::string batch;
+  for (int i = 0; i < 8192; ++i) batch += message;
+  const size_t limit = size_t{1} << 30;
+  size_t sent = client.sendUntilFull(batch, limit);
+  flood.stopped = sent < limit;
+  size_t partial = sent % message.size();
+  flood.sent = sent / message.size() + (partial > 0 ? 1 : 0);
+  std::atomic<size_t> answers{0};
+  std::atomic<bool> ready{false};
+  std::thread reader([&] {  // no Catch2 macros off the main thread
+    char type = 0;
+    std::string body;
+    while (client.readMessage(type, body, 20000)) {
+      if (type == answer_type) ++answers;
+      if (type == 'Z') {
+        ready = true;
+        return;
+      }
+    }
+  });
+  const std::string sync("S\0\0\0\4", 5);
+  bool rest_sent = client.sendBytes((partial > 0 ? message.substr(partial) : "") + sync);
+  reader.join();
+  flood.ready = rest_sent && ready;
+  flood.answers = answers;
+  return flood;
 }
 
 }  // namespace itest

@@ -151,4 +151,16 @@ class RawClient {
   std::string buffer_;
 };
 
+// What floodUnread saw.
+struct UnreadFlood {
+  bool stopped = false;  // the pooler stopped taking bytes before 1 GB went out
+  bool ready = false;    // ReadyForQuery came once the client read
+  size_t sent = 0;       // messages sent (the last one finished after reading began)
+  size_t answers = 0;    // replies of the expected type before ReadyForQuery
+};
+// Sends `message` (a request the pooler answers itself) again and again without reading, as a
+// client that never reads would, until the pooler stops taking bytes; then reads every answer
+// while it finishes the last message and sends a Sync.
+UnreadFlood floodUnread(RawClient& client, const std::string& message, char answer_type);
+
 }  // namespace itest

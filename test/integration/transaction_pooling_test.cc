@@ -148,8 +148,9 @@ TEST_CASE("transaction mode: a link keeps its client until the client's bytes re
   std::string body;
   while (client.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
   REQUIRE(client.sendBytes(apibouncer::wire::query("SELECT pg_sleep(3)")));
-  // CopyData of 8 kB (as libpq flushes COPY data), one per read of the pooler (a pause after each), so it stops reading
-  // the client where a message ends: the transaction's end then finds it between messages.
+  // CopyData of 8 kB (as libpq flushes COPY data), one per read of the pooler (a pause after each),
+  // so it stops reading the client where a message ends: the transaction's end then finds it
+  // between messages.
   constexpr size_t kSize = 8 * 1024;
   std::string copy_data(kSize, 'x');
   copy_data[0] = 'd';

@@ -25,6 +25,7 @@
 
 #include "fakeapi_fixture.h"
 #include "fixture.h"
+#include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
 
 using namespace itest;
@@ -835,6 +836,25 @@ TEST_CASE("write-through: an unnamed statement after a synced write does not rep
   REQUIRE(PQresultStatus(again.get()) == PGRES_TUPLES_OK);
   CHECK(wt.requests().size() == 1);
   CHECK(wt.rowCount() == 1);
+}
+
+TEST_CASE("write-through: a client that does not read the pooler's answers stops being read",
+          "[write_through][extended]") {
+  // As without synced tables (prepared_statements_test.cc): the CloseComplete the pooler
+  // answers itself must hold back a client that sends without reading.
+  WriteThrough wt("unread_answers", {"pool_mode = transaction\nauth_type = trust\n", "", ""});
+  RawClient client(wt.pooler->port());
+  client.sendBytes(
+      wire::startupMessage(apibouncer::wire::kProtocolV3, {{"user", "app"}, {"database", "app"}}));
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  UnreadFlood flood = floodUnread(client, wire::close('S', "nothing"), '3');
+  CHECK(flood.stopped);
+  CHECK(flood.ready);
+  CHECK(flood.answers == flood.sent);
+  Conn conn = wt.connect();
+  CHECK(queryValue(conn.get(), "SELECT 'still served'") == "still served");
 }
 
 TEST_CASE("write-through: a prepared INSERT executed 20 times in transaction pooling",
