@@ -76,6 +76,7 @@ struct ScriptReplyVisitor {
       in.cutting = false;
     }
     in.script_parts_left--;
+    in.part_sent = false;
     if (in.part_error && in.script_parts_left > 0) in.script_failed = true;
     in.part_error = false;
   }
@@ -103,6 +104,7 @@ void ClientSession::relayInterceptedReplies(std::span<const uint8_t> bytes) {
     edited.append(reinterpret_cast<const char*>(bytes.data()) + pos, bytes.size() - pos);
     out = bytesOf(edited);
   }
+  bool script_was_running = in.script_parts_left > 0;
   if (!out.empty() && !send(out)) return;
   if (queuedBytes() > 0 && server_ != nullptr) server_->stopReading();
   if (in.script_failed) {
@@ -110,6 +112,13 @@ void ClientSession::relayInterceptedReplies(std::span<const uint8_t> bytes) {
     return;
   }
   if (in.write && !in.write_running && !in.processing) maybeStartWrite();
+  if (in.write || in.processing || closing()) return;
+  if (in.script_parts_left > 0 && !in.part_sent) {
+    processHeld();  // the next part
+  } else if (script_was_running && in.script_parts_left == 0) {
+    startReading();  // the script is over: the client was not read while it ran
+    processHeld();
+  }
 }
 
 // Replaces the multi-statement Query in `write` by one Query per part, at the head of held.
@@ -149,6 +158,7 @@ void ClientSession::endScriptAfterError() {
   in.write.reset();
   in.write_running = false;
   in.script_parts_left = 0;
+  in.part_sent = false;
   in.script_failed = false;
   char status = server_ != nullptr ? server_->transactionStatus() : in.script_status;
   send(wire::readyForQuery(status));
@@ -222,6 +232,7 @@ void ClientSession::processHeld() {
       break;
     }
     if (in.held.size() - end - 1 < length) break;
+    if (in.part_sent && type == wire::fe::kQuery) break;  // the part before is not answered
     auto body = bytesOf(std::string_view(in.held).substr(end + 5, length - 4));
     if (in.skip_until_sync && type != wire::fe::kSync) {
       in.held.erase(end, 1 + length);  // the server would have skipped it too
@@ -309,6 +320,10 @@ void ClientSession::processHeld() {
       }
     }
     end += 1 + length;
+    if (in.script_parts_left > 0 && type == wire::fe::kQuery) {
+      in.part_sent = true;  // wait for its answer before the next part
+      break;
+    }
   }
   in.held_checked = end;
   if (end > 0) {

@@ -53,7 +53,10 @@ struct ClientInterception {
   // statements between writes, and each write); the client sees one ReadyForQuery, after the
   // last part, or after the first part that fails (PostgreSQL skips the rest).
   size_t script_parts_left = 0;  // parts not answered yet
-  bool part_error = false;       // the part being answered got an ErrorResponse
+  // A part that is not a write went to the server and is not answered yet. Parts go one at a
+  // time, so that the parts after a failing one never reach the server.
+  bool part_sent = false;
+  bool part_error = false;  // the part being answered got an ErrorResponse
   bool script_failed = false;
   char script_status = 'I';  // from the last ReadyForQuery taken out of the stream
   bool cutting = false;      // a ReadyForQuery being taken out continues in the next chunk

@@ -857,6 +857,21 @@ TEST_CASE("write-through: a client that does not read the pooler's answers stops
   CHECK(queryValue(conn.get(), "SELECT 'still served'") == "still served");
 }
 
+TEST_CASE("write-through: a script whose parts turn out not to write keeps its client served",
+          "[write_through]") {
+  // Taken whole, the string writes the synced table (the search path is back to public at
+  // its end); split into statements, the INSERT runs under search_path = nowhere, where the
+  // table does not exist, so no part goes to the API and the server reports the error.
+  WriteThrough wt("script_sp");
+  Conn conn = wt.connect();
+  Result r = exec(conn.get(), "SET search_path = nowhere; INSERT INTO " + wt.table +
+                                  " (name) VALUES ('a'); RESET search_path");
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "42P01");
+  CHECK(wt.requests().empty());
+  CHECK(queryWithin(conn.get(), "SELECT 'next'", 10) == "next");
+}
+
 TEST_CASE("write-through: a prepared INSERT executed 20 times in transaction pooling",
           "[write_through][extended]") {
   WriteThrough wt("prepared", {"pool_mode = transaction\n", "", ""});
