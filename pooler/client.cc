@@ -217,10 +217,10 @@ bool ClientSession::handleStartupPacket() {
     return false;
   }
   inbuf_.erase(0, packet.consumed);
-  bool& requested_before =
-      packet.kind == wire::StartupPacket::Kind::kSslRequest ? ssl_requested_ : gss_requested_;
   if (packet.kind == wire::StartupPacket::Kind::kSslRequest ||
       packet.kind == wire::StartupPacket::Kind::kGssEncRequest) {
+    bool& requested_before =
+        packet.kind == wire::StartupPacket::Kind::kSslRequest ? ssl_requested_ : gss_requested_;
     if (requested_before) {
       fail(wire::sqlstate::kProtocolViolation, "encryption was already negotiated",
            "repeated SSLRequest or GSSENCRequest");
@@ -595,9 +595,7 @@ void ClientSession::finishLinking() {
   if (intercept_ && state_ == State::kActive) processHeld();
   // Transaction pooling: a client that only logged in (the pool had no parameters to welcome
   // it with yet) must not keep the link while it sits idle.
-  if (for_login && state_ == State::kActive && pool_->poolMode() != config::PoolMode::kSession &&
-      server_->isClean())
-    onTransactionEnd();
+  if (for_login && state_ == State::kActive && server_->freeForPool()) onTransactionEnd();
 }
 
 // The server's parameters, with the values this client asked for at startup: those are what

@@ -162,8 +162,7 @@ void ClientSession::endScriptAfterError() {
   in.script_failed = false;
   char status = server_ != nullptr ? server_->transactionStatus() : in.script_status;
   send(wire::readyForQuery(status));
-  if (server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession && server_->isClean())
-    onTransactionEnd();
+  if (server_ != nullptr && server_->freeForPool()) onTransactionEnd();
   if (closing() || state_ == State::kClosing) return;
   startReading();
   processHeld();
@@ -446,9 +445,7 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
   replyToWrite(reply, status, extended, ready);
   // Like PostgreSQL, an error ends the extended exchange: the rest up to Sync is skipped.
   if (extended && reply.error) in.skip_until_sync = true;
-  if (ready && server_ != nullptr && pool_->poolMode() != config::PoolMode::kSession &&
-      server_->isClean())
-    onTransactionEnd();
+  if (ready && server_ != nullptr && server_->freeForPool()) onTransactionEnd();
   if (closing() || state_ == State::kClosing) return;
   startReading();
   processHeld();

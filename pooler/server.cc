@@ -312,10 +312,8 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     return;
   }
   if (!data.empty()) client_->relayFromServer(data);
-  if (client_ == nullptr || pool_.poolMode() == config::PoolMode::kSession) return;
-  // Transaction and statement pooling: the link goes back to the pool between transactions.
   // Last statement: the link may be handed to another client right away.
-  if (isClean()) client_->onTransactionEnd();
+  if (client_ != nullptr && freeForPool()) client_->onTransactionEnd();
 }
 
 void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready,
@@ -371,6 +369,10 @@ bool ServerLink::isClean() const {
          replies_.empty() && scanner_.atBoundary() && queuedBytes() == 0;
 }
 
+bool ServerLink::freeForPool() const {
+  return pool_.poolMode() != config::PoolMode::kSession && isClean();
+}
+
 void ServerLink::linkTo(ClientSession* client) {
   client_ = client;
   if (state_ != State::kInternalQuery) setState(State::kActive);
@@ -389,8 +391,7 @@ void ServerLink::onDrained() {
   if (client_ == nullptr) return;
   client_->onServerDrained();
   // The transaction ended while client bytes were still queued: the link is free now.
-  if (client_ != nullptr && pool_.poolMode() != config::PoolMode::kSession && isClean())
-    client_->onTransactionEnd();
+  if (client_ != nullptr && freeForPool()) client_->onTransactionEnd();
 }
 
 // Login and internal queries read whole messages: appends `data` and hands each complete

@@ -87,6 +87,9 @@ class ServerLink : public Connection {
   ReplyTracker& replies() { return replies_; }
   // True if the link sits between transactions with no reply pending.
   bool isClean() const;
+  // Transaction and statement pooling, and clean: the client's transaction is over and the
+  // link goes back to the pool.
+  bool freeForPool() const;
   void unlink() { client_ = nullptr; }
   // A query (or Sync) is out and its ReadyForQuery has not come back yet.
   bool busy() const { return pending_ready_ > 0; }
