@@ -21,6 +21,9 @@
 #include <sstream>
 #include <thread>
 
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
+
 namespace itest {
 namespace {
 
@@ -94,6 +97,12 @@ void collectNotice(void* notices, const PGresult* result) {
   static_cast<std::vector<Notice>*>(notices)->push_back(
       {errorField(result, PG_DIAG_SEVERITY_NONLOCALIZED), errorField(result, PG_DIAG_SQLSTATE),
        errorField(result, PG_DIAG_MESSAGE_PRIMARY), errorField(result, PG_DIAG_MESSAGE_DETAIL)});
+}
+
+bool noticed(const std::vector<Notice>& notices, const std::string& part) {
+  for (const Notice& notice : notices)
+    if (contains(notice.message, part)) return true;
+  return false;
 }
 
 std::string superuserQuery(const std::string& sql) {
@@ -352,6 +361,15 @@ size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes, int 
       std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
   }
   return sent;
+}
+
+void RawClient::logIn() {
+  REQUIRE(sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
+                                                     {{"user", "app"}, {"database", "app"}})));
+  char type = 0;
+  std::string body;
+  while (readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  REQUIRE(type == 'Z');
 }
 
 void RawClient::reset() {

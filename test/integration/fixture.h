@@ -39,6 +39,8 @@ struct Notice {
 // A libpq notice receiver: PQsetNoticeReceiver(conn, collectNotice, &notices) with
 // notices a std::vector<Notice>.
 void collectNotice(void* notices, const PGresult* result);
+// True if one of `notices` has `part` in its message.
+bool noticed(const std::vector<Notice>& notices, const std::string& part);
 // Runs `sql` as the sandbox superuser and returns the first value of the first row.
 std::string superuserQuery(const std::string& sql);
 // Creates a login role (SCRAM password) if missing, able to connect to database app.
@@ -138,6 +140,9 @@ class RawClient {
   // Reads exactly n raw bytes (e.g. the SSLRequest answer).
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
+  // Logs in as app to database app (the pooler trusts it): the startup packet, then every
+  // message up to ReadyForQuery, which must come without an error.
+  void logIn();
   // Sends `chunk` again and again without blocking until the peer stops taking bytes (its
   // buffers and ours are full) or `max_bytes` went out; returns the bytes sent. With
   // `pause_ms`, waits that long after each whole chunk, so a reader gets one chunk per read.

@@ -50,11 +50,7 @@ Replies readUntilReady(RawClient& client, int ready_count = 1) {
 // A logged-in client speaking the protocol by hand (trust auth).
 struct RawSession {
   RawClient client;
-  explicit RawSession(const PoolerProcess& pooler) : client(pooler.port()) {
-    client.sendBytes(
-        wire::startupMessage(wire::kProtocolV3, {{"user", "app"}, {"database", "app"}}));
-    REQUIRE(readUntilReady(client).types.back() == 'Z');
-  }
+  explicit RawSession(const PoolerProcess& pooler) : client(pooler.port()) { client.logIn(); }
   Replies send(const std::string& bytes, int ready_count = 1) {
     REQUIRE(client.sendBytes(bytes));
     return readUntilReady(client, ready_count);

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "fixture.h"
-#include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
 
 using namespace itest;
@@ -56,9 +55,8 @@ TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits
     cut = PQresultStatus(exec(conn.get(), "SELECT pg_sleep(0.1)").get()) != PGRES_TUPLES_OK;
   }
   CHECK(cut);
-  bool told = contains(PQerrorMessage(conn.get()), "transaction timeout");
-  for (const Notice& notice : notices) told |= contains(notice.message, "transaction timeout");
-  CHECK(told);
+  CHECK((contains(PQerrorMessage(conn.get()), "transaction timeout") ||
+         noticed(notices, "transaction timeout")));
 }
 
 TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") {
@@ -74,9 +72,7 @@ TEST_CASE("query_wait_notify tells a waiting client it is waiting", "[limits]") 
   });
   CHECK(PQresultStatus(exec(waiter.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
   release.join();
-  bool told = false;
-  for (const Notice& notice : notices) told |= contains(notice.message, "query_wait_notify");
-  CHECK(told);
+  CHECK(noticed(notices, "query_wait_notify"));
 }
 
 TEST_CASE("query_wait_notify: a waiting client that is gone does not stop the others' turn",
@@ -90,11 +86,7 @@ TEST_CASE("query_wait_notify: a waiting client that is gone does not stop the ot
   // pool walks its waiting clients; the client queued behind it must still get its notice
   // and its turn.
   RawClient gone(pooler.port());
-  gone.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
-                                                  {{"user", "app"}, {"database", "app"}}));
-  char type = 0;
-  std::string body;
-  while (gone.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  gone.logIn();
   REQUIRE(gone.sendBytes(apibouncer::wire::query("SELECT '" + std::string(1100000, 'x') + "'")));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   gone.reset();
@@ -109,9 +101,7 @@ TEST_CASE("query_wait_notify: a waiting client that is gone does not stop the ot
   release.join();
   INFO(pooler.log());
   CHECK(value == "served");
-  bool told = false;
-  for (const Notice& notice : notices) told |= contains(notice.message, "query_wait_notify");
-  CHECK(told);
+  CHECK(noticed(notices, "query_wait_notify"));
   waiter.reset();  // session mode: it holds the only link until it leaves
   Conn after = connectOk(pooler);
   CHECK(queryValue(after.get(), "SELECT 'still up'") == "still up");

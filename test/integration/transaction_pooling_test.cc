@@ -115,11 +115,7 @@ TEST_CASE("statement mode: a client that is gone when its transaction block is r
           "[transaction]") {
   PoolerProcess pooler({sandboxDatabase("pool_mode=statement"), "auth_type = trust\n", "", true});
   RawClient gone(pooler.port());
-  gone.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
-                                                  {{"user", "app"}, {"database", "app"}}));
-  char type = 0;
-  std::string body;
-  while (gone.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  gone.logIn();
   // The query opens a transaction block when it ends. Flush messages behind it fill the link
   // while the server sleeps, so the pooler stops reading the client, and the client's reset
   // shows only when the pooler relays the answer and refuses the block.
@@ -142,11 +138,9 @@ TEST_CASE("transaction mode: a link keeps its client until the client's bytes re
   PoolerProcess pooler(
       {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
   RawClient client(pooler.port());
-  client.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
-                                                    {{"user", "app"}, {"database", "app"}}));
+  client.logIn();
   char type = 0;
   std::string body;
-  while (client.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
   REQUIRE(client.sendBytes(apibouncer::wire::query("SELECT pg_sleep(3)")));
   // CopyData of 8 kB (as libpq flushes COPY data), one per read of the pooler (a pause after each),
   // so it stops reading the client where a message ends: the transaction's end then finds it

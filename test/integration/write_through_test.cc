@@ -25,7 +25,6 @@
 
 #include "fakeapi_fixture.h"
 #include "fixture.h"
-#include "pooler/wire/packet.h"
 #include "pooler/wire/writer.h"
 
 using namespace itest;
@@ -817,22 +816,21 @@ TEST_CASE("write-through: an unnamed statement after a synced write does not rep
   // INSERT replaces both, so it must run as a SELECT, not send the INSERT to the API again.
   WriteThrough wt("unnamed_after", {"pool_mode = transaction\n", "", ""});
   Conn conn = wt.connect();
-  const std::string insert = "INSERT INTO " + wt.table + " (name, score) VALUES ($1, 7)";
-  const char* name[1] = {"Ada"};
-  Result inserted(PQexecParams(conn.get(), insert.c_str(), 1, nullptr, name, nullptr, nullptr, 0),
+  auto execParams = [&](const std::string& sql, const char* value) {
+    const char* values[1] = {value};
+    return Result(PQexecParams(conn.get(), sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0),
                   &PQclear);
+  };
+  Result inserted = execParams("INSERT INTO " + wt.table + " (name, score) VALUES ($1, 7)", "Ada");
   INFO(wt.context(inserted.get()));
   REQUIRE(PQresultStatus(inserted.get()) == PGRES_COMMAND_OK);
   CHECK(cmdStatus(inserted.get()) == "INSERT 0 1");
-  const char* word[1] = {"plain"};
-  Result selected(
-      PQexecParams(conn.get(), "SELECT $1::text", 1, nullptr, word, nullptr, nullptr, 0), &PQclear);
+  Result selected = execParams("SELECT $1::text", "plain");
   INFO(wt.context(selected.get()));
   REQUIRE(PQresultStatus(selected.get()) == PGRES_TUPLES_OK);
   CHECK(std::string(PQgetvalue(selected.get(), 0, 0)) == "plain");
   // Bind and Execute of the unnamed portal without a new Parse (a statement the server has).
-  Result again(PQexecParams(conn.get(), "SELECT $1::text", 1, nullptr, word, nullptr, nullptr, 0),
-               &PQclear);
+  Result again = execParams("SELECT $1::text", "plain");
   REQUIRE(PQresultStatus(again.get()) == PGRES_TUPLES_OK);
   CHECK(wt.requests().size() == 1);
   CHECK(wt.rowCount() == 1);
@@ -844,11 +842,7 @@ TEST_CASE("write-through: a client that does not read the pooler's answers stops
   // answers itself must hold back a client that sends without reading.
   WriteThrough wt("unread_answers", {"pool_mode = transaction\nauth_type = trust\n", "", ""});
   RawClient client(wt.pooler->port());
-  client.sendBytes(
-      wire::startupMessage(apibouncer::wire::kProtocolV3, {{"user", "app"}, {"database", "app"}}));
-  char type = 0;
-  std::string body;
-  while (client.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  client.logIn();
   UnreadFlood flood = floodUnread(client, wire::close('S', "nothing"), '3');
   CHECK(flood.stopped);
   CHECK(flood.ready);
@@ -1145,12 +1139,9 @@ TEST_CASE("write-through: with interception on, bad packets and long statements 
   WriteThrough wt("bad_input", {"auth_type = trust\n", "", ""});
   SECTION("a malformed message: an error for that client, the others go on") {
     RawClient client(wt.pooler->port());
-    client.sendBytes(wire::startupMessage(3u << 16, {{"user", "app"}, {"database", "app"}}));
+    client.logIn();
     char type = 0;
     std::string body;
-    bool ready = false;
-    while (!ready && client.readMessage(type, body)) ready = type == 'Z';
-    REQUIRE(ready);
     client.sendBytes(std::string("Q\0\0\0\2", 5));  // a length below the minimum
     REQUIRE(client.readMessage(type, body));
     CHECK(type == 'E');
