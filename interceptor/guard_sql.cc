@@ -23,8 +23,6 @@ std::string quoteIdentifier(const std::string& name) {
   return quoted + "\"";
 }
 
-namespace {
-
 std::string quoteLiteral(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) {
@@ -33,8 +31,6 @@ std::string quoteLiteral(const std::string& text) {
   }
   return quoted + "'";
 }
-
-}  // namespace
 
 std::string guardSql(const SyncConfig& config, const std::set<std::string>& pool_roles) {
   std::string writer = quoteIdentifier(config.settings.writer_user);

@@ -18,5 +18,7 @@ std::string guardSql(const SyncConfig& config, const std::set<std::string>& pool
 
 // Quotes an SQL identifier when it needs quoting ("My Table", "select").
 std::string quoteIdentifier(const std::string& name);
+// Quotes a string literal for standard_conforming_strings = on (PostgreSQL's default).
+std::string quoteLiteral(const std::string& text);
 
 }  // namespace apibouncer::interceptor

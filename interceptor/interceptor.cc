@@ -221,7 +221,7 @@ Decision Interceptor::classify(std::string_view database, std::string_view sql,
   return decision;
 }
 
-void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
+Interceptor::CancelWrite Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
   const DatabaseView& view = *call.decision.view;
   const SyncedWrite& synced = call.decision.classification.writes.front();
   const TableConfig* table = synced.table;
@@ -236,7 +236,7 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
       reply.error = PgError{"08006", "cannot reach the database as writer_user: " + error, "",
                             "Check writer_user in [apibouncer] and auth_file."};
       done(std::move(reply));
-      return;
+      return [] {};
     }
     // A row a write must lock may be held by someone else's long transaction: the write
     // gives up after api_timeout with 55P03, before the API sees anything, instead of holding
@@ -278,6 +278,9 @@ void Interceptor::write(WriteCall call, std::function<void(WriteReply)> done) {
                                    done(std::move(reply));
                                  });
   job->start();
+  return [weak = std::weak_ptr<WriteJob>(job)] {
+    if (auto running = weak.lock()) running->cancel();
+  };
 }
 
 }  // namespace apibouncer::interceptor

@@ -60,6 +60,9 @@ struct WriteCall {
   Decision decision;
   QueryParams params;     // extended protocol: the client's bound values
   int result_format = 0;  // RETURNING rows: 0 text, 1 binary
+  // The client's session parameters (name, value) the pooler tracks: DateStyle, TimeZone,
+  // track_extra_parameters... The write runs with those that shape values (write_through.cc).
+  std::vector<std::pair<std::string, std::string>> session_parameters;
 };
 
 class Interceptor {
@@ -81,9 +84,12 @@ class Interceptor {
   // search_path to (schemas as written), or null for the role's and database's default.
   Decision classify(std::string_view database, std::string_view sql, std::string_view user,
                     const std::vector<std::string>* session_search_path = nullptr) const;
+  // Stops a running write if it has not called the API yet (it then fails with 57014);
+  // later it does nothing. Safe to call after the write finished.
+  using CancelWrite = std::function<void()>;
   // Runs the write-through; `done` runs on the loop exactly once (unless the interceptor is
   // destroyed first).
-  void write(WriteCall call, std::function<void(WriteReply)> done);
+  CancelWrite write(WriteCall call, std::function<void(WriteReply)> done);
   size_t writesInFlight() const { return in_flight_; }
   // One row per [api.NAME]: SHOW APIS.
   struct ApiStatsRow {

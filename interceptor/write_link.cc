@@ -7,7 +7,16 @@ namespace apibouncer::interceptor {
 WriteLink::WriteLink(uv_loop_t* loop, std::string conninfo)
     : loop_(loop), conninfo_(std::move(conninfo)) {}
 
+// A cancel on the thread pool. The link may be deleted before it is done: it then clears
+// `link`, and the work frees itself alone.
+struct WriteLink::CancelWork {
+  uv_work_t work;
+  PGcancel* cancel = nullptr;
+  WriteLink* link = nullptr;
+};
+
 WriteLink::~WriteLink() {
+  if (cancel_ != nullptr) cancel_->link = nullptr;
   closePoll();  // before PQfinish, which closes the fd
   if (conn_ != nullptr) PQfinish(conn_);
 }
@@ -105,29 +114,84 @@ struct ParamPointers {
 
 }  // namespace
 
+// The senders own copies of what they send: a statement held behind a cancel is sent later.
 void WriteLink::run(std::string sql, const QueryParams* params, int result_format, Done done) {
-  int sent;
   if (params == nullptr) {
-    sent = PQsendQuery(conn_, sql.c_str());
-  } else {
-    ParamPointers p(*params);
-    sent = PQsendQueryParams(conn_, sql.c_str(), p.count(), params->types.data(), p.values.data(),
-                             p.lengths.data(), params->formats.data(), result_format);
+    send([this, sql = std::move(sql)] { return PQsendQuery(conn_, sql.c_str()); }, std::move(done));
+    return;
   }
-  awaitResults(sent, std::move(done));
+  send(
+      [this, sql = std::move(sql), params = *params, result_format] {
+        ParamPointers p(params);
+        return PQsendQueryParams(conn_, sql.c_str(), p.count(), params.types.data(),
+                                 p.values.data(), p.lengths.data(), params.formats.data(),
+                                 result_format);
+      },
+      std::move(done));
 }
 
 void WriteLink::prepare(std::string sql, const QueryParams& params, Done done) {
-  int sent = PQsendPrepare(conn_, "", sql.c_str(), static_cast<int>(params.types.size()),
-                           params.types.data());
-  awaitResults(sent, std::move(done));
+  send(
+      [this, sql = std::move(sql), types = params.types] {
+        return PQsendPrepare(conn_, "", sql.c_str(), static_cast<int>(types.size()), types.data());
+      },
+      std::move(done));
 }
 
 void WriteLink::runPrepared(const QueryParams& params, int result_format, Done done) {
-  ParamPointers p(params);
-  int sent = PQsendQueryPrepared(conn_, "", p.count(), p.values.data(), p.lengths.data(),
-                                 params.formats.data(), result_format);
-  awaitResults(sent, std::move(done));
+  send(
+      [this, params, result_format] {
+        ParamPointers p(params);
+        return PQsendQueryPrepared(conn_, "", p.count(), p.values.data(), p.lengths.data(),
+                                   params.formats.data(), result_format);
+      },
+      std::move(done));
+}
+
+void WriteLink::send(std::function<int()> sender, Done done) {
+  if (cancel_ != nullptr) {
+    held_statement_ = [this, sender = std::move(sender), done = std::move(done)]() mutable {
+      send(std::move(sender), std::move(done));
+    };
+    return;
+  }
+  awaitResults(sender(), std::move(done));
+}
+
+void WriteLink::cancelStatement() {
+  if (!busy() || cancel_ != nullptr || conn_ == nullptr) return;
+  PGcancel* cancel = PQgetCancel(conn_);
+  if (cancel == nullptr) return;
+  cancel_ = new CancelWork;
+  cancel_->cancel = cancel;
+  cancel_->link = this;
+  cancel_->work.data = cancel_;
+  int queued = uv_queue_work(
+      loop_, &cancel_->work,
+      [](uv_work_t* work) {
+        auto* job = static_cast<CancelWork*>(work->data);
+        char error[256];
+        PQcancel(job->cancel, error, sizeof error);  // failing: the statement just runs on
+      },
+      [](uv_work_t* work, int) {
+        auto* job = static_cast<CancelWork*>(work->data);
+        PQfreeCancel(job->cancel);
+        WriteLink* link = job->link;
+        delete job;
+        if (link != nullptr) link->onCancelSent();
+      });
+  if (queued != 0) {
+    PQfreeCancel(cancel);
+    delete cancel_;
+    cancel_ = nullptr;
+  }
+}
+
+void WriteLink::onCancelSent() {
+  cancel_ = nullptr;
+  auto held = std::move(held_statement_);
+  held_statement_ = nullptr;
+  if (held) held();
 }
 
 void WriteLink::awaitResults(int sent, Done done) {

@@ -44,6 +44,12 @@ class WriteLink {
   void runPrepared(const QueryParams& params, int result_format, Done done);
   bool usable() const { return conn_ != nullptr && !broken_; }
   bool busy() const { return done_ != nullptr; }
+  // Idle outside a transaction: what a link must be to serve the next write.
+  bool idle() const { return usable() && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+  // Asks the server to cancel the running statement. PQcancel connects and waits, so it runs
+  // on libuv's thread pool; until it is done this link sends nothing, so the cancel cannot hit
+  // the statement after the one it was meant for (ROLLBACK, or worse the apply).
+  void cancelStatement();
 
   // Temp stage tables this session already created (by qualified synced-table name).
   std::set<std::string>& stages() { return stages_; }
@@ -56,6 +62,11 @@ class WriteLink {
   void fail(const std::string& error);
   void closePoll();
   void awaitResults(int sent, Done done);  // a statement went out (or not): wait for its results
+  // Sends now, or once a cancel on its way is done (`sender` returns PQsend*'s result).
+  void send(std::function<int()> sender, Done done);
+  struct CancelWork;
+  friend struct CancelWork;
+  void onCancelSent();
 
   uv_loop_t* loop_;
   std::string conninfo_;
@@ -68,6 +79,8 @@ class WriteLink {
   Done done_;
   ResultPtr result_;  // the result to hand over when the statement is done
   std::set<std::string> stages_;
+  CancelWork* cancel_ = nullptr;          // a cancel on its way (it outlives the link if need be)
+  std::function<void()> held_statement_;  // waits for that cancel
 };
 
 // Deletes `link` on the next loop turn: links are dropped from inside their own callbacks.

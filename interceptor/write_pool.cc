@@ -41,7 +41,8 @@ void WritePool::open(Granted granted) {
 }
 
 void WritePool::release(WriteLink* link) {
-  if (!link->usable()) {
+  // A link still in a transaction (its ROLLBACK failed) would start the next write inside it.
+  if (!link->idle()) {
     drop(link);
     link = nullptr;
   }

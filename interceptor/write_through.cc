@@ -1,6 +1,8 @@
 // WriteJob: the write-through's steps, each one statement on the write link (write_through.h).
 #include "interceptor/write_through.h"
 
+#include <strings.h>
+
 #include <random>
 #include <set>
 
@@ -73,6 +75,32 @@ const char* limitKey(WriteKind kind) {
                                       : "max_delete";
 }
 
+// The SQL that gives a write link the client's session parameters, after RESET ALL has
+// undone whatever the previous write left (a set_config(..., false) in a client's expression
+// outlives its transaction). DateStyle, TimeZone, IntervalStyle... shape how the client's
+// values are read and its RETURNING rows written. Left out: client_encoding (the rows go to
+// the API as UTF-8 JSON), standard_conforming_strings and search_path (the statement was
+// parsed, and its names resolved, by the interceptor already), application_name (the link's
+// own).
+std::string sessionSetup(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  static const char* const kNotApplied[] = {"client_encoding", "standard_conforming_strings",
+                                            "search_path", "application_name"};
+  std::string sql = "RESET ALL;";
+  for (const auto& [name, value] : parameters) {
+    bool applied = true;
+    for (const char* skipped : kNotApplied) applied = applied && strcasecmp(name.c_str(), skipped);
+    if (applied) sql += " SET " + quoteIdentifier(name) + " TO " + quoteLiteral(value) + ";";
+  }
+  return sql;
+}
+
+// What PostgreSQL answers a canceled statement.
+WriteReply canceled() {
+  WriteReply reply;
+  reply.error = PgError{"57014", "canceling statement due to user request", {}, {}};
+  return reply;
+}
+
 }  // namespace
 
 WriteJob::WriteJob(WriteEnvironment env, WriteCall call, std::function<void(WriteReply)> done)
@@ -110,11 +138,33 @@ void WriteJob::run(std::string sql, const QueryParams* params, int format, Step 
                  self->refuse(databaseError(result, error));
                  return;
                }
+               if (self->refusedAsCanceled()) return;
                (self.get()->*next)(std::move(result));
              });
 }
 
+void WriteJob::cancel() {
+  if (phase_ == Phase::kWaitingForLink) {
+    finish(canceled());  // onLink hands the link back when it comes
+    return;
+  }
+  if (phase_ != Phase::kBeforeApi || cancel_requested_) return;
+  cancel_requested_ = true;
+  link_->cancelStatement();
+}
+
+bool WriteJob::refusedAsCanceled() {
+  if (!cancel_requested_) return false;
+  refuse(*canceled().error);
+  return true;
+}
+
 void WriteJob::onLink(WriteLink* link, const std::string& error) {
+  if (phase_ == Phase::kDone) {  // canceled while waiting
+    if (link != nullptr) env_.pool->release(link);
+    return;
+  }
+  phase_ = Phase::kBeforeApi;
   if (link == nullptr) {
     refuse({"08006", "cannot open a write connection as the writer_user: " + error,
             "synced writes need a write-pool connection to the database",
@@ -177,7 +227,7 @@ void WriteJob::ensureStage() {
 void WriteJob::onStageReady(ResultPtr) {
   link_->stages().insert(env_.stage);
   in_transaction_ = true;
-  run("BEGIN", nullptr, 0, &WriteJob::onBegun);
+  run(sessionSetup(call_.session_parameters) + " BEGIN", nullptr, 0, &WriteJob::onBegun);
 }
 
 void WriteJob::onBegun(ResultPtr) {
@@ -187,6 +237,7 @@ void WriteJob::onBegun(ResultPtr) {
       self->refuse(databaseError(result, error));
       return;
     }
+    if (self->refusedAsCanceled()) return;
     if (!self->plan_.conflict_filter_sql.empty()) {
       self->run(self->plan_.conflict_filter_sql, nullptr, 0, &WriteJob::onStaged);
       return;
@@ -231,11 +282,13 @@ void WriteJob::onStaged(ResultPtr result) {
                      self->refuse(databaseError(result, error));
                      return;
                    }
+                   if (self->refusedAsCanceled()) return;
                    self->callApi();
                  });
 }
 
 void WriteJob::callApi() {
+  phase_ = Phase::kApiAndAfter;
   if (staged_.empty()) {  // nothing matched: no API call, the apply answers "UPDATE 0"
     apply_rows_ = "[]";
     auto self = shared_from_this();
@@ -489,6 +542,7 @@ void WriteJob::lostAfterApi(const std::string& database_error) {
 }
 
 void WriteJob::finish(WriteReply reply) {
+  phase_ = Phase::kDone;
   if (link_ != nullptr) {
     env_.pool->release(link_);
     link_ = nullptr;

@@ -38,9 +38,17 @@ class WriteJob : public std::enable_shared_from_this<WriteJob> {
  public:
   WriteJob(WriteEnvironment env, WriteCall call, std::function<void(WriteReply)> done);
   void start();
+  // The client's cancel request, or query_timeout. Honoured until the API call starts: the
+  // statement running on the write link is canceled and the write fails with 57014, nothing
+  // sent. From the API call on, the write runs to its end (bounded by api_timeout): stopping
+  // it there would leave the API and the table disagreeing.
+  void cancel();
 
  private:
+  enum class Phase { kWaitingForLink, kBeforeApi, kApiAndAfter, kDone };
   using Step = void (WriteJob::*)(ResultPtr);
+  // True (and the write refused) if a cancel came while the last statement ran.
+  bool refusedAsCanceled();
   // Runs `sql` on the link and continues with `next`, or fails the write with its error.
   void run(std::string sql, const QueryParams* params, int format, Step next);
   void onLink(WriteLink* link, const std::string& error);
@@ -68,6 +76,8 @@ class WriteJob : public std::enable_shared_from_this<WriteJob> {
   std::function<void(WriteReply)> done_;
   std::string table_name_;  // schema.table, for messages
   WriteLink* link_ = nullptr;
+  Phase phase_ = Phase::kWaitingForLink;
+  bool cancel_requested_ = false;
   bool in_transaction_ = false;
   WritePlan plan_;
   std::vector<std::string> staged_;  // to_jsonb of each affected row, in order

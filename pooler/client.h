@@ -71,6 +71,10 @@ class ClientSession : public Connection {
   void forgetPreparedStatements();
   void forgetPreparedStatement(std::string_view name);
   void onServerDrained();  // the server took our queued bytes: read from the client again
+  // A synced write of this client is running (client_intercept.cc): when it started (0: none),
+  // and a cancel request or query_timeout for it. The write honours it until its API call.
+  uint64_t writeStartedMs() const;
+  void cancelWrite();
 
   // Sends a FATAL error and closes. `reason` goes to the log.
   void fail(std::string_view sqlstate, std::string_view message, const char* reason);

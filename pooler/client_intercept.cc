@@ -157,6 +157,7 @@ void ClientSession::endScriptAfterError() {
   in.dropHeldMessages(in.script_parts_left - (in.write ? 1 : 0));
   in.write.reset();
   in.write_running = false;
+  in.cancel_write = nullptr;
   in.script_parts_left = 0;
   in.part_sent = false;
   in.script_failed = false;
@@ -398,6 +399,7 @@ void ClientSession::startWrite() {
   char status = server_ != nullptr ? server_->transactionStatus() : 'I';
   const auto& classification = in.write->decision.classification;
   in.write_running = true;
+  in.write_started_ms = uv_now(loop());
   if (status == 'E') {
     finishWrite(refusal("25P02",
                         "current transaction is aborted, commands ignored until end of "
@@ -416,12 +418,27 @@ void ClientSession::startWrite() {
                         "Ask for all result columns in text, or all in binary."));
     return;
   }
-  interceptor::WriteCall call{in.write->sql, in.write->decision, in.write->params,
-                              in.write->result_format};
+  interceptor::WriteCall call{
+      in.write->sql, in.write->decision, in.write->params, in.write->result_format, {}};
+  for (size_t i = 0; i < tracked_.size(); ++i)
+    if (tracked_.has(i))
+      call.session_parameters.emplace_back(tracked_.names()[i], tracked_.value(i));
   std::weak_ptr<ClientSession*> alive = in.alive;
-  pooler_.interceptor()->write(std::move(call), [alive](interceptor::WriteReply reply) {
-    if (auto self = alive.lock()) (*self)->finishWrite(reply);
-  });
+  uint64_t number = ++in.writes_started;
+  auto cancel =
+      pooler_.interceptor()->write(std::move(call), [alive](interceptor::WriteReply reply) {
+        if (auto self = alive.lock()) (*self)->finishWrite(reply);
+      });
+  // Unless it answered at once (and the next write may have started since).
+  if (in.write_running && in.writes_started == number) in.cancel_write = std::move(cancel);
+}
+
+uint64_t ClientSession::writeStartedMs() const {
+  return intercept_ && intercept_->write_running ? intercept_->write_started_ms : 0;
+}
+
+void ClientSession::cancelWrite() {
+  if (intercept_ && intercept_->cancel_write) intercept_->cancel_write();
 }
 
 void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
@@ -430,6 +447,7 @@ void ClientSession::finishWrite(const interceptor::WriteReply& reply) {
   bool extended = in.write->extended;
   in.write.reset();
   in.write_running = false;
+  in.cancel_write = nullptr;
   if (closing() || state_ == State::kClosing) return;
   // A part of a multi-statement Query: ReadyForQuery only after the last part, or now if this
   // part failed (the parts after it are dropped).

@@ -40,6 +40,9 @@ struct ClientInterception {
   size_t held_checked = 0;  // held up to here passes through
   std::optional<Write> write;
   bool write_running = false;
+  uint64_t write_started_ms = 0;
+  uint64_t writes_started = 0;
+  interceptor::Interceptor::CancelWrite cancel_write;  // set while the write runs
   bool skip_until_sync = false;
   bool processing = false;  // inside processHeld: replies counted meanwhile start nothing  // an
                             // error ended the exchange: drop the rest up to Sync

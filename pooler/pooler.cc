@@ -272,6 +272,11 @@ void Pooler::forwardCancel(uint32_t pid, uint32_t key) {
     LOG_DEBUG("cancel request for an unknown key ignored");
     return;
   }
+  // A synced write runs on a write link, not on the client's: it is the query to cancel.
+  if (it->second->writeStartedMs() != 0) {
+    it->second->cancelWrite();
+    return;
+  }
   // Only a link that is running this client's query gets the cancel; a client without one, or
   // whose link sits between queries, has nothing running.
   ServerLink* server = it->second->server();
@@ -424,11 +429,15 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   bool linked = state == ClientSession::State::kActive && server != nullptr &&
                 server->state() == ServerLink::State::kActive;
   uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
-  bool idle = state == ClientSession::State::kLoggedIn || (linked && server->isClean());
+  uint64_t write_started = client.writeStartedMs();  // a synced write is a running query
+  bool idle = write_started == 0 &&
+              (state == ClientSession::State::kLoggedIn || (linked && server->isClean()));
   if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
     return "client_idle_timeout";
-  if (!linked) return nullptr;
   uint64_t query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
+  if (query_timeout > 0 && write_started != 0 && now - write_started >= query_timeout)
+    client.cancelWrite();  // repeated each check; the write takes the first
+  if (!linked) return nullptr;
   if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
       now - server->busySinceMs() >= query_timeout) {
     LOG_INFO("C-%llu query_timeout: canceling the running query", (unsigned long long)client.id());

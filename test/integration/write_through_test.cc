@@ -1300,3 +1300,169 @@ TEST_CASE("write-through: unqualified names resolve along the session's search_p
   CHECK(apiRequests(api).size() == 2);  // the INSERT and the UPDATE through sp_crm only
   superuserQuery("ALTER ROLE sp_user IN DATABASE app RESET search_path");
 }
+
+// ---- cancel, query_timeout and the write link's session --------------------------------------
+
+namespace {
+
+// Waits until the writer runs a statement on `table` that sleeps (seen in pg_stat_activity;
+// other tests' writes run alongside).
+bool writerSleepsOn(const std::string& table) {
+  auto start = Clock::now();
+  while (Clock::now() - start < std::chrono::seconds(5)) {
+    if (superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = 'writer' AND "
+                       "state = 'active' AND position('pg_sleep' in query) > 0 AND "
+                       "position('" +
+                       table + "' in query) > 0") == "1")
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void sendCancel(PGconn* conn) {
+  PGcancel* cancel = PQgetCancel(conn);
+  char errbuf[256];
+  REQUIRE(PQcancel(cancel, errbuf, sizeof errbuf) == 1);
+  PQfreeCancel(cancel);
+}
+
+// The next result of a query sent with PQsendQuery, and the NULL after it.
+Result nextResult(PGconn* conn) {
+  Result r(PQgetResult(conn), &PQclear);
+  while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+  return r;
+}
+
+// A write that locks its rows with a slow expression: its staging runs ~30 s on the writer.
+std::string slowUpdate(const WriteThrough& wt) {
+  return "UPDATE " + wt.table + " SET score = 1 WHERE (SELECT true FROM pg_sleep(30))";
+}
+
+}  // namespace
+
+TEST_CASE("write-through: a cancel request stops a write still locking its rows, API untouched",
+          "[write_through][cancel]") {
+  WriteThrough wt("cancel_before_api");
+  wt.seed({"Ada"});
+  size_t seeded = wt.requests().size();
+  Conn conn = wt.connect();
+  auto start = Clock::now();
+  REQUIRE(PQsendQuery(conn.get(), slowUpdate(wt).c_str()) == 1);
+  INFO(wt.context());
+  REQUIRE(writerSleepsOn(wt.table));
+  sendCancel(conn.get());
+  Result r = nextResult(conn.get());
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+  CHECK(std::string(PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY)) ==
+        "canceling statement due to user request");
+  CHECK(Clock::now() - start < std::chrono::seconds(10));
+  CHECK(wt.requests().size() == seeded);
+  CHECK(wt.rowCount("score = 10") == 1);
+  // The write link was rolled back (it holds no lock on the table) and serves the next write.
+  CHECK(superuserQuery("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                       "WHERE c.relname = '" +
+                       wt.table + "'") == "0");
+  Result next = exec(conn.get(), "UPDATE " + wt.table + " SET score = 2");
+  CHECK(cmdStatus(next.get()) == "UPDATE 1");
+  CHECK(wt.requests().size() == seeded + 1);
+}
+
+TEST_CASE("write-through: a cancel request stops a write waiting for a write link",
+          "[write_through][cancel]") {
+  WriteThrough wt("cancel_waiting", {"", "", "write_pool_size = 1\n"});
+  wt.seed({"Ada"});
+  Conn holder = wt.connect();
+  REQUIRE(PQsendQuery(holder.get(), slowUpdate(wt).c_str()) == 1);
+  INFO(wt.context());
+  REQUIRE(writerSleepsOn(wt.table));  // the one write link is taken
+  Conn waiting = wt.connect();
+  auto start = Clock::now();
+  REQUIRE(PQsendQuery(waiting.get(), ("UPDATE " + wt.table + " SET score = 2").c_str()) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  sendCancel(waiting.get());
+  Result r = nextResult(waiting.get());
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+  CHECK(Clock::now() - start < std::chrono::seconds(5));
+  sendCancel(holder.get());
+  CHECK(errorField(nextResult(holder.get()).get(), PG_DIAG_SQLSTATE) == "57014");
+  // The link the canceled write was promised went back to the pool.
+  Result next = exec(waiting.get(), "UPDATE " + wt.table + " SET score = 3");
+  CHECK(cmdStatus(next.get()) == "UPDATE 1");
+  CHECK(wt.rowCount("score = 3") == 1);
+}
+
+TEST_CASE("write-through: query_timeout cancels a write still locking its rows",
+          "[write_through][cancel]") {
+  WriteThrough wt("query_timeout", {"query_timeout = 1\n", "", ""});
+  wt.seed({"Ada"});
+  size_t seeded = wt.requests().size();
+  Conn conn = wt.connect();
+  auto start = Clock::now();
+  Result r = exec(conn.get(), slowUpdate(wt));
+  INFO(wt.context(r.get()));
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+  CHECK(Clock::now() - start < std::chrono::seconds(10));
+  CHECK(wt.requests().size() == seeded);
+  CHECK(wt.rowCount("score = 10") == 1);
+}
+
+TEST_CASE("write-through: a cancel once the API has the request lets the write finish",
+          "[write_through][cancel]") {
+  WriteThrough wt("cancel_at_api", {"", "", "api_timeout = 10\n"});
+  Conn conn = wt.connect();
+  control(wt.api, "/_control/delay", R"({"ms":1500,"count":1})");
+  REQUIRE(PQsendQuery(conn.get(), ("INSERT INTO " + wt.table + " (name) VALUES ('Ada')").c_str()) ==
+          1);
+  auto start = Clock::now();
+  while (wt.requests().empty() && Clock::now() - start < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  INFO(wt.context());
+  REQUIRE_FALSE(wt.requests().empty());
+  sendCancel(conn.get());
+  Result r = nextResult(conn.get());
+  INFO(wt.context(r.get()));
+  // Stopping now would leave the API with a record the table lacks.
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  CHECK(wt.customers().size() == 1);
+  CHECK(wt.rowCount() == 1);
+}
+
+TEST_CASE(
+    "write-through: a write runs with the client's DateStyle and TimeZone, nothing else "
+    "an earlier write set",
+    "[write_through]") {
+  WriteThrough wt("session");
+  std::vector<std::string> ids = wt.seed({"Ada"});
+  Conn tokyo = wt.connect();
+  REQUIRE(PQresultStatus(exec(tokyo.get(), "SET TimeZone = 'Asia/Tokyo'").get()) ==
+          PGRES_COMMAND_OK);
+  REQUIRE(PQresultStatus(exec(tokyo.get(), "SET DateStyle = 'SQL, DMY'").get()) ==
+          PGRES_COMMAND_OK);
+  const std::string instant = "'2024-03-01 12:00:00+00'::timestamptz";
+  std::string expected = queryValue(tokyo.get(), "SELECT " + instant);
+  REQUIRE(expected == "01/03/2024 21:00:00 JST");
+  // This write also sets bytea_output for the rest of the writer's session, as any client
+  // expression may.
+  Result r = exec(tokyo.get(), "UPDATE " + wt.table + " SET score = 1 WHERE id = '" + ids[0] +
+                                   "' AND set_config('bytea_output', 'escape', false) <> '' "
+                                   "RETURNING " +
+                                   instant);
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == expected);
+
+  // Another client, PostgreSQL's defaults: its write answers as its own queries would.
+  Conn other = wt.connect();
+  std::string bytes = "'\\x41'::bytea";
+  std::string own_time = queryValue(other.get(), "SELECT " + instant);
+  REQUIRE(queryValue(other.get(), "SELECT " + bytes) == "\\x41");
+  Result again = exec(other.get(),
+                      "UPDATE " + wt.table + " SET score = 2 RETURNING " + instant + ", " + bytes);
+  INFO(wt.context(again.get()));
+  REQUIRE(PQresultStatus(again.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(again.get(), 0, 0)) == own_time);
+  CHECK(std::string(PQgetvalue(again.get(), 0, 1)) == "\\x41");
+}
