@@ -242,7 +242,9 @@ Interceptor::CancelWrite Interceptor::write(WriteCall call, std::function<void(W
     // gives up after api_timeout with 55P03, before the API sees anything, instead of holding
     // a write link forever.
     long lock_ms = std::max(1L, static_cast<long>(shared->api_timeout * 1000));
-    *conninfo += " options='-c lock_timeout=" + std::to_string(lock_ms) + "'";
+    // UTF-8 between writes: the configuration's names are UTF-8 (each write sets the
+    // client's own encoding).
+    *conninfo += " client_encoding=UTF8 options='-c lock_timeout=" + std::to_string(lock_ms) + "'";
     pool = std::make_unique<WritePool>(loop_, *conninfo, shared->write_pool_size);
   }
   Shared::Api* api_state = nullptr;

@@ -186,6 +186,11 @@ std::string columnList(const std::vector<std::string>& columns, std::string_view
   return list;
 }
 
+// A row of `ref` as UTF-8 JSON text in a bytea (write_plan.h).
+std::string rowAsJson(std::string_view ref) {
+  return "convert_to(to_jsonb(" + quote(ref) + ".*)::text, 'UTF8')";
+}
+
 class Planner {
  public:
   explicit Planner(const WritePlanInput& input)
@@ -193,8 +198,8 @@ class Planner {
         name_(input.table->schema + "." + input.table->table),
         table_(quote(input.table->schema) + "." + quote(input.table->table)),
         stage_("pg_temp." + quote(input.stage)),
-        rows_("jsonb_populate_recordset(NULL::" + table_ + ", $" +
-              std::to_string(input.param_count + 1) + "::jsonb)") {}
+        rows_("jsonb_populate_recordset(NULL::" + table_ + ", convert_from($" +
+              std::to_string(input.param_count + 1) + "::bytea, 'UTF8')::jsonb)") {}
 
   std::variant<WritePlan, Refusal> plan() {
     std::string error;
@@ -378,8 +383,8 @@ class Planner {
                                columns + " FROM " + rows_);
     PgQuery__InsertStmt* apply_stmt = insertStmt(apply.only());
     Tree stage = parseTemplate(
-        "INSERT INTO " + stage_ + alias + " DEFAULT VALUES RETURNING to_jsonb(" +
-        quote(alias.empty() ? std::string_view(in_.stage) : refName(*stmt.relation)) + ".*)");
+        "INSERT INTO " + stage_ + alias + " DEFAULT VALUES RETURNING " +
+        rowAsJson(alias.empty() ? std::string_view(in_.stage) : refName(*stmt.relation)));
     PgQuery__InsertStmt* stage_stmt = insertStmt(stage.only());
     if (apply_stmt == nullptr || stage_stmt == nullptr) return internal("bad INSERT template");
     // The client's RETURNING goes to the apply statement, the stage's to the client's.
@@ -401,7 +406,7 @@ class Planner {
       matches += (matches.empty() ? "" : " AND ") + std::string("t.") + quote(column) + " = s." +
                  quote(column);
     Tree filter =
-        parseTemplate("SELECT to_jsonb(s.*) FROM " + stage_ +
+        parseTemplate("SELECT " + rowAsJson("s") + " FROM " + stage_ +
                       " s WHERE NOT EXISTS (SELECT 1 FROM " + table_ + " t WHERE " + matches + ")");
     if (filter.only() == nullptr) return internal("bad conflict filter template");
     return deparse(filter, plan.conflict_filter_sql);
@@ -424,7 +429,7 @@ class Planner {
   }
 
   // The UPDATE and DELETE stage: [WITH ...] INSERT INTO S (columns) SELECT <values> FROM T
-  // [AS a], <from items> [WHERE ...] LIMIT L FOR UPDATE OF A RETURNING to_jsonb(S.*).
+  // [AS a], <from items> [WHERE ...] LIMIT L FOR UPDATE OF A RETURNING <S as JSON>.
   // `values[i]` is the client's expression for columns[i] (swapped in), or nullptr for A.col;
   // a column in `defaulted` is left out so that the stage's default applies.
   MaybeRefusal stageRows(const PgQuery__RangeVar& relation, const std::vector<Node**>& values,
@@ -444,7 +449,7 @@ class Planner {
     Tree stage = parseTemplate("INSERT INTO " + stage_ + " (" + columnList(columns) + ") SELECT " +
                                selected + " FROM " + table_ + aliasClause(relation) + " LIMIT " +
                                std::to_string(in_.row_limit + 1) + " FOR UPDATE OF " + quote(ref) +
-                               " RETURNING to_jsonb(" + quote(in_.stage) + ".*)");
+                               " RETURNING " + rowAsJson(in_.stage));
     PgQuery__InsertStmt* insert = insertStmt(stage.only());
     PgQuery__SelectStmt* select = insert ? selectStmt(insert->select_stmt) : nullptr;
     if (select == nullptr || select->n_target_list != columns.size())

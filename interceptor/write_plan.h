@@ -33,6 +33,8 @@ struct WritePlanInput {
 
 struct WritePlan {
   WriteKind kind = WriteKind::kInsert;
+  // The JSON going either way is bytea holding UTF-8, whatever client_encoding the write runs
+  // with (the client's, so that its text reads as it means it): the API speaks UTF-8.
   // Writes the rows the statement would write into the stage table; returns one column, the
   // to_jsonb of each staged row. UPDATE and DELETE stage at most row_limit + 1 rows, so that
   // one too many shows the statement is over its limit.
@@ -40,8 +42,8 @@ struct WritePlan {
   // INSERT ... ON CONFLICT DO NOTHING only: the staged rows that do not conflict with the
   // table's rows, as to_jsonb; empty otherwise.
   std::string conflict_filter_sql;
-  // Writes the API's rows to the table: they are parameter $<param_count + 1>, a JSON array
-  // of objects holding every column. Returns the client's RETURNING list, if any.
+  // Writes the API's rows to the table: they are parameter $<param_count + 1> (bytea), a JSON
+  // array of objects holding every column. Returns the client's RETURNING list, if any.
   std::string apply_sql;
   // INSERT: the columns the client names (all columns when it names none); UPDATE: the SET
   // columns; DELETE: none. The primary key is never among them.

@@ -75,16 +75,19 @@ const char* limitKey(WriteKind kind) {
                                       : "max_delete";
 }
 
+constexpr Oid kByteaOid = 17;
+constexpr int kBinary = 1;
+
 // The SQL that gives a write link the client's session parameters, after RESET ALL has
 // undone whatever the previous write left (a set_config(..., false) in a client's expression
-// outlives its transaction). DateStyle, TimeZone, IntervalStyle... shape how the client's
-// values are read and its RETURNING rows written. Left out: client_encoding (the rows go to
-// the API as UTF-8 JSON), standard_conforming_strings and search_path (the statement was
-// parsed, and its names resolved, by the interceptor already), application_name (the link's
-// own).
+// outlives its transaction). client_encoding, DateStyle, TimeZone, IntervalStyle... decide how
+// the client's text and values are read and its RETURNING rows written (the JSON exchanged
+// with the API is UTF-8 whatever the encoding: write_plan.h). Left out:
+// standard_conforming_strings and search_path (the interceptor parsed the statement and
+// resolved its names already), application_name (the link's own).
 std::string sessionSetup(const std::vector<std::pair<std::string, std::string>>& parameters) {
-  static const char* const kNotApplied[] = {"client_encoding", "standard_conforming_strings",
-                                            "search_path", "application_name"};
+  static const char* const kNotApplied[] = {"standard_conforming_strings", "search_path",
+                                            "application_name"};
   std::string sql = "RESET ALL;";
   for (const auto& [name, value] : parameters) {
     bool applied = true;
@@ -182,11 +185,10 @@ void WriteJob::loadColumns() {
     ensureStage();
     return;
   }
-  QueryParams one;  // libpq copies parameters when the statement is sent
-  one.add(key);
-  run("SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 "
-      "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
-      &one, 0, &WriteJob::onColumns);
+  // RESET ALL: the names must come in UTF-8, not in the last write's client_encoding.
+  run("RESET ALL; SELECT attname::text FROM pg_attribute WHERE attrelid = " + quoteLiteral(key) +
+          "::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+      nullptr, 0, &WriteJob::onColumns);
 }
 
 void WriteJob::onColumns(ResultPtr result) {
@@ -218,7 +220,7 @@ void WriteJob::ensureStage() {
   // Outside the write's transaction: a temp table created inside it would vanish with a
   // ROLLBACK. ON COMMIT DELETE ROWS empties it after every write.
   std::string stage = "pg_temp." + quoteIdentifier(env_.stage);
-  run("CREATE TEMP TABLE IF NOT EXISTS " + quoteIdentifier(env_.stage) + " (LIKE " +
+  run("RESET ALL; CREATE TEMP TABLE IF NOT EXISTS " + quoteIdentifier(env_.stage) + " (LIKE " +
           qualified(*env_.table) + " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; ALTER TABLE " +
           stage + " ALTER COLUMN " + quoteIdentifier(env_.table->primary_key) + " DROP NOT NULL",
       nullptr, 0, &WriteJob::onStageReady);
@@ -232,14 +234,16 @@ void WriteJob::onStageReady(ResultPtr) {
 
 void WriteJob::onBegun(ResultPtr) {
   auto self = shared_from_this();
-  link_->run(plan_.stage_sql, &call_.params, 0, [self](ResultPtr result, const std::string& error) {
+  link_->run(plan_.stage_sql, &call_.params, kBinary, [self](ResultPtr result,
+                                                             const std::string& error) {
     if (!succeeded(result)) {
       self->refuse(databaseError(result, error));
       return;
     }
     if (self->refusedAsCanceled()) return;
     if (!self->plan_.conflict_filter_sql.empty()) {
-      self->run(self->plan_.conflict_filter_sql, nullptr, 0, &WriteJob::onStaged);
+      static const QueryParams kNone;  // the extended protocol, for a binary result
+      self->run(self->plan_.conflict_filter_sql, &kNone, kBinary, &WriteJob::onStaged);
       return;
     }
     self->onStaged(std::move(result));
@@ -250,7 +254,7 @@ void WriteJob::onStaged(ResultPtr result) {
   // UPDATE ... FROM can join one row to several: PostgreSQL updates it once, and so do we.
   std::set<std::string> keys;
   for (int i = 0; i < PQntuples(result.get()); ++i) {
-    std::string row = PQgetvalue(result.get(), i, 0);
+    std::string row(PQgetvalue(result.get(), i, 0), PQgetlength(result.get(), i, 0));
     if (plan_.kind != WriteKind::kInsert) {
       auto members = splitJsonObject(row);
       const std::string* key =
@@ -454,7 +458,7 @@ QueryParams WriteJob::applyParams() const {
     else
       params.add(std::nullopt, 25 /* text */, 0);
   }
-  params.add(apply_rows_);
+  params.add(apply_rows_, kByteaOid, kBinary);
   return params;
 }
 

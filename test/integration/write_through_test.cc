@@ -1430,6 +1430,17 @@ TEST_CASE("write-through: a cancel once the API has the request lets the write f
   CHECK(wt.rowCount() == 1);
 }
 
+TEST_CASE("write-through: client_idle_timeout does not end a client waiting for its write",
+          "[write_through]") {
+  WriteThrough wt("idle_timeout", {"client_idle_timeout = 1\n", "", "api_timeout = 10\n"});
+  Conn conn = wt.connect();
+  control(wt.api, "/_control/delay", R"({"ms":2500,"count":1})");
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  INFO(wt.context(r.get()));
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  CHECK(queryValue(conn.get(), "SELECT 1") == "1");
+}
+
 TEST_CASE(
     "write-through: a write runs with the client's DateStyle and TimeZone, nothing else "
     "an earlier write set",
@@ -1465,4 +1476,39 @@ TEST_CASE(
   REQUIRE(PQresultStatus(again.get()) == PGRES_TUPLES_OK);
   CHECK(std::string(PQgetvalue(again.get(), 0, 0)) == own_time);
   CHECK(std::string(PQgetvalue(again.get(), 0, 1)) == "\\x41");
+}
+
+TEST_CASE(
+    "write-through: a LATIN1 client's text reaches the API as UTF-8 and comes back in "
+    "LATIN1",
+    "[write_through]") {
+  WriteThrough wt("latin1");
+  Conn conn = connect(wt.pooler->conninfo() + " client_encoding=LATIN1");
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  REQUIRE(queryValue(conn.get(), "SHOW client_encoding") == "LATIN1");
+  // 'Café' in LATIN1 (0xE9), in the query text and as a parameter.
+  Result r =
+      exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Caf\xe9') RETURNING name");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "Caf\xe9");
+  std::string id = superuserQuery("SELECT id FROM public." + wt.table);
+  const char* values[] = {"Zo\xeb", id.c_str()};
+  Result updated(PQexecParams(conn.get(),
+                              ("UPDATE " + wt.table +
+                               " SET email = $1 WHERE id = $2 RETURNING "
+                               "email, name")
+                                  .c_str(),
+                              2, nullptr, values, nullptr, nullptr, 0),
+                 &PQclear);
+  INFO(wt.context(updated.get()));
+  REQUIRE(PQresultStatus(updated.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(updated.get(), 0, 0)) == "Zo\xeb");
+  CHECK(std::string(PQgetvalue(updated.get(), 0, 1)) == "Caf\xe9");
+  // The API and the table hold UTF-8.
+  const Record& record = recordOf(wt.customers(), id);
+  CHECK(field(record, "name") == "Caf\xc3\xa9");
+  CHECK(field(record, "email") == "Zo\xc3\xab");
+  CHECK(wt.column("name", id) == "Caf\xc3\xa9");
+  CHECK(wt.column("email", id) == "Zo\xc3\xab");
 }

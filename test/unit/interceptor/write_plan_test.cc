@@ -47,7 +47,7 @@ using Columns = std::vector<std::string>;
 
 const char* kInsertApply =
     "INSERT INTO public.customers (id, name, email, plan, score) SELECT id, name, email, plan, "
-    "score FROM jsonb_populate_recordset(NULL::public.customers, $1::jsonb)";
+    "score FROM jsonb_populate_recordset(NULL::public.customers, convert_from($1::bytea, 'UTF8')::jsonb)";
 
 }  // namespace
 
@@ -57,10 +57,10 @@ TEST_CASE("INSERT VALUES with a column list and $n parameters", "[write_plan]") 
   CHECK(p.kind == WriteKind::kInsert);
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.st (name, score) VALUES ('x', 5), ($1, $2) RETURNING "
-        "to_jsonb(st.*)");
+        "convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "INSERT INTO public.customers (id, name, email, plan, score) SELECT id, name, email, "
-        "plan, score FROM jsonb_populate_recordset(NULL::public.customers, $3::jsonb) "
+        "plan, score FROM jsonb_populate_recordset(NULL::public.customers, convert_from($3::bytea, 'UTF8')::jsonb) "
         "RETURNING *");
   CHECK(p.conflict_filter_sql.empty());
   CHECK(p.api_columns == Columns{"name", "score"});
@@ -72,7 +72,7 @@ TEST_CASE("INSERT VALUES without a column list sends every column but the key", 
   WritePlan p = plan("insert into public.customers values ('k1', 'x', DEFAULT, DEFAULT, 3)");
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.st VALUES ('k1', 'x', DEFAULT, DEFAULT, 3) RETURNING "
-        "to_jsonb(st.*)");
+        "convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql == kInsertApply);
   CHECK(p.api_columns == Columns{"name", "email", "plan", "score"});
   CHECK(p.values_rows == 1);
@@ -86,22 +86,22 @@ TEST_CASE("INSERT SELECT keeps WITH and OVERRIDING; VALUES rows are unknown", "[
       1);
   CHECK(p.stage_sql ==
         "WITH src AS (SELECT n FROM names WHERE k = $1) INSERT INTO pg_temp.st (name) "
-        "OVERRIDING USER VALUE SELECT n FROM src RETURNING to_jsonb(st.*)");
+        "OVERRIDING USER VALUE SELECT n FROM src RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "INSERT INTO public.customers (id, name, email, plan, score) SELECT id, name, email, "
-        "plan, score FROM jsonb_populate_recordset(NULL::public.customers, $2::jsonb)");
+        "plan, score FROM jsonb_populate_recordset(NULL::public.customers, convert_from($2::bytea, 'UTF8')::jsonb)");
   CHECK(p.values_rows == -1);
   CHECK(p.api_columns == Columns{"name"});
 }
 
 TEST_CASE("INSERT with an alias: the stage and apply keep it", "[write_plan]") {
-  // to_jsonb(c.*), not to_jsonb(c): a column named c would win over the row.
+  // convert_to(to_jsonb(c.*)::text, 'UTF8'), not to_jsonb(c): a column named c would win over the row.
   WritePlan p = plan("INSERT INTO customers AS c (id, name) VALUES ('a', 'b') RETURNING c.id");
   CHECK(p.stage_sql ==
-        "INSERT INTO pg_temp.st AS c (id, name) VALUES ('a', 'b') RETURNING to_jsonb(c.*)");
+        "INSERT INTO pg_temp.st AS c (id, name) VALUES ('a', 'b') RETURNING convert_to(to_jsonb(c.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "INSERT INTO public.customers AS c (id, name, email, plan, score) SELECT id, name, "
-        "email, plan, score FROM jsonb_populate_recordset(NULL::public.customers, $1::jsonb) "
+        "email, plan, score FROM jsonb_populate_recordset(NULL::public.customers, convert_from($1::bytea, 'UTF8')::jsonb) "
         "RETURNING c.id");
   CHECK(p.api_columns == Columns{"name"});
 }
@@ -109,9 +109,9 @@ TEST_CASE("INSERT with an alias: the stage and apply keep it", "[write_plan]") {
 TEST_CASE("INSERT ... ON CONFLICT DO NOTHING without a target filters on the key", "[write_plan]") {
   WritePlan p = plan("INSERT INTO customers (id, name) VALUES ('a', 'x') ON CONFLICT DO NOTHING");
   CHECK(p.stage_sql ==
-        "INSERT INTO pg_temp.st (id, name) VALUES ('a', 'x') RETURNING to_jsonb(st.*)");
+        "INSERT INTO pg_temp.st (id, name) VALUES ('a', 'x') RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.conflict_filter_sql ==
-        "SELECT to_jsonb(s.*) FROM pg_temp.st s WHERE NOT EXISTS (SELECT 1 FROM "
+        "SELECT convert_to(to_jsonb(s.*)::text, 'UTF8') FROM pg_temp.st s WHERE NOT EXISTS (SELECT 1 FROM "
         "public.customers t WHERE t.id = s.id)");
   CHECK(p.apply_sql == kInsertApply);
   WritePlan named = plan(
@@ -125,10 +125,10 @@ TEST_CASE("INSERT ... ON CONFLICT (a, b) DO NOTHING filters on its columns", "[w
       "INSERT INTO customers (name, email) VALUES ('n', 'e') ON CONFLICT (email, name) DO "
       "NOTHING");
   CHECK(p.conflict_filter_sql ==
-        "SELECT to_jsonb(s.*) FROM pg_temp.st s WHERE NOT EXISTS (SELECT 1 FROM "
+        "SELECT convert_to(to_jsonb(s.*)::text, 'UTF8') FROM pg_temp.st s WHERE NOT EXISTS (SELECT 1 FROM "
         "public.customers t WHERE t.email = s.email AND t.name = s.name)");
   CHECK(p.stage_sql ==
-        "INSERT INTO pg_temp.st (name, email) VALUES ('n', 'e') RETURNING to_jsonb(st.*)");
+        "INSERT INTO pg_temp.st (name, email) VALUES ('n', 'e') RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
 }
 
 TEST_CASE("UPDATE with expressions on the old value, $n in SET and WHERE", "[write_plan]") {
@@ -140,13 +140,13 @@ TEST_CASE("UPDATE with expressions on the old value, $n in SET and WHERE", "[wri
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.st (id, name, email, plan, score) SELECT c.id, upper($1), "
         "c.email, c.plan, c.score + 1 FROM public.customers c WHERE c.id = $2 LIMIT 4 FOR "
-        "UPDATE OF c RETURNING to_jsonb(st.*)");
+        "UPDATE OF c RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "UPDATE public.customers c SET (name, email, plan, score) = (SELECT apibouncer_row.name, "
         "apibouncer_row.email, apibouncer_row.plan, apibouncer_row.score FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $3::jsonb) apibouncer_row WHERE "
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($3::bytea, 'UTF8')::jsonb) apibouncer_row WHERE "
         "apibouncer_row.id = c.id) WHERE c.id IN (SELECT apibouncer_row.id FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $3::jsonb) apibouncer_row) RETURNING "
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($3::bytea, 'UTF8')::jsonb) apibouncer_row) RETURNING "
         "c.id, name");
   CHECK(p.api_columns == Columns{"score", "name"});
   CHECK(p.returning);
@@ -158,7 +158,7 @@ TEST_CASE("UPDATE ... SET c = DEFAULT leaves c to the stage's default", "[write_
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.st (id, name, email, score) SELECT customers.id, customers.name, "
         "customers.email, 0 FROM public.customers LIMIT 4 FOR UPDATE OF customers RETURNING "
-        "to_jsonb(st.*)");
+        "convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.api_columns == Columns{"plan", "score"});
 }
 
@@ -170,13 +170,13 @@ TEST_CASE("UPDATE ... FROM without RETURNING, under WITH", "[write_plan]") {
         "WITH big AS (SELECT cid, n FROM orders WHERE n > 9) INSERT INTO pg_temp.st (id, name, "
         "email, plan, score) SELECT customers.id, customers.name, customers.email, "
         "customers.plan, big.n FROM public.customers, big, other o WHERE big.cid = customers.id "
-        "AND o.id = big.cid LIMIT 4 FOR UPDATE OF customers RETURNING to_jsonb(st.*)");
+        "AND o.id = big.cid LIMIT 4 FOR UPDATE OF customers RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "UPDATE public.customers SET (name, email, plan, score) = (SELECT apibouncer_row.name, "
         "apibouncer_row.email, apibouncer_row.plan, apibouncer_row.score FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $1::jsonb) apibouncer_row WHERE "
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($1::bytea, 'UTF8')::jsonb) apibouncer_row WHERE "
         "apibouncer_row.id = customers.id) WHERE customers.id IN (SELECT apibouncer_row.id FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $1::jsonb) apibouncer_row)");
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($1::bytea, 'UTF8')::jsonb) apibouncer_row)");
   CHECK(p.api_columns == Columns{"score"});
   CHECK_FALSE(p.returning);
 }
@@ -189,10 +189,10 @@ TEST_CASE("DELETE ... USING", "[write_plan]") {
         "INSERT INTO pg_temp.st (id, name, email, plan, score) SELECT customers.id, "
         "customers.name, customers.email, customers.plan, customers.score FROM "
         "public.customers, orders o WHERE o.cid = customers.id AND o.n = $1 LIMIT 4 FOR UPDATE "
-        "OF customers RETURNING to_jsonb(st.*)");
+        "OF customers RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "DELETE FROM public.customers WHERE customers.id IN (SELECT apibouncer_row.id FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $2::jsonb) apibouncer_row)");
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($2::bytea, 'UTF8')::jsonb) apibouncer_row)");
   CHECK(p.api_columns.empty());
   CHECK_FALSE(p.returning);
 }
@@ -202,10 +202,10 @@ TEST_CASE("DELETE with an alias and RETURNING *", "[write_plan]") {
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.st (id, name, email, plan, score) SELECT k.id, k.name, k.email, "
         "k.plan, k.score FROM public.customers k WHERE k.score < 0 LIMIT 4 FOR UPDATE OF k "
-        "RETURNING to_jsonb(st.*)");
+        "RETURNING convert_to(to_jsonb(st.*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "DELETE FROM public.customers k WHERE k.id IN (SELECT apibouncer_row.id FROM "
-        "jsonb_populate_recordset(NULL::public.customers, $1::jsonb) apibouncer_row) RETURNING "
+        "jsonb_populate_recordset(NULL::public.customers, convert_from($1::bytea, 'UTF8')::jsonb) apibouncer_row) RETURNING "
         "*");
   CHECK(p.returning);
 }
@@ -224,11 +224,11 @@ TEST_CASE("identifiers that need quotes are quoted", "[write_plan]") {
   CHECK(p.stage_sql ==
         "INSERT INTO pg_temp.\"St age\" (\"Id\", \"select\") SELECT \"Cust \"\"Omers\".\"Id\", "
         "\"Cust \"\"Omers\".\"select\" FROM \"Sch\".\"Cust \"\"Omers\" WHERE \"select\" = 1 "
-        "LIMIT 4 FOR UPDATE OF \"Cust \"\"Omers\" RETURNING to_jsonb(\"St age\".*)");
+        "LIMIT 4 FOR UPDATE OF \"Cust \"\"Omers\" RETURNING convert_to(to_jsonb(\"St age\".*)::text, 'UTF8')");
   CHECK(p.apply_sql ==
         "DELETE FROM \"Sch\".\"Cust \"\"Omers\" WHERE \"Cust \"\"Omers\".\"Id\" IN (SELECT "
         "apibouncer_row.\"Id\" FROM jsonb_populate_recordset(NULL::\"Sch\".\"Cust \"\"Omers\", "
-        "$1::jsonb) apibouncer_row)");
+        "convert_from($1::bytea, 'UTF8')::jsonb) apibouncer_row)");
 }
 
 TEST_CASE("refusals: the text is not one write to the table", "[write_plan]") {
