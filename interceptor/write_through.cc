@@ -234,20 +234,20 @@ void WriteJob::onStageReady(ResultPtr) {
 
 void WriteJob::onBegun(ResultPtr) {
   auto self = shared_from_this();
-  link_->run(plan_.stage_sql, &call_.params, kBinary, [self](ResultPtr result,
-                                                             const std::string& error) {
-    if (!succeeded(result)) {
-      self->refuse(databaseError(result, error));
-      return;
-    }
-    if (self->refusedAsCanceled()) return;
-    if (!self->plan_.conflict_filter_sql.empty()) {
-      static const QueryParams kNone;  // the extended protocol, for a binary result
-      self->run(self->plan_.conflict_filter_sql, &kNone, kBinary, &WriteJob::onStaged);
-      return;
-    }
-    self->onStaged(std::move(result));
-  });
+  link_->run(plan_.stage_sql, &call_.params, kBinary,
+             [self](ResultPtr result, const std::string& error) {
+               if (!succeeded(result)) {
+                 self->refuse(databaseError(result, error));
+                 return;
+               }
+               if (self->refusedAsCanceled()) return;
+               if (!self->plan_.conflict_filter_sql.empty()) {
+                 static const QueryParams kNone;  // the extended protocol, for a binary result
+                 self->run(self->plan_.conflict_filter_sql, &kNone, kBinary, &WriteJob::onStaged);
+                 return;
+               }
+               self->onStaged(std::move(result));
+             });
 }
 
 void WriteJob::onStaged(ResultPtr result) {
