@@ -51,11 +51,20 @@ void ApplyRetries::runDue() {
         finished(it, nullptr, error);
         return;
       }
-      link->run(it->sql, &it->params, 0,
-                [this, it, link, alive](ResultPtr result, const std::string& error) {
+      auto done = [this, it, link, alive](ResultPtr result, const std::string& error) {
+        if (alive.expired()) return;
+        it->pool->release(link);
+        finished(it, std::move(result), error);
+      };
+      // The statement's text is in the client's encoding: the link reads it as the write did.
+      link->run(it->session, nullptr, 0,
+                [this, it, link, alive, done](ResultPtr result, const std::string& error) {
                   if (alive.expired()) return;
-                  it->pool->release(link);
-                  finished(it, std::move(result), error);
+                  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+                    done(std::move(result), error);
+                    return;
+                  }
+                  link->run(it->sql, &it->params, 0, done);
                 });
     });
   }

@@ -23,6 +23,7 @@ class ApplyRetries {
   struct Pending {
     std::shared_ptr<const void> keep_alive;  // keeps `pool` alive
     WritePool* pool = nullptr;
+    std::string session;  // "RESET ALL; SET ...": the write's client_encoding and the like
     std::string sql;
     QueryParams params;
     std::string what;  // "INSERT on public.customers (API ids: ...)", for the log

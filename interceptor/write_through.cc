@@ -529,8 +529,9 @@ void WriteJob::lostAfterApi(const std::string& database_error) {
                         "); it will be applied again: " + what + "; statement: " + plan_.apply_sql +
                         " with rows " + apply_rows_);
   if (env_.retries != nullptr)
-    env_.retries->add(
-        ApplyRetries::Pending{env_.keep_alive, env_.pool, plan_.apply_sql, applyParams(), what});
+    env_.retries->add(ApplyRetries::Pending{env_.keep_alive, env_.pool,
+                                            sessionSetup(call_.session_parameters), plan_.apply_sql,
+                                            applyParams(), what});
   WriteReply reply;
   reply.error = reachedApiNotDatabase(context(), ids, database_error);
   if (in_transaction_ && link_ != nullptr && link_->usable()) {

@@ -1105,6 +1105,27 @@ TEST_CASE("write-through: the API accepted but the database refused: 25000, appl
   CHECK(wt.pooler->logContains("synced write applied after"));
 }
 
+TEST_CASE("write-through: a LATIN1 write applied later is read in LATIN1 again",
+          "[write_through]") {
+  WriteThrough wt("apply_fails_latin1");
+  superuserQuery("ALTER TABLE public." + wt.table +
+                 " ADD CONSTRAINT not_yet CHECK (id <> 'customers_1')");
+  Conn latin1 = connect(wt.pooler->conninfo() + " client_encoding=LATIN1");
+  Result r = exec(latin1.get(), "INSERT INTO " + wt.table +
+                                    " (name) VALUES ('Caf\xe9') RETURNING name || '\xe9'");
+  INFO(wt.context(r.get()));
+  REQUIRE(errorField(r.get(), PG_DIAG_SQLSTATE) == "25000");
+  // A UTF-8 client's write runs on the write link in between.
+  Result other = exec(wt.connect().get(), "INSERT INTO " + wt.table + " (name) VALUES ('Bob')");
+  REQUIRE(cmdStatus(other.get()) == "INSERT 0 1");
+  superuserQuery("ALTER TABLE public." + wt.table + " DROP CONSTRAINT not_yet");
+  auto fixed = Clock::now();
+  while (wt.rowCount() < 2 && Clock::now() - fixed < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  INFO(wt.context());
+  CHECK(wt.column("name", "customers_1") == "Caf\xc3\xa9");
+}
+
 TEST_CASE("write-through: concurrent writes to one row are serialized by its row lock",
           "[write_through]") {
   WriteThrough wt("same_row");
