@@ -51,20 +51,28 @@ void ApplyRetries::runDue() {
         finished(it, nullptr, error);
         return;
       }
+      // A failed step leaves the link in its transaction: the pool drops it rather than
+      // reuse it (ROLLBACK would cost a round trip on a path that is already the rare one).
       auto done = [this, it, link, alive](ResultPtr result, const std::string& error) {
         if (alive.expired()) return;
         it->pool->release(link);
         finished(it, std::move(result), error);
       };
+      auto ok = [](const ResultPtr& result) {
+        auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+        return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+      };
       // The statement's text is in the client's encoding: the link reads it as the write did.
-      link->run(it->session, nullptr, 0,
-                [this, it, link, alive, done](ResultPtr result, const std::string& error) {
+      link->run(it->begin, nullptr, 0,
+                [it, link, alive, done, ok](ResultPtr begun, const std::string& error) {
                   if (alive.expired()) return;
-                  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-                    done(std::move(result), error);
-                    return;
-                  }
-                  link->run(it->sql, &it->params, 0, done);
+                  if (!ok(begun)) return done(std::move(begun), error);
+                  link->run(it->sql, &it->params, 0,
+                            [link, alive, done, ok](ResultPtr applied, const std::string& error) {
+                              if (alive.expired()) return;
+                              if (!ok(applied)) return done(std::move(applied), error);
+                              link->run("COMMIT", nullptr, 0, done);
+                            });
                 });
     });
   }

@@ -23,7 +23,9 @@ class ApplyRetries {
   struct Pending {
     std::shared_ptr<const void> keep_alive;  // keeps `pool` alive
     WritePool* pool = nullptr;
-    std::string session;  // "RESET ALL; SET ...": the write's client_encoding and the like
+    // "RESET ALL; BEGIN; SET LOCAL ...": the write's client_encoding and the like, for the
+    // apply, which then commits.
+    std::string begin;
     std::string sql;
     QueryParams params;
     std::string what;  // "INSERT on public.customers (API ids: ...)", for the log

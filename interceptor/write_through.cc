@@ -78,21 +78,26 @@ const char* limitKey(WriteKind kind) {
 constexpr Oid kByteaOid = 17;
 constexpr int kBinary = 1;
 
-// The SQL that gives a write link the client's session parameters, after RESET ALL has
-// undone whatever the previous write left (a set_config(..., false) in a client's expression
-// outlives its transaction). client_encoding, DateStyle, TimeZone, IntervalStyle... decide how
-// the client's text and values are read and its RETURNING rows written (the JSON exchanged
-// with the API is UTF-8 whatever the encoding: write_plan.h). Left out:
-// standard_conforming_strings and search_path (the interceptor parsed the statement and
-// resolved its names already), application_name (the link's own).
-std::string sessionSetup(const std::vector<std::pair<std::string, std::string>>& parameters) {
-  static const char* const kNotApplied[] = {"standard_conforming_strings", "search_path",
-                                            "application_name"};
-  std::string sql = "RESET ALL;";
+// Opens the write's transaction with the client's session parameters that decide how its
+// text and values are read and its RETURNING rows written (the JSON exchanged with the API is
+// UTF-8 whatever the encoding: write_plan.h). SET LOCAL: COMMIT or ROLLBACK puts the link back
+// to UTF-8 and the pool's defaults, since the server reads a message's whole text in the
+// encoding in force when it arrives. RESET ALL first drops what an earlier write's expressions
+// may have set for good (set_config(..., false)). Only parameters that shape values: a client
+// with track_extra_parameters naming a timeout (which would end the link's transaction while
+// the API answers, or lift its lock_timeout) or a read-only parameter must not touch the link.
+std::string beginWithSession(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  static const char* const kValueShaping[] = {
+      "client_encoding", "DateStyle",   "TimeZone",   "IntervalStyle", "extra_float_digits",
+      "bytea_output",    "lc_monetary", "lc_numeric", "lc_time",       "xmlbinary",
+      "xmloption"};
+  std::string sql = "RESET ALL; BEGIN;";
   for (const auto& [name, value] : parameters) {
-    bool applied = true;
-    for (const char* skipped : kNotApplied) applied = applied && strcasecmp(name.c_str(), skipped);
-    if (applied) sql += " SET " + quoteIdentifier(name) + " TO " + quoteLiteral(value) + ";";
+    bool shapes_values = false;
+    for (const char* known : kValueShaping)
+      shapes_values = shapes_values || strcasecmp(name.c_str(), known) == 0;
+    if (shapes_values)
+      sql += " SET LOCAL " + quoteIdentifier(name) + " TO " + quoteLiteral(value) + ";";
   }
   return sql;
 }
@@ -229,7 +234,7 @@ void WriteJob::ensureStage() {
 void WriteJob::onStageReady(ResultPtr) {
   link_->stages().insert(env_.stage);
   in_transaction_ = true;
-  run(sessionSetup(call_.session_parameters) + " BEGIN", nullptr, 0, &WriteJob::onBegun);
+  run(beginWithSession(call_.session_parameters), nullptr, 0, &WriteJob::onBegun);
 }
 
 void WriteJob::onBegun(ResultPtr) {
@@ -530,8 +535,8 @@ void WriteJob::lostAfterApi(const std::string& database_error) {
                         " with rows " + apply_rows_);
   if (env_.retries != nullptr)
     env_.retries->add(ApplyRetries::Pending{env_.keep_alive, env_.pool,
-                                            sessionSetup(call_.session_parameters), plan_.apply_sql,
-                                            applyParams(), what});
+                                            beginWithSession(call_.session_parameters),
+                                            plan_.apply_sql, applyParams(), what});
   WriteReply reply;
   reply.error = reachedApiNotDatabase(context(), ids, database_error);
   if (in_transaction_ && link_ != nullptr && link_->usable()) {

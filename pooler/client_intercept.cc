@@ -438,7 +438,9 @@ uint64_t ClientSession::writeStartedMs() const {
 }
 
 void ClientSession::cancelWrite() {
-  if (intercept_ && intercept_->cancel_write) intercept_->cancel_write();
+  if (!intercept_ || !intercept_->cancel_write) return;
+  auto cancel = intercept_->cancel_write;  // a write answered at once clears the member
+  cancel();
 }
 
 void ClientSession::finishWrite(const interceptor::WriteReply& reply) {

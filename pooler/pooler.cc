@@ -435,8 +435,13 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
     return "client_idle_timeout";
   uint64_t query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
-  if (query_timeout > 0 && write_started != 0 && now - write_started >= query_timeout)
-    client.cancelWrite();  // repeated each check; the write takes the first
+  if (write_started != 0) {
+    // Its link, if it has one, waits for the write: nothing runs there to time out. A cancel
+    // may end the write at once and release the link, so `server` is not used after it.
+    if (query_timeout > 0 && now - write_started >= query_timeout)
+      client.cancelWrite();  // repeated each check; the write takes the first
+    return nullptr;
+  }
   if (!linked) return nullptr;
   if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
       now - server->busySinceMs() >= query_timeout) {

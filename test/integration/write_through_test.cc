@@ -1500,6 +1500,38 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "write-through: idle_transaction_timeout does not end a transaction waiting for its "
+    "write",
+    "[write_through]") {
+  WriteThrough wt("idle_tx_timeout", {"idle_transaction_timeout = 1\n", "", "api_timeout = 10\n"});
+  Conn conn = wt.connect();
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  control(wt.api, "/_control/delay", R"({"ms":2500,"count":1})");
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  INFO(wt.context(r.get()));
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  CHECK(PQresultStatus(exec(conn.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
+}
+
+TEST_CASE("write-through: of the tracked parameters a write takes those that shape values",
+          "[write_through]") {
+  // is_superuser is reported by the server, so tracked, but read-only: a write that tried to
+  // SET it would fail. IntervalStyle shapes how the RETURNING row reads.
+  WriteThrough wt("tracked", {"pool_mode = transaction\n"
+                              "track_extra_parameters = is_superuser, IntervalStyle\n",
+                              "", ""});
+  Conn conn = wt.connect();
+  REQUIRE(PQresultStatus(exec(conn.get(), "SET IntervalStyle = 'postgres_verbose'").get()) ==
+          PGRES_COMMAND_OK);
+  REQUIRE(queryValue(conn.get(), "SELECT interval '1 day'") == "@ 1 day");
+  Result r = exec(conn.get(),
+                  "INSERT INTO " + wt.table + " (name) VALUES ('Ada') RETURNING interval '1 day'");
+  INFO(wt.context(r.get()));
+  REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "@ 1 day");
+}
+
+TEST_CASE(
     "write-through: a LATIN1 client's text reaches the API as UTF-8 and comes back in "
     "LATIN1",
     "[write_through]") {
