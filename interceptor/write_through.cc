@@ -190,7 +190,8 @@ void WriteJob::loadColumns() {
     ensureStage();
     return;
   }
-  // RESET ALL: the names must come in UTF-8, not in the last write's client_encoding.
+  // RESET ALL here and before CREATE: the link as configured (UTF-8), whatever an earlier
+  // write's expressions set for the session.
   run("RESET ALL; SELECT attname::text FROM pg_attribute WHERE attrelid = " + quoteLiteral(key) +
           "::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
       nullptr, 0, &WriteJob::onColumns);
