@@ -1559,7 +1559,8 @@ TEST_CASE(
   CHECK(std::string(PQgetvalue(updated.get(), 0, 0)) == "Zo\xeb");
   CHECK(std::string(PQgetvalue(updated.get(), 0, 1)) == "Caf\xe9");
   // The API and the table hold UTF-8.
-  const Record& record = recordOf(wt.customers(), id);
+  std::vector<Record> customers = wt.customers();
+  const Record& record = recordOf(customers, id);
   CHECK(field(record, "name") == "Caf\xc3\xa9");
   CHECK(field(record, "email") == "Zo\xc3\xab");
   CHECK(wt.column("name", id) == "Caf\xc3\xa9");
