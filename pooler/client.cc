@@ -73,7 +73,7 @@ struct ClientSession::RelayVisitor {
   ClientRequests& requests;
   MessageScanner::Action onType(char type) {
     if (type == wire::fe::kTerminate) return MessageScanner::Action::kStop;
-    requests.see(type);
+    requests.see(type);  // a message the server ignores is forwarded all the same
     return MessageScanner::Action::kSkip;
   }
   void onMessage(char, std::span<const uint8_t>) {}

@@ -59,6 +59,14 @@ class ReplyTracker {
   void onReadyForQuery() {
     if (!queue_.empty()) popFront();
   }
+  // The first `count` Syncs owed will not be answered (sent during COPY FROM STDIN).
+  void forgetSyncs(size_t count) {
+    queue_.eraseIf(
+        [](const Entry& entry) {
+          return readyTerminated(entry) && entry.request == Request::kSync;
+        },
+        count);
+  }
 
   // A server message of `type` begins; true if its bytes must not reach the client.
   bool onReplyStart(char type);

@@ -89,14 +89,23 @@ class RingQueue {
   // Removes every entry equal to `value`, keeping the others in order; returns how many went.
   // Linear, for the rare leaver (a waiting client that hangs up), not for the hot path.
   size_t erase(const T& value) {
-    size_t kept = 0;
+    return eraseIf([&value](const T& entry) { return entry == value; }, size_);
+  }
+
+  // Removes the first `limit` entries `matches` picks, keeping the others in order; returns
+  // how many went. Linear, for rare events.
+  template <typename Predicate>
+  size_t eraseIf(Predicate matches, size_t limit) {
+    size_t kept = 0, removed = 0;
     for (size_t i = 0; i < size_; ++i) {
       T& entry = slots_[slot(i)];
-      if (entry == value) continue;
+      if (removed < limit && matches(entry)) {
+        ++removed;
+        continue;
+      }
       if (kept != i) slots_[slot(kept)] = std::move(entry);
       ++kept;
     }
-    size_t removed = size_ - kept;
     for (size_t i = kept; i < size_; ++i) slots_[slot(i)] = T{};
     size_ = kept;
     return removed;

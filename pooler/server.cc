@@ -53,7 +53,8 @@ template <bool kTracking>
 struct ServerLink::ActiveVisitor {
   ServerLink& link;
   static MessageScanner::Action passThroughAction(char type) {
-    if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus)
+    if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus ||
+        type == wire::be::kCopyInResponse || type == wire::be::kCopyBothResponse)
       return MessageScanner::Action::kCapture;
     return MessageScanner::Action::kSkip;
   }
@@ -81,6 +82,10 @@ struct ServerLink::ActiveVisitor {
       if (!dropsAllStatementsTag(asText(body))) return;
       link.prepared_.clear();
       if (link.client_ != nullptr) link.client_->forgetPreparedStatements();
+      return;
+    }
+    if (type == wire::be::kCopyInResponse || type == wire::be::kCopyBothResponse) {
+      link.onCopyIn();
       return;
     }
     if (type == wire::be::kReadyForQuery) {
@@ -343,6 +348,17 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
   disconnect("transaction in statement pooling mode");
   client->onServerLost("statement mode violation", wire::sqlstate::kFeatureNotSupported,
                        "transaction blocks not allowed in statement pooling mode");
+}
+
+// The Syncs a client sent between an Execute that turned out to be COPY FROM STDIN and its
+// CopyDone earn no ReadyForQuery: counting them would keep the link busy (and its replies
+// misattributed) for good.
+void ServerLink::onCopyIn() {
+  if (client_ == nullptr) return;
+  int ignored = client_->onCopyIn();
+  if (ignored <= 0) return;
+  pending_ready_ = std::max(0, pending_ready_ - ignored);
+  replies_.forgetSyncs(static_cast<size_t>(ignored));
 }
 
 void ServerLink::countQueryEnd(char status) {

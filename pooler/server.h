@@ -147,6 +147,7 @@ class ServerLink : public Connection {
   void setTransactionStatus(char status);
   // SHOW STATS: a ReadyForQuery for the client ends a query, and with status 'I' a transaction.
   void countQueryEnd(char status);
+  void onCopyIn();
 
   template <bool kTracking>
   struct ActiveVisitor;

@@ -76,6 +76,40 @@ TEST_CASE("transaction mode: a client leaving mid-transaction leaves no dirty li
   CHECK(PQtransactionStatus(b.get()) == PQTRANS_IDLE);
 }
 
+TEST_CASE("transaction mode: COPY FROM STDIN with the extended protocol frees the link",
+          "[transaction]") {
+  // libpq sends Execute and Sync before it knows the statement is a COPY, and a second Sync
+  // after CopyDone; the server ignores the first and answers once.
+  auto max_prepared = GENERATE(as<std::string>{}, "0", "200");
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"),
+                        "max_prepared_statements = " + max_prepared + "\nquery_wait_timeout = 5\n",
+                        "", true});
+  superuserQuery("DROP TABLE IF EXISTS public.copy_ext; CREATE TABLE public.copy_ext (x int)");
+  superuserQuery("GRANT ALL ON public.copy_ext TO app");
+  Conn a = connectOk(pooler);
+  Conn b = connectOk(pooler);
+  for (int round = 0; round < 3; ++round) {
+    Result copy(PQexecParams(a.get(), "COPY public.copy_ext FROM STDIN", 0, nullptr, nullptr,
+                             nullptr, nullptr, 0),
+                &PQclear);
+    REQUIRE(PQresultStatus(copy.get()) == PGRES_COPY_IN);
+    REQUIRE(PQputCopyData(a.get(), "1\n2\n", 4) == 1);
+    REQUIRE(PQputCopyEnd(a.get(), nullptr) == 1);
+    Result done(PQgetResult(a.get()), &PQclear);
+    INFO(PQresultErrorMessage(done.get()));
+    REQUIRE(cmdStatus(done.get()) == "COPY 2");
+    CHECK(PQgetResult(a.get()) == nullptr);
+    // The one link is free for the other client, and each reply still finds its request.
+    CHECK(queryValue(b.get(), "SELECT 'b'") == "b");
+    const char* values[] = {"41"};
+    Result r(PQexecParams(a.get(), "SELECT $1::int + 1", 1, nullptr, values, nullptr, nullptr, 0),
+             &PQclear);
+    REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
+    CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "42");
+  }
+  CHECK(superuserQuery("SELECT count(*) FROM public.copy_ext") == "6");
+}
+
 TEST_CASE("transaction mode: extended protocol and COPY", "[transaction]") {
   PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"), "", "", true});
   Conn a = connectOk(pooler);

@@ -126,3 +126,20 @@ TEST_CASE("A ring queue taken by swap or move leaves an empty, usable queue", "[
   CHECK(moved.size() == 1);
   CHECK(moved.front() == 7);
 }
+
+TEST_CASE("RingQueue::eraseIf removes the first matches up to a limit, in order", "[ring_queue]") {
+  RingQueue<int> queue;
+  for (int i = 0; i < 6; ++i) queue.push_back(9);
+  for (int i = 0; i < 6; ++i) queue.pop_front();  // the entries below wrap around the slots
+  for (int value : {1, 2, 1, 3, 1}) queue.push_back(value);
+  auto contents = [&queue] {
+    std::vector<int> values;
+    for (int value : queue) values.push_back(value);
+    return values;
+  };
+  CHECK(queue.eraseIf([](int v) { return v == 1; }, 2) == 2);
+  CHECK(contents() == std::vector<int>{2, 3, 1});
+  CHECK(queue.eraseIf([](int v) { return v == 5; }, 3) == 0);
+  CHECK(queue.erase(1) == 1);
+  CHECK(contents() == std::vector<int>{2, 3});
+}
