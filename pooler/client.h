@@ -72,7 +72,7 @@ class ClientSession : public Connection {
   void forgetPreparedStatement(std::string_view name);
   void onServerDrained();  // the server took our queued bytes: read from the client again
   // The server began COPY FROM STDIN: how many of the client's Syncs it will not answer.
-  int onCopyIn() { return requests_.onCopyIn(); }
+  int onCopyIn() { return requests_.copy.onCopyIn(); }
   // A synced write of this client is running (client_intercept.cc): when it started (0: none),
   // and a cancel request or query_timeout for it. The write honours it until its API call.
   uint64_t writeStartedMs() const;

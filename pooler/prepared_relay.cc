@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
-#include <utility>
 
 #include "pooler/wire/frontend.h"
 #include "pooler/wire/packet.h"
@@ -74,56 +73,30 @@ bool leavesStatementsAlone(char type, std::span<const uint8_t> chunk, size_t off
 
 bool ClientRequests::see(char type) {
   namespace fe = wire::fe;
+  if (!copy.see(type)) return false;
   switch (type) {
     case fe::kQuery:
       simple_query = true;
-      [[fallthrough]];
+      ++expected_ready;
+      return true;
     case fe::kFunctionCall:
       ++expected_ready;
-      syncs_since_execute = 0;
-      syncs_before_copy_end = -1;
       return true;
     case fe::kSync:
-      if (copy_in) return false;
       ++expected_ready;
-      ++syncs_since_execute;
       extended_open = false;
       return true;
-    case fe::kFlush:
-      if (copy_in) return false;
-      extended_open = true;
-      return true;
-    case fe::kExecute:
-      syncs_since_execute = 0;
-      syncs_before_copy_end = -1;
-      [[fallthrough]];
     case fe::kParse:
     case fe::kBind:
     case fe::kDescribe:
+    case fe::kExecute:
     case fe::kClose:
+    case fe::kFlush:
       extended_open = true;
-      return true;
-    case fe::kCopyDone:
-    case fe::kCopyFail:
-      if (copy_in)
-        copy_in = false;
-      else if (syncs_before_copy_end < 0)
-        syncs_before_copy_end = syncs_since_execute;  // the copy may still be announced
       return true;
     default:
       return true;
   }
-}
-
-int ClientRequests::onCopyIn() {
-  if (syncs_before_copy_end >= 0) {  // the client ended the copy already (it did not wait)
-    int ignored = syncs_before_copy_end;
-    syncs_before_copy_end = -1;
-    syncs_since_execute -= ignored;
-    return ignored;
-  }
-  copy_in = true;
-  return std::exchange(syncs_since_execute, 0);
 }
 
 struct PreparedRelay::Visitor {

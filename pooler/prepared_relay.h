@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pooler/chunk_editor.h"
+#include "pooler/copy_in_syncs.h"
 #include "pooler/message_scanner.h"
 #include "pooler/prepared_statements.h"
 #include "pooler/reply_tracker.h"
@@ -23,17 +24,9 @@ struct ClientRequests {
   int expected_ready = 0;
   bool extended_open = false;
   bool simple_query = false;  // this chunk has a Query message (disable_pqexec)
-  // COPY FROM STDIN: the server ignores Sync and Flush from its CopyInResponse until the
-  // client's CopyDone or CopyFail. libpq sends a Sync right after an extended-protocol
-  // Execute, before it knows the statement is a COPY: onCopyIn() says how many such Syncs
-  // were counted, and Syncs are not counted while the copy lasts.
-  bool copy_in = false;
-  int syncs_since_execute = 0;     // counted since the last Execute or Query
-  int syncs_before_copy_end = -1;  // that count at a CopyDone/CopyFail after it; -1: none yet
+  CopyInSyncs copy;           // Syncs sent during COPY FROM STDIN earn no ReadyForQuery
   // False for a message the server ignores (Sync or Flush during COPY FROM STDIN).
   bool see(char type);
-  // The server sent CopyInResponse: the number of counted Syncs it will not answer.
-  int onCopyIn();
 };
 
 class PreparedRelay {

@@ -9,6 +9,7 @@ ReplyCounter::Exchange& ReplyCounter::open() {
 }
 
 void ReplyCounter::sent(char type) {
+  if (!copy_.see(type)) return;  // the server ignores it
   switch (type) {
     case 'P':    // Parse -> ParseComplete
     case 'B':    // Bind -> BindComplete
@@ -56,9 +57,28 @@ void ReplyCounter::received(char type) {
     case 'Z':
       exchanges_.pop_front();
       return;
+    case 'G':  // CopyInResponse
+    case 'W':  // CopyBothResponse
+      forgetSyncs(copy_.onCopyIn());
+      return;
     default:
       return;
   }
+}
+
+// The first of those Syncs closed the copy's exchange (the head), each later one an exchange
+// after it. The head now ends where Sync number count + 1 ends it, if that was sent yet.
+void ReplyCounter::forgetSyncs(int count) {
+  if (count <= 0 || exchanges_.empty()) return;
+  size_t forgotten = static_cast<size_t>(count);
+  exchanges_.front().closed = exchanges_.size() > forgotten;
+  size_t index = 0;
+  exchanges_.eraseIf(
+      [&index, forgotten](const Exchange&) {
+        size_t at = index++;
+        return at >= 1 && at <= forgotten;
+      },
+      forgotten);
 }
 
 bool ReplyCounter::settled() const {

@@ -5,6 +5,7 @@
 // of its exchange, so those answers are no longer owed. Pure; no I/O.
 #pragma once
 
+#include "pooler/copy_in_syncs.h"
 #include "pooler/ring_queue.h"
 
 namespace apibouncer {
@@ -27,7 +28,10 @@ class ReplyCounter {
     bool error = false;
   };
   Exchange& open();
+  // The server began COPY FROM STDIN and will not answer `count` Syncs sent since its Execute.
+  void forgetSyncs(int count);
   RingQueue<Exchange> exchanges_;
+  CopyInSyncs copy_;
 };
 
 }  // namespace apibouncer

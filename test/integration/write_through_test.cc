@@ -1566,3 +1566,26 @@ TEST_CASE(
   CHECK(wt.column("name", id) == "Caf\xc3\xa9");
   CHECK(wt.column("email", id) == "Zo\xc3\xab");
 }
+
+TEST_CASE("write-through: a synced write after an extended-protocol COPY FROM STDIN",
+          "[write_through]") {
+  WriteThrough wt("after_copy", {"pool_mode = transaction\n", "", ""});
+  superuserQuery(
+      "DROP TABLE IF EXISTS public.wt_copy_plain; CREATE TABLE public.wt_copy_plain "
+      "(x int)");
+  superuserQuery("GRANT ALL ON public.wt_copy_plain TO app");
+  Conn conn = wt.connect();
+  Result copy(PQexecParams(conn.get(), "COPY public.wt_copy_plain FROM STDIN", 0, nullptr, nullptr,
+                           nullptr, nullptr, 0),
+              &PQclear);
+  REQUIRE(PQresultStatus(copy.get()) == PGRES_COPY_IN);
+  REQUIRE(PQputCopyData(conn.get(), "1\n", 2) == 1);
+  REQUIRE(PQputCopyEnd(conn.get(), nullptr) == 1);
+  CHECK(cmdStatus(nextResult(conn.get()).get()) == "COPY 1");
+  // The write's answer waits for every reply owed before it: none is, after the copy.
+  auto start = Clock::now();
+  Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
+  INFO(wt.context(r.get()));
+  CHECK(cmdStatus(r.get()) == "INSERT 0 1");
+  CHECK(Clock::now() - start < std::chrono::seconds(5));
+}

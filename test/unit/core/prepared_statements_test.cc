@@ -312,44 +312,18 @@ TEST_CASE("reply tracker: simple queries and Syncs alone need no reply editing",
   CHECK(tracker.empty());
 }
 
-// COPY FROM STDIN: the server ignores Sync (and Flush) from its CopyInResponse until CopyDone
-// or CopyFail, so the Syncs counted for that stretch earn no ReadyForQuery.
-TEST_CASE("ClientRequests: the Syncs of a COPY FROM STDIN are taken back", "[prepared]") {
+// COPY FROM STDIN (copy_in_syncs_test.cc has the cases): the Sync libpq sends with the
+// Execute is taken back when the server announces the copy, and one during it is not counted.
+TEST_CASE("ClientRequests: Syncs during COPY FROM STDIN are not counted", "[prepared]") {
   namespace fe = wire::fe;
-  SECTION("libpq: Execute, Sync, then the copy once the server asked for it") {
-    ClientRequests requests;
-    for (char type : {fe::kParse, fe::kBind, fe::kDescribe, fe::kExecute, fe::kSync})
-      CHECK(requests.see(type));
-    CHECK(requests.expected_ready == 1);
-    CHECK(requests.onCopyIn() == 1);
-    CHECK_FALSE(requests.see(fe::kSync));  // during the copy: ignored by the server
-    CHECK_FALSE(requests.see(fe::kFlush));
-    CHECK(requests.see(fe::kCopyData));
-    CHECK(requests.see(fe::kCopyDone));
-    CHECK(requests.see(fe::kSync));       // after it: answered
-    CHECK(requests.expected_ready == 2);  // the chunk total; the link takes 1 back
-  }
-  SECTION("a client that sends the copy before the server's answer") {
-    ClientRequests requests;
-    for (char type : {fe::kExecute, fe::kSync, fe::kCopyData, fe::kCopyDone, fe::kSync})
-      requests.see(type);
-    CHECK(requests.onCopyIn() == 1);  // only the Sync before CopyDone
-    CHECK(requests.see(fe::kSync));
-  }
-  SECTION("a simple-protocol COPY owes its own ReadyForQuery") {
-    ClientRequests requests;
-    requests.see(fe::kQuery);
-    CHECK(requests.onCopyIn() == 0);
-    CHECK_FALSE(requests.see(fe::kSync));
-    CHECK(requests.see(fe::kCopyFail));
-    CHECK(requests.see(fe::kSync));
-  }
-  SECTION("CopyData after a COPY that failed before starting changes nothing") {
-    ClientRequests requests;
-    for (char type : {fe::kExecute, fe::kSync, fe::kCopyData, fe::kCopyDone, fe::kSync})
-      requests.see(type);
-    CHECK(requests.expected_ready == 2);  // no CopyInResponse: both Syncs are answered
-    requests.see(fe::kExecute);           // the next statement starts a new count
-    CHECK(requests.syncs_before_copy_end == -1);
-  }
+  ClientRequests requests;
+  for (char type : {fe::kParse, fe::kBind, fe::kDescribe, fe::kExecute, fe::kSync})
+    CHECK(requests.see(type));
+  CHECK(requests.expected_ready == 1);
+  CHECK(requests.copy.onCopyIn() == 1);
+  CHECK_FALSE(requests.see(fe::kSync));
+  CHECK(requests.see(fe::kCopyDone));
+  CHECK(requests.see(fe::kSync));
+  CHECK(requests.expected_ready == 2);  // the chunk's count; the link took 1 back
+  CHECK_FALSE(requests.extended_open);
 }
