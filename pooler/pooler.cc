@@ -455,7 +455,10 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
     return "transaction timeout";
   uint64_t idle_tx =
       limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
-  if (idle_tx > 0 && !server->busy() && now - client.lastActivityMs() >= idle_tx)
+  // Idle since the last bytes either way (the ReadyForQuery that ended a long statement
+  // counts); an Execute sent with Flush and no Sync may still be running.
+  uint64_t idle_since = std::max(client.lastActivityMs(), server->lastUsedMs());
+  if (idle_tx > 0 && !server->busy() && !server->extendedOpen() && now - idle_since >= idle_tx)
     return "idle transaction timeout";
   return nullptr;
 }

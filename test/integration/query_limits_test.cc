@@ -42,6 +42,30 @@ TEST_CASE("idle_transaction_timeout disconnects a client idle inside a transacti
   CHECK(PQresultStatus(exec(other.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
 }
 
+TEST_CASE("idle_transaction_timeout counts from the end of the last statement", "[limits]") {
+  PoolerProcess pooler({"", "idle_transaction_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  // Longer than the timeout, but running: the client is not idle meanwhile, nor right after.
+  REQUIRE(PQresultStatus(exec(conn.get(), "SELECT pg_sleep(1.5)").get()) == PGRES_TUPLES_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
+  // An Execute sent with Flush and no Sync runs as long as it needs to.
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(1.5)", 0, nullptr, nullptr, nullptr,
+                            nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  Result slept(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
+  CHECK(PQgetResult(conn.get()) == nullptr);
+  REQUIRE(PQpipelineSync(conn.get()) == 1);
+  Result synced(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
+  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  CHECK(PQresultStatus(exec(conn.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
+}
+
 TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits]") {
   PoolerProcess pooler({"", "transaction_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
