@@ -31,14 +31,27 @@ bool dropsAllStatementsTag(std::string_view tag) {
   return tag == "DISCARD ALL\0"sv || tag == "DEALLOCATE ALL\0"sv;
 }
 
+// The CommandComplete tag of a command that may change settings the server does not report:
+// SET and RESET (of any parameter: the tag does not say which), DISCARD ALL.
+bool changesSettingsTag(std::string_view tag) {
+  using namespace std::string_view_literals;
+  return tag == "SET\0"sv || tag == "RESET\0"sv || tag == "DISCARD ALL\0"sv;
+}
+
 // SQL the pooler runs itself (server_reset_query) that drops every prepared statement.
+bool containsUpper(std::string_view text, std::string_view what) {
+  return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
+           return std::toupper(static_cast<unsigned char>(a)) == b;
+         }) != text.end();
+}
+
 bool dropsAllStatements(std::string_view text) {
-  auto contains = [&](std::string_view what) {
-    return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
-             return std::toupper(static_cast<unsigned char>(a)) == b;
-           }) != text.end();
-  };
-  return contains("DISCARD ALL") || contains("DEALLOCATE ALL");
+  return containsUpper(text, "DISCARD ALL") || containsUpper(text, "DEALLOCATE ALL");
+}
+
+// SQL the pooler runs itself (server_reset_query) that puts every setting back to its default.
+bool resetsAllSettings(std::string_view text) {
+  return containsUpper(text, "DISCARD ALL") || containsUpper(text, "RESET ALL");
 }
 
 }  // namespace
@@ -59,8 +72,10 @@ struct ServerLink::ActiveVisitor {
     return MessageScanner::Action::kSkip;
   }
   MessageScanner::Action onType(char type) requires(!kTracking) {
-    // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked.
-    if (type == wire::be::kCommandComplete && link.pool_.preparedStatementCapacity() > 0)
+    // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked, and SET,
+    // RESET and DISCARD whenever a tracked parameter goes unreported.
+    if (type == wire::be::kCommandComplete &&
+        (link.pool_.preparedStatementCapacity() > 0 || link.tracks_unreported_))
       return MessageScanner::Action::kCapture;
     return passThroughAction(type);
   }
@@ -78,6 +93,8 @@ struct ServerLink::ActiveVisitor {
   }
   void onMessage(char type, std::span<const uint8_t> body) {
     if (type == wire::be::kCommandComplete) {
+      if (link.tracks_unreported_ && changesSettingsTag(asText(body)) && link.client_ != nullptr)
+        link.markUnreportedSettingsUnknown(link.client_->trackedParameters().names());
       // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over.
       if (!dropsAllStatementsTag(asText(body))) return;
       link.prepared_.clear();
@@ -438,18 +455,29 @@ bool ServerLink::recordParameter(std::span<const uint8_t> body, wire::ParameterS
   return true;
 }
 
+// Matches no client's value: parameter values never hold a NUL.
+const std::string kUnknownSetting("\0unknown", 8);
+
+void ServerLink::markUnreportedSettingsUnknown(const ParameterNames& tracked) {
+  for (const std::string& name : tracked)
+    if (findParameter(parameters_, name) == nullptr) unreported_settings_[name] = kUnknownSetting;
+  tracked_view_.names.reset();
+}
+
 const ServerLink::TrackedView& ServerLink::trackedView(
     const std::shared_ptr<const ParameterNames>& names) {
   if (tracked_view_.names == names) return tracked_view_;
   tracked_view_.names = names;
   tracked_view_.values.assign(names->size(), nullptr);
   tracked_view_.reported_mask = 0;
+  tracks_unreported_ = false;
   for (size_t i = 0; i < names->size(); ++i) {
     if (const std::string* value = findParameter(parameters_, (*names)[i])) {
       tracked_view_.values[i] = value;
       tracked_view_.reported_mask |= uint64_t{1} << i;
     } else {
       tracked_view_.values[i] = findParameter(unreported_settings_, (*names)[i]);
+      tracks_unreported_ = true;
     }
   }
   return tracked_view_;
@@ -584,6 +612,15 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
 
 void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
   if (dropsAllStatements(sql)) prepared_.clear();  // e.g. server_reset_query = DISCARD ALL
+  // server_reset_query (a client's SETs run before linking are remembered after this): what
+  // it leaves of the unreported settings is not known, unless it resets them all.
+  if (tracks_unreported_ && client_ == nullptr) {
+    if (resetsAllSettings(sql))
+      unreported_settings_.clear();
+    else
+      markUnreportedSettingsUnknown(*pool_.pooler().trackedParameterNames());
+    tracked_view_.names.reset();
+  }
   setState(State::kInternalQuery);
   internal_done_ = std::move(done);
   internal_error_.clear();

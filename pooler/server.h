@@ -55,6 +55,10 @@ class ServerLink : public Connection {
     unreported_settings_.erase(name);
     tracked_view_.names.reset();
   }
+  // A SET, RESET or DISCARD ran on the link: a tracked parameter the server does not report
+  // may have changed without a word. Each is then unknown, so that the next client gets its
+  // SET, or a RESET, whatever it wants (`tracked`: the names the pooler tracks).
+  void markUnreportedSettingsUnknown(const ParameterNames& tracked);
   // This link's current value of each of `names` (nullptr: unknown), and which of them the
   // server reports. Asked at every hand-over in transaction pooling, so it is worked out once
   // per list and kept until a parameter changes.
@@ -158,6 +162,9 @@ class ServerLink : public Connection {
   int port_ = 0;
   uint32_t backend_pid_ = 0, backend_key_ = 0;
   std::map<std::string, std::string> parameters_;
+  // Some tracked parameter is not reported by this server (track_extra_parameters): SET,
+  // RESET and DISCARD are watched for, since they may change it unseen.
+  bool tracks_unreported_ = false;
   std::map<std::string, std::string> unreported_settings_;
   TrackedView tracked_view_;  // names == nullptr: to be worked out again
   std::string inbuf_;         // login and internal queries only

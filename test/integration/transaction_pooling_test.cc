@@ -316,6 +316,47 @@ TEST_CASE("transaction mode: track_extra_parameters follow their client", "[tran
   }
 }
 
+// PostgreSQL before 18 does not report search_path: the pooler cannot see a client change it.
+TEST_CASE("a tracked parameter the server does not report never leaks to the next client",
+          "[transaction]") {
+  SECTION("transaction pooling: a client's own SET") {
+    PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"),
+                          "auth_type = trust\ntrack_extra_parameters = search_path\n", "", true});
+    Conn b = connectOk(pooler);
+    Conn c = connectOk(pooler);
+    std::string server_default = queryValue(c.get(), "SHOW search_path");
+    RawClient a(pooler.port());
+    a.sendBytes(apibouncer::wire::startupMessage(
+        apibouncer::wire::kProtocolV3,
+        {{"user", "app"}, {"database", "app"}, {"search_path", "pg_catalog"}}));
+    char type = 0;
+    std::string body;
+    while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+    for (int round = 0; round < 2; ++round) {
+      REQUIRE(PQresultStatus(exec(b.get(), "SET search_path = information_schema").get()) ==
+              PGRES_COMMAND_OK);
+      CHECK(queryValue(c.get(), "SHOW search_path") == server_default);
+      CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
+      REQUIRE(PQresultStatus(exec(b.get(), "RESET search_path").get()) == PGRES_COMMAND_OK);
+      CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
+    }
+  }
+  SECTION("session pooling: server_reset_query undid the value the pooler set") {
+    PoolerProcess pooler({sandboxDatabase("pool_size=1"),
+                          "auth_type = trust\ntrack_extra_parameters = search_path\n", "", true});
+    for (int login = 0; login < 3; ++login) {
+      RawClient a(pooler.port());
+      a.sendBytes(apibouncer::wire::startupMessage(
+          apibouncer::wire::kProtocolV3,
+          {{"user", "app"}, {"database", "app"}, {"search_path", "pg_catalog"}}));
+      char type = 0;
+      std::string body;
+      while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+      CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
+    }
+  }
+}
+
 TEST_CASE("an untracked startup parameter is refused", "[transaction]") {
   PoolerProcess pooler({"", "auth_type = trust\n", "", true});
   RawClient a(pooler.port());
