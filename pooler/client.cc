@@ -679,6 +679,13 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
       stopReading();
     }
   }
+  // Answers the pooler owes behind a reply the server has not sent yet (a Close after a long
+  // query) wait in the link's reply queue, where neither backpressure reaches them: past a
+  // bound the client is not read until the server's replies have brought the queue down.
+  if (server_->replies().size() > kMaxOwedReplies && !closing()) {
+    replies_backed_up_ = true;
+    stopReading();
+  }
   // The chunk is consumed: what remains to forward is the edited stream, up to any Terminate.
   auto result = outcome.scan;
   if (result.status == MessageScanner::Result::Status::kStopped)
@@ -730,12 +737,23 @@ void ClientSession::onDrained() {
     // Unless the link is full as well (onServerDrained resumes reading then) or a synced write
     // runs (its end does).
     bool write_running = intercept_ && intercept_->write;
-    if (!write_running && (server_ == nullptr || server_->queuedBytes() == 0)) startReading();
+    if (!write_running && !replies_backed_up_ &&
+        (server_ == nullptr || server_->queuedBytes() == 0))
+      startReading();
   }
 }
 
 void ClientSession::onServerDrained() {
-  if (state_ == State::kActive) startReading();
+  // Not while the pooler's own answers wait (onDrained and onOwedRepliesFell resume then).
+  if (state_ == State::kActive && !answers_backed_up_ && !replies_backed_up_) startReading();
+}
+
+void ClientSession::onOwedRepliesFell() {
+  replies_backed_up_ = false;
+  bool write_running = intercept_ && intercept_->write;
+  if (!answers_backed_up_ && !write_running && state_ == State::kActive &&
+      (server_ == nullptr || server_->queuedBytes() == 0))
+    startReading();
 }
 
 void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,

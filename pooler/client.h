@@ -71,6 +71,11 @@ class ClientSession : public Connection {
   void forgetPreparedStatements();
   void forgetPreparedStatement(std::string_view name);
   void onServerDrained();  // the server took our queued bytes: read from the client again
+  // Reading stopped at kMaxOwedReplies replies owed by the link (relayToServer); the server
+  // link calls onOwedRepliesFell() once they are down to half.
+  static constexpr size_t kMaxOwedReplies = 65536;
+  bool owedRepliesBackedUp() const { return replies_backed_up_; }
+  void onOwedRepliesFell();
   // The server began COPY FROM STDIN: how many of the client's Syncs it will not answer.
   int onCopyIn() { return requests_.copy.onCopyIn(); }
   // A synced write of this client is running (client_intercept.cc): when it started (0: none),
@@ -170,6 +175,7 @@ class ClientSession : public Connection {
   bool ssl_requested_ = false, gss_requested_ = false;
   // Reading stopped because the pooler's own answers (prepared statements) backed up.
   bool answers_backed_up_ = false;
+  bool replies_backed_up_ = false;
   uint64_t connected_at_ms_ = 0, wait_start_ms_ = 0, last_activity_ms_ = 0;
   // Only for clients of a database with synced tables (client_intercept.h).
   std::unique_ptr<ClientInterception> intercept_;

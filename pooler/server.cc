@@ -334,6 +334,9 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     return;
   }
   if (!data.empty()) client_->relayFromServer(data);
+  if (client_ != nullptr && client_->owedRepliesBackedUp() &&
+      replies_.size() <= ClientSession::kMaxOwedReplies / 2)
+    client_->onOwedRepliesFell();
   // Last statement: the link may be handed to another client right away.
   if (client_ != nullptr && freeForPool()) client_->onTransactionEnd();
 }

@@ -142,6 +142,29 @@ TEST_CASE("a client that does not read the pooler's own answers stops being read
         std::vector<std::string>{"still served"});
 }
 
+TEST_CASE("answers owed behind a slow query stop the client being read", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  // The CloseCompletes wait for the query's reply, in the pooler: reading the client must stop
+  // there too, not only once they can be sent.
+  REQUIRE(x.client.sendBytes(wire::query("SELECT pg_sleep(3)")));
+  auto start = std::chrono::steady_clock::now();
+  UnreadFlood flood = floodUnread(x.client, wire::close('S', "nothing"), '3');
+  CHECK(flood.stopped);
+  CHECK(flood.sent < 1'000'000);  // 65,536 owed, plus what the sockets hold
+  CHECK(flood.ready);             // the query's ReadyForQuery (the reader stops there)
+  size_t answers = flood.answers;
+  char type = 0;
+  std::string body;
+  while (x.client.readMessage(type, body, 20000) && type != 'Z')
+    if (type == '3') ++answers;
+  CHECK(type == 'Z');
+  CHECK(answers == flood.sent);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+  CHECK(x.send(wire::query("SELECT 'still served'")).values ==
+        std::vector<std::string>{"still served"});
+}
+
 TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);
