@@ -38,13 +38,14 @@ bool changesSettingsTag(std::string_view tag) {
   return tag == "SET\0"sv || tag == "RESET\0"sv || tag == "DISCARD ALL\0"sv;
 }
 
-// SQL the pooler runs itself (server_reset_query) that drops every prepared statement.
+// Whether `text` holds `what` (written in upper case), in any case.
 bool containsUpper(std::string_view text, std::string_view what) {
   return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
            return std::toupper(static_cast<unsigned char>(a)) == b;
          }) != text.end();
 }
 
+// SQL the pooler runs itself (server_reset_query) that drops every prepared statement.
 bool dropsAllStatements(std::string_view text) {
   return containsUpper(text, "DISCARD ALL") || containsUpper(text, "DEALLOCATE ALL");
 }
@@ -615,8 +616,9 @@ bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
 
 void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
   if (dropsAllStatements(sql)) prepared_.clear();  // e.g. server_reset_query = DISCARD ALL
-  // server_reset_query (a client's SETs run before linking are remembered after this): what
-  // it leaves of the unreported settings is not known, unless it resets them all.
+  // Run while no client holds the link: server_reset_query, or the SETs for the next client
+  // (whose callback then records what they set). What it leaves of the unreported settings
+  // is unknown, unless it resets them all.
   if (tracks_unreported_ && client_ == nullptr) {
     if (resetsAllSettings(sql))
       unreported_settings_.clear();

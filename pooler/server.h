@@ -59,9 +59,9 @@ class ServerLink : public Connection {
   // may have changed without a word. Each is then unknown, so that the next client gets its
   // SET, or a RESET, whatever it wants (`tracked`: the names the pooler tracks).
   void markUnreportedSettingsUnknown(const ParameterNames& tracked);
-  // This link's current value of each of `names` (nullptr: unknown), and which of them the
-  // server reports. Asked at every hand-over in transaction pooling, so it is worked out once
-  // per list and kept until a parameter changes.
+  // This link's current value of each of `names` (nullptr: not set, the server's default),
+  // and which of them the server reports. Asked at every hand-over in transaction pooling, so
+  // it is worked out once per list and kept until a parameter changes.
   struct TrackedView {
     std::shared_ptr<const ParameterNames> names;
     std::vector<const std::string*> values;
