@@ -285,9 +285,9 @@ PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> bod
 
 void PreparedRelay::prepareOnLink(const StatementRef& statement, std::string_view client_name,
                                   Link& link, std::string& out) {
-  for (const StatementRef& evicted : link.cache.add(statement, link.capacity)) {
+  for (StatementRef& evicted : link.cache.add(statement, link.capacity)) {
     wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});
-    link.replies.expect(Request::kClose, /*swallow=*/true);
+    link.replies.expectEviction(std::move(evicted));
   }
   wire::appendMessage(out, wire::fe::kParse, {statement->server_name, kNul, statement->definition});
   link.replies.expectParse(statement.get(), client_name);

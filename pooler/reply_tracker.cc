@@ -21,18 +21,28 @@ void ReplyTracker::expect(Request request, bool swallow) {
 
 void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
   push(Entry{Request::kParse, client_name.empty(),
-             std::make_unique<Detail>(Detail{{}, std::string(client_name), statement})});
+             std::make_unique<Detail>(Detail{{}, std::string(client_name), statement, nullptr})});
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
-  push(
-      Entry{Request::kParse, false,
-            std::make_unique<Detail>(Detail{std::move(reply), std::string(client_name), nullptr})});
+  push(Entry{Request::kParse, false,
+             std::make_unique<Detail>(
+                 Detail{std::move(reply), std::string(client_name), nullptr, nullptr})});
+}
+
+void ReplyTracker::expectEviction(std::shared_ptr<const PreparedStatement> statement) {
+  push(Entry{Request::kClose, true,
+             std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement)})});
 }
 
 void ReplyTracker::abandon(Entry& entry) {
-  if (entry.request != Request::kParse || !entry.detail) return;
+  if (!entry.detail) return;
   Detail& detail = *entry.detail;
+  if (detail.evicted) {
+    skipped_evictions_.push_back(std::move(detail.evicted));
+    return;
+  }
+  if (entry.request != Request::kParse) return;
   if (detail.statement != nullptr || !detail.client_name.empty())
     failed_.push_back(FailedParse{std::move(detail.client_name), detail.statement});
 }

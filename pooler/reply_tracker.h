@@ -43,6 +43,14 @@ class ReplyTracker {
     taken.swap(failed_);
     return taken;
   }
+  // A Close the pooler adds to evict `statement` from the link (its answer is swallowed).
+  void expectEviction(std::shared_ptr<const PreparedStatement> statement);
+  // Evicted statements whose Close the server skipped after an error: still on the link.
+  std::vector<std::shared_ptr<const PreparedStatement>> takeSkippedEvictions() {
+    std::vector<std::shared_ptr<const PreparedStatement>> taken;
+    taken.swap(skipped_evictions_);
+    return taken;
+  }
   // Appends the pooler's answers whose turn has come (nothing owed by the server before them).
   void takeReady(std::string& out);
   bool empty() const { return queue_.empty(); }
@@ -79,7 +87,8 @@ class ReplyTracker {
   struct Detail {
     std::string answer;       // non-empty: the pooler answers, the server never sees the request
     std::string client_name;  // Parse: the client's name for it
-    const PreparedStatement* statement = nullptr;  // Parse sent to the server
+    const PreparedStatement* statement = nullptr;      // Parse sent to the server
+    std::shared_ptr<const PreparedStatement> evicted;  // Close the pooler added
   };
   struct Entry {
     Request request = Request::kSync;
@@ -100,6 +109,7 @@ class ReplyTracker {
   RingQueue<Entry> queue_;
   size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query
   std::vector<FailedParse> failed_;
+  std::vector<std::shared_ptr<const PreparedStatement>> skipped_evictions_;
   bool current_ends_head_ = false;  // the message being read ends the first request
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <limits>
 
 #include "pooler/auth/md5.h"
 #include "pooler/auth/scram.h"
@@ -325,6 +326,9 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
       if (!failed.client_name.empty() && client_ != nullptr)
         client_->forgetPreparedStatement(failed.client_name);
     }
+    // Still prepared here: the next Parse that needs room evicts again.
+    for (auto& statement : replies_.takeSkippedEvictions())
+      prepared_.add(std::move(statement), std::numeric_limits<size_t>::max());
   }
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;

@@ -165,6 +165,30 @@ TEST_CASE("answers owed behind a slow query stop the client being read", "[prepa
         std::vector<std::string>{"still served"});
 }
 
+TEST_CASE("an eviction the server skipped after an error leaves the statement usable",
+          "[prepared]") {
+  PoolerProcess pooler(onePoolLink("max_prepared_statements = 2\n"));
+  RawSession x(pooler);
+  REQUIRE(x.send(wire::parse("s1", "SELECT 1 / 0") + wire::parse("s2", "SELECT 2") + wire::sync())
+              .types == "11Z");
+  // The link holds s1 and s2 (full). s3 evicts s2 with a Close the pooler adds before the
+  // Parse, but the division by zero before them makes the server skip both.
+  Replies r =
+      x.send(wire::bind("", "s1") + wire::execute() + wire::parse("s3", "SELECT 3") + wire::sync());
+  CHECK(r.sqlstate == "22012");
+  // s2 is still prepared on the server: using it must not try to prepare it again.
+  r = x.send(wire::bind("", "s2") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.types == "2DCZ");
+  CHECK(r.values == std::vector<std::string>{"2"});
+  // s3 never happened, as on a direct connection.
+  r = x.send(wire::bind("", "s3") + wire::execute() + wire::sync());
+  CHECK(r.sqlstate == "26000");
+  CHECK(
+      x.send(wire::parse("s3", "SELECT 3") + wire::bind("", "s3") + wire::execute() + wire::sync())
+          .values == std::vector<std::string>{"3"});
+}
+
 TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);

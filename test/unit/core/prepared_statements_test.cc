@@ -170,6 +170,33 @@ TEST_CASE("reply tracker: an error skips to Sync and reports Parses that never h
   CHECK(tracker.empty());
 }
 
+TEST_CASE("reply tracker: an eviction skipped after an error is reported, one answered is not",
+          "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  auto kept = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_3", definitionOf("SELECT 3")});
+  auto closed = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_4", definitionOf("SELECT 4")});
+  tracker.expectEviction(closed);
+  tracker.expect(R::kSync);
+  std::string out;
+  CHECK(tracker.onReplyStart('3'));  // the pooler's Close: swallowed
+  tracker.onReplyEnd('3', out);
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.takeSkippedEvictions().empty());
+
+  tracker.expect(R::kExecute);
+  tracker.expectEviction(kept);
+  tracker.expect(R::kSync);
+  tracker.onReplyStart('E');
+  tracker.onReplyEnd('E', out);
+  auto skipped = tracker.takeSkippedEvictions();
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0] == kept);  // the server still has it
+}
+
 TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
   ReplyTracker tracker;
   tracker.expect(ReplyTracker::Request::kSimpleQuery);
