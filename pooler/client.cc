@@ -791,6 +791,10 @@ void ClientSession::forgetPreparedStatement(std::string_view name) {
   if (prepared_) prepared_->forget(name);
 }
 
+void ClientSession::restorePreparedStatement(std::string_view name, StatementRef statement) {
+  if (prepared_) prepared_->restore(name, std::move(statement));
+}
+
 void ClientSession::releaseServer(bool clean) {
   if (server_ == nullptr) return;
   ServerLink* server = server_;

@@ -70,6 +70,8 @@ class ClientSession : public Connection {
   // DEALLOCATE ALL / DISCARD ALL ran on the link: the client's named statements are gone.
   void forgetPreparedStatements();
   void forgetPreparedStatement(std::string_view name);
+  // A Close of it that an error before it made void (the server would have skipped it).
+  void restorePreparedStatement(std::string_view name, StatementRef statement);
   void onServerDrained();  // the server took our queued bytes: read from the client again
   // Reading stopped at kMaxOwedReplies replies owed by the link (relayToServer); the server
   // link calls onOwedRepliesFell() once they are down to half.

@@ -278,8 +278,13 @@ PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> bod
   }
   // The statement stays prepared on the servers for other clients (and the LRU retires it);
   // the client just forgets its name. Closing an unknown name is not an error, as in PostgreSQL.
+  const StatementRef* statement = statements_.find(*name);
+  if (statement == nullptr) {
+    link.replies.answer(wire::closeComplete());
+    return Decision::kDrop;
+  }
+  link.replies.answerClose(*name, *statement);  // gives the name back if an error voids it
   statements_.remove(*name);
-  link.replies.answer(wire::closeComplete());
   return Decision::kDrop;
 }
 

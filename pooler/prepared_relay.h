@@ -54,6 +54,9 @@ class PreparedRelay {
   void forgetAll() { statements_.clear(); }
   // A Parse of the client's did not happen after all (refused, or skipped after an error).
   void forget(std::string_view client_name) { statements_.remove(client_name); }
+  void restore(std::string_view client_name, StatementRef statement) {
+    statements_.add(client_name, std::move(statement));
+  }
   size_t statementCount() const { return statements_.size(); }
 
  private:

@@ -2,6 +2,7 @@
 #include "pooler/reply_tracker.h"
 
 #include "pooler/wire/backend.h"
+#include "pooler/wire/writer.h"
 
 namespace apibouncer {
 
@@ -20,19 +21,27 @@ void ReplyTracker::expect(Request request, bool swallow) {
 }
 
 void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
-  push(Entry{Request::kParse, client_name.empty(),
-             std::make_unique<Detail>(Detail{{}, std::string(client_name), statement, nullptr})});
+  push(Entry{
+      Request::kParse, client_name.empty(),
+      std::make_unique<Detail>(Detail{{}, std::string(client_name), statement, nullptr, nullptr})});
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
   push(Entry{Request::kParse, false,
              std::make_unique<Detail>(
-                 Detail{std::move(reply), std::string(client_name), nullptr, nullptr})});
+                 Detail{std::move(reply), std::string(client_name), nullptr, nullptr, nullptr})});
+}
+
+void ReplyTracker::answerClose(std::string_view client_name,
+                               std::shared_ptr<const PreparedStatement> statement) {
+  push(Entry{Request::kClose, false,
+             std::make_unique<Detail>(Detail{wire::closeComplete(), std::string(client_name),
+                                             nullptr, nullptr, std::move(statement)})});
 }
 
 void ReplyTracker::expectEviction(std::shared_ptr<const PreparedStatement> statement) {
   push(Entry{Request::kClose, true,
-             std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement)})});
+             std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement), nullptr})});
 }
 
 void ReplyTracker::abandon(Entry& entry) {
@@ -40,6 +49,10 @@ void ReplyTracker::abandon(Entry& entry) {
   Detail& detail = *entry.detail;
   if (detail.evicted) {
     skipped_evictions_.push_back(std::move(detail.evicted));
+    return;
+  }
+  if (detail.closed) {
+    skipped_closes_.push_back({std::move(detail.client_name), std::move(detail.closed)});
     return;
   }
   if (entry.request != Request::kParse) return;

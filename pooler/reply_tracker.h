@@ -43,6 +43,20 @@ class ReplyTracker {
     taken.swap(failed_);
     return taken;
   }
+  // The pooler answers a client's Close of `client_name` (CloseComplete) in the server's place.
+  void answerClose(std::string_view client_name,
+                   std::shared_ptr<const PreparedStatement> statement);
+  // Closes answered by the pooler that an error made void: the client still has the name,
+  // as the server skipping a Close would have left it.
+  struct SkippedClose {
+    std::string client_name;
+    std::shared_ptr<const PreparedStatement> statement;
+  };
+  std::vector<SkippedClose> takeSkippedCloses() {
+    std::vector<SkippedClose> taken;
+    taken.swap(skipped_closes_);
+    return taken;
+  }
   // A Close the pooler adds to evict `statement` from the link (its answer is swallowed).
   void expectEviction(std::shared_ptr<const PreparedStatement> statement);
   // Evicted statements whose Close the server skipped after an error: still on the link.
@@ -89,6 +103,7 @@ class ReplyTracker {
     std::string client_name;  // Parse: the client's name for it
     const PreparedStatement* statement = nullptr;      // Parse sent to the server
     std::shared_ptr<const PreparedStatement> evicted;  // Close the pooler added
+    std::shared_ptr<const PreparedStatement> closed;   // client's Close the pooler answers
   };
   struct Entry {
     Request request = Request::kSync;
@@ -110,6 +125,7 @@ class ReplyTracker {
   size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query
   std::vector<FailedParse> failed_;
   std::vector<std::shared_ptr<const PreparedStatement>> skipped_evictions_;
+  std::vector<SkippedClose> skipped_closes_;
   bool current_ends_head_ = false;  // the message being read ends the first request
 };
 

@@ -326,6 +326,9 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
       if (!failed.client_name.empty() && client_ != nullptr)
         client_->forgetPreparedStatement(failed.client_name);
     }
+    for (auto& skipped : replies_.takeSkippedCloses())
+      if (client_ != nullptr)
+        client_->restorePreparedStatement(skipped.client_name, std::move(skipped.statement));
     // Still prepared here: the next Parse that needs room evicts again.
     for (auto& statement : replies_.takeSkippedEvictions())
       prepared_.add(std::move(statement), std::numeric_limits<size_t>::max());

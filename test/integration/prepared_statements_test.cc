@@ -189,6 +189,24 @@ TEST_CASE("an eviction the server skipped after an error leaves the statement us
           .values == std::vector<std::string>{"3"});
 }
 
+TEST_CASE("a Close after an error in its pipeline leaves the statement, as PostgreSQL does",
+          "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  REQUIRE(x.send(wire::parse("fails", "SELECT 1 / 0") + wire::parse("kept", "SELECT 'kept'") +
+                 wire::sync())
+              .types == "11Z");
+  Replies r =
+      x.send(wire::bind("", "fails") + wire::execute() + wire::close('S', "kept") + wire::sync());
+  CHECK(r.types == "EZ");  // no CloseComplete: the server skipped the Close
+  r = x.send(wire::bind("", "kept") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"kept"});
+  // Closed for real this time.
+  CHECK(x.send(wire::close('S', "kept") + wire::sync()).types == "3Z");
+  CHECK(x.send(wire::bind("", "kept") + wire::execute() + wire::sync()).sqlstate == "26000");
+}
+
 TEST_CASE("after an error the rest up to Sync is skipped, pooler answers included", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);

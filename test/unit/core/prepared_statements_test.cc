@@ -197,6 +197,31 @@ TEST_CASE("reply tracker: an eviction skipped after an error is reported, one an
   CHECK(skipped[0] == kept);  // the server still has it
 }
 
+TEST_CASE("reply tracker: a client's Close voided by an error gives its name back", "[prepared]") {
+  using R = ReplyTracker::Request;
+  ReplyTracker tracker;
+  auto statement = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_5", definitionOf("SELECT 5")});
+  tracker.expect(R::kExecute);
+  tracker.answerClose("mine", statement);
+  tracker.expect(R::kSync);
+  std::string out;
+  tracker.onReplyStart('E');
+  tracker.onReplyEnd('E', out);
+  CHECK(out.empty());  // no CloseComplete
+  auto skipped = tracker.takeSkippedCloses();
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped[0].client_name == "mine");
+  CHECK(skipped[0].statement == statement);
+
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  tracker.answerClose("mine", statement);  // nothing owed before it: answered at once
+  tracker.takeReady(out);
+  CHECK(out == wire::closeComplete());
+  CHECK(tracker.takeSkippedCloses().empty());
+}
+
 TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
   ReplyTracker tracker;
   tracker.expect(ReplyTracker::Request::kSimpleQuery);
