@@ -96,8 +96,8 @@ class ReplyTracker {
   void onReplyEnd(char type, std::string& out);
 
  private:
-  // What only Parses, Closes and the pooler's answers need; most entries (Bind, Execute, Sync) have
-  // none, which keeps an entry at 16 bytes and its push free of allocations.
+  // What only Parses, Closes and the pooler's answers need; most entries (Bind, Execute,
+  // Sync) have none, which keeps an entry at 16 bytes and its push free of allocations.
   struct Detail {
     std::string answer;       // non-empty: the pooler answers, the server never sees the request
     std::string client_name;  // Parse: the client's name for it
