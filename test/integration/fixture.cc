@@ -163,6 +163,20 @@ int backendsOf(const std::string& role) {
       superuserQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role + "'"));
 }
 
+std::string copyInExtended(PGconn* conn, const std::string& copy, const std::string& data) {
+  Result started(PQexecParams(conn, copy.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0),
+                 &PQclear);
+  INFO(PQerrorMessage(conn));
+  REQUIRE(PQresultStatus(started.get()) == PGRES_COPY_IN);
+  REQUIRE(PQputCopyData(conn, data.data(), static_cast<int>(data.size())) == 1);
+  REQUIRE(PQputCopyEnd(conn, nullptr) == 1);
+  Result done(PQgetResult(conn), &PQclear);
+  INFO(PQresultErrorMessage(done.get()));
+  std::string tag = cmdStatus(done.get());
+  REQUIRE(PQgetResult(conn) == nullptr);
+  return tag;
+}
+
 std::string cmdStatus(const PGresult* result) {
   const char* status = PQcmdStatus(const_cast<PGresult*>(result));
   return status != nullptr ? status : "";
@@ -363,9 +377,10 @@ size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes, int 
   return sent;
 }
 
-void RawClient::logIn() {
-  REQUIRE(sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3,
-                                                     {{"user", "app"}, {"database", "app"}})));
+void RawClient::logIn(const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> params{{"user", "app"}, {"database", "app"}};
+  params.insert(params.end(), extra.begin(), extra.end());
+  REQUIRE(sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params)));
   char type = 0;
   std::string body;
   while (readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace itest {
@@ -126,6 +127,9 @@ std::string queryValue(PGconn* conn, const std::string& sql);
 std::string queryValueInThread(PGconn* conn, const std::string& sql);
 // The result's command tag ("INSERT 0 2"), "" if none.
 std::string cmdStatus(const PGresult* result);
+// Runs `copy` (COPY ... FROM STDIN) with the extended protocol, as PQexecParams sends it, feeds
+// it `data` and returns the command tag ("COPY 2"), which must be the last result.
+std::string copyInExtended(PGconn* conn, const std::string& copy, const std::string& data);
 bool contains(const std::string& text, const std::string& part);
 std::string defaultUserlist();
 
@@ -140,9 +144,10 @@ class RawClient {
   // Reads exactly n raw bytes (e.g. the SSLRequest answer).
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
-  // Logs in as app to database app (the pooler trusts it): the startup packet, then every
-  // message up to ReadyForQuery, which must come without an error.
-  void logIn();
+  // Logs in as app to database app (the pooler trusts it), with `extra` startup parameters:
+  // the startup packet, then every message up to ReadyForQuery, which must come without an
+  // error.
+  void logIn(const std::vector<std::pair<std::string, std::string>>& extra = {});
   // Sends `chunk` again and again without blocking until the peer stops taking bytes (its
   // buffers and ours are full) or `max_bytes` went out; returns the bytes sent. With
   // `pause_ms`, waits that long after each whole chunk, so a reader gets one chunk per read.

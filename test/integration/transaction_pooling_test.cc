@@ -89,16 +89,7 @@ TEST_CASE("transaction mode: COPY FROM STDIN with the extended protocol frees th
   Conn a = connectOk(pooler);
   Conn b = connectOk(pooler);
   for (int round = 0; round < 3; ++round) {
-    Result copy(PQexecParams(a.get(), "COPY public.copy_ext FROM STDIN", 0, nullptr, nullptr,
-                             nullptr, nullptr, 0),
-                &PQclear);
-    REQUIRE(PQresultStatus(copy.get()) == PGRES_COPY_IN);
-    REQUIRE(PQputCopyData(a.get(), "1\n2\n", 4) == 1);
-    REQUIRE(PQputCopyEnd(a.get(), nullptr) == 1);
-    Result done(PQgetResult(a.get()), &PQclear);
-    INFO(PQresultErrorMessage(done.get()));
-    REQUIRE(cmdStatus(done.get()) == "COPY 2");
-    CHECK(PQgetResult(a.get()) == nullptr);
+    REQUIRE(copyInExtended(a.get(), "COPY public.copy_ext FROM STDIN", "1\n2\n") == "COPY 2");
     // The one link is free for the other client, and each reply still finds its request.
     CHECK(queryValue(b.get(), "SELECT 'b'") == "b");
     const char* values[] = {"41"};
@@ -298,12 +289,7 @@ TEST_CASE("transaction mode: track_extra_parameters follow their client", "[tran
                         "", true});
   // extra_float_digits is accepted at startup only because it is tracked.
   RawClient a(pooler.port());
-  a.sendBytes(apibouncer::wire::startupMessage(
-      apibouncer::wire::kProtocolV3,
-      {{"user", "app"}, {"database", "app"}, {"extra_float_digits", "2"}}));
-  char type = 0;
-  std::string body;
-  while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+  a.logIn({{"extra_float_digits", "2"}});
   Conn b = connectOk(pooler);
   Result set = exec(b.get(), "SET IntervalStyle = 'iso_8601'");
   INFO(PQerrorMessage(b.get()) << pooler.log());
@@ -326,12 +312,7 @@ TEST_CASE("a tracked parameter the server does not report never leaks to the nex
     Conn c = connectOk(pooler);
     std::string server_default = queryValue(c.get(), "SHOW search_path");
     RawClient a(pooler.port());
-    a.sendBytes(apibouncer::wire::startupMessage(
-        apibouncer::wire::kProtocolV3,
-        {{"user", "app"}, {"database", "app"}, {"search_path", "pg_catalog"}}));
-    char type = 0;
-    std::string body;
-    while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+    a.logIn({{"search_path", "pg_catalog"}});
     for (int round = 0; round < 2; ++round) {
       REQUIRE(PQresultStatus(exec(b.get(), "SET search_path = information_schema").get()) ==
               PGRES_COMMAND_OK);
@@ -346,12 +327,7 @@ TEST_CASE("a tracked parameter the server does not report never leaks to the nex
                           "auth_type = trust\ntrack_extra_parameters = search_path\n", "", true});
     for (int login = 0; login < 3; ++login) {
       RawClient a(pooler.port());
-      a.sendBytes(apibouncer::wire::startupMessage(
-          apibouncer::wire::kProtocolV3,
-          {{"user", "app"}, {"database", "app"}, {"search_path", "pg_catalog"}}));
-      char type = 0;
-      std::string body;
-      while (a.readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
+      a.logIn({{"search_path", "pg_catalog"}});
       CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
     }
   }

@@ -1575,13 +1575,7 @@ TEST_CASE("write-through: a synced write after an extended-protocol COPY FROM ST
       "(x int)");
   superuserQuery("GRANT ALL ON public.wt_copy_plain TO app");
   Conn conn = wt.connect();
-  Result copy(PQexecParams(conn.get(), "COPY public.wt_copy_plain FROM STDIN", 0, nullptr, nullptr,
-                           nullptr, nullptr, 0),
-              &PQclear);
-  REQUIRE(PQresultStatus(copy.get()) == PGRES_COPY_IN);
-  REQUIRE(PQputCopyData(conn.get(), "1\n", 2) == 1);
-  REQUIRE(PQputCopyEnd(conn.get(), nullptr) == 1);
-  CHECK(cmdStatus(nextResult(conn.get()).get()) == "COPY 1");
+  CHECK(copyInExtended(conn.get(), "COPY public.wt_copy_plain FROM STDIN", "1\n") == "COPY 1");
   // The write's answer waits for every reply owed before it: none is, after the copy.
   auto start = Clock::now();
   Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
