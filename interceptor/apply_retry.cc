@@ -58,19 +58,15 @@ void ApplyRetries::runDue() {
         it->pool->release(link);
         finished(it, std::move(result), error);
       };
-      auto ok = [](const ResultPtr& result) {
-        auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-        return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-      };
       // The statement's text is in the client's encoding: the link reads it as the write did.
       link->run(it->begin, nullptr, 0,
-                [it, link, alive, done, ok](ResultPtr begun, const std::string& error) {
+                [it, link, alive, done](ResultPtr begun, const std::string& error) {
                   if (alive.expired()) return;
-                  if (!ok(begun)) return done(std::move(begun), error);
+                  if (!succeeded(begun)) return done(std::move(begun), error);
                   link->run(it->sql, &it->params, 0,
-                            [link, alive, done, ok](ResultPtr applied, const std::string& error) {
+                            [link, alive, done](ResultPtr applied, const std::string& error) {
                               if (alive.expired()) return;
-                              if (!ok(applied)) return done(std::move(applied), error);
+                              if (!succeeded(applied)) return done(std::move(applied), error);
                               link->run("COMMIT", nullptr, 0, done);
                             });
                 });
@@ -82,9 +78,8 @@ void ApplyRetries::finished(std::list<Pending>::iterator it, ResultPtr result,
                             const std::string& error) {
   it->running = false;
   it->attempts++;
-  auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+  if (succeeded(result)) {
     logger_(false, "synced write applied after " + std::to_string(it->attempts) +
                        " retry(ies): " + it->what);
     pending_.erase(it);

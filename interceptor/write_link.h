@@ -23,6 +23,13 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
+// A statement's result that is no error (and not missing: the link failed).
+inline bool succeeded(const ResultPtr& result) {
+  if (!result) return false;
+  auto status = PQresultStatus(result.get());
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
 class WriteLink {
  public:
   // `ok` false: `result` may be null (connection trouble, `error` says why) or an error result.

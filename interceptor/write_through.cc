@@ -40,12 +40,6 @@ bool refersToParameter(std::string_view sql, size_t n) {
   return false;
 }
 
-bool succeeded(const ResultPtr& result) {
-  if (!result) return false;
-  auto status = PQresultStatus(result.get());
-  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-}
-
 std::string newIdempotencyKey() {
   static std::mt19937_64 random{std::random_device{}()};
   char buffer[40];

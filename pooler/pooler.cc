@@ -428,20 +428,19 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   ServerLink* server = client.server();
   bool linked = state == ClientSession::State::kActive && server != nullptr &&
                 server->state() == ServerLink::State::kActive;
-  uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
-  uint64_t write_started = client.writeStartedMs();  // a synced write is a running query
-  bool idle = write_started == 0 &&
-              (state == ClientSession::State::kLoggedIn || (linked && server->isClean()));
-  if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
-    return "client_idle_timeout";
   uint64_t query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
-  if (write_started != 0) {
-    // Its link, if it has one, waits for the write: nothing runs there to time out. A cancel
-    // may end the write at once and release the link, so `server` is not used after it.
+  if (uint64_t write_started = client.writeStartedMs(); write_started != 0) {
+    // A synced write is the running query, and the client is not idle meanwhile. Its link, if
+    // it has one, waits for the write: nothing runs there to time out. A cancel may end the
+    // write at once and release the link, so `server` is not used after it.
     if (query_timeout > 0 && now - write_started >= query_timeout)
       client.cancelWrite();  // repeated each check; the write takes the first
     return nullptr;
   }
+  uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
+  bool idle = state == ClientSession::State::kLoggedIn || (linked && server->isClean());
+  if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
+    return "client_idle_timeout";
   if (!linked) return nullptr;
   if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
       now - server->busySinceMs() >= query_timeout) {
