@@ -149,6 +149,20 @@ int freePort() {
   return ntohs(addr.sin_port);
 }
 
+RefusingPort::RefusingPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+RefusingPort::~RefusingPort() {
+  close(fd_);
+}
+
 std::string defaultDatabases() {
   return "app = host=127.0.0.1 port=" + std::to_string(Sandbox::get().port) + " dbname=app\n";
 }

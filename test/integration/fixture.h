@@ -106,6 +106,21 @@ class PoolerProcess {
 };
 
 int freePort();
+// A loopback port bound but not listening, for as long as this lives: connecting to it is
+// refused, and no other test running in parallel can take it meanwhile (a port freePort()
+// returned can be handed to the next process that binds port 0).
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
 // The pooler under test: $APIBOUNCER_BIN, else the one this build made.
 std::string poolerBinary();
 std::string defaultDatabases();

@@ -106,7 +106,8 @@ TEST_CASE("http client: an API nobody listens on is retried until the deadline",
   {
     HttpClient client(&loop.loop, 0);
     auto start = std::chrono::steady_clock::now();
-    std::string nowhere = "http://127.0.0.1:" + std::to_string(freePort());
+    RefusingPort nobody;
+    std::string nowhere = "http://127.0.0.1:" + std::to_string(nobody.port());
     HttpOutcome outcome = sendAndWait(&loop.loop, client, insertCustomer(nowhere), 0.8);
     CHECK(outcome.failure == Failure::kUnreachable);
     CHECK_FALSE(outcome.maybe_applied);

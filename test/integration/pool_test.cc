@@ -106,8 +106,9 @@ TEST_CASE("a client that leaves inside a transaction does not hand over a dirty 
 }
 
 TEST_CASE("an unreachable server gives waiting clients an error", "[pool]") {
+  RefusingPort nobody;
   std::string databases =
-      "app = host=127.0.0.1 port=" + std::to_string(freePort()) + " dbname=app\n";
+      "app = host=127.0.0.1 port=" + std::to_string(nobody.port()) + " dbname=app\n";
   PoolerProcess pooler({databases, "", "", true});
   Conn conn = connect(pooler.conninfo());
   CHECK(PQstatus(conn.get()) == CONNECTION_BAD);

@@ -486,8 +486,8 @@ TEST_CASE("write-through: an API validation error is 23514 with the API's messag
 }
 
 TEST_CASE("write-through: an unreachable API is 08001 and nothing is applied", "[write_through]") {
-  const int closed_port = freePort();  // bound to port 0, read, closed: nobody listens there
-  WriteThrough wt("api_down", {"", "http://127.0.0.1:" + std::to_string(closed_port), ""});
+  RefusingPort nobody;
+  WriteThrough wt("api_down", {"", "http://127.0.0.1:" + std::to_string(nobody.port()), ""});
   Conn conn = wt.connect();
   Result r = exec(conn.get(), "INSERT INTO " + wt.table + " (name) VALUES ('Ada')");
   INFO(wt.context(r.get()));
