@@ -783,8 +783,8 @@ void ClientSession::rememberParameter(std::string_view name, std::string_view va
   tracked_.set(name, value);
 }
 
-void ClientSession::forgetPreparedStatements() {
-  if (prepared_) prepared_->forgetAll();
+void ClientSession::forgetPreparedStatements(std::span<const std::string_view> prepared_since) {
+  if (prepared_) prepared_->forgetAllBut(prepared_since);
 }
 
 void ClientSession::forgetPreparedStatement(std::string_view name) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,8 +68,9 @@ class ClientSession : public Connection {
   void onTransactionEnd();
   // The server reported a changed setting; tracked ones are re-applied on later links.
   void rememberParameter(std::string_view name, std::string_view value);
-  // DEALLOCATE ALL / DISCARD ALL ran on the link: the client's named statements are gone.
-  void forgetPreparedStatements();
+  // DEALLOCATE ALL / DISCARD ALL ran on the link: the client's named statements are gone,
+  // but for those it prepared after it.
+  void forgetPreparedStatements(std::span<const std::string_view> prepared_since);
   void forgetPreparedStatement(std::string_view name);
   // A Close of it that an error before it made void (the server would have skipped it).
   void restorePreparedStatement(std::string_view name, StatementRef statement);

@@ -69,6 +69,18 @@ bool leavesStatementsAlone(char type, std::span<const uint8_t> chunk, size_t off
   return false;
 }
 
+// Whether the Query or unnamed Parse at `offset` of `chunk` may drop every prepared statement
+// (mayDropAllStatements); yes when the chunk does not hold the whole message.
+bool mayDropAllIn(char type, std::span<const uint8_t> chunk, size_t offset) {
+  constexpr size_t kHeaderSize = 5;
+  if (chunk.size() < offset + kHeaderSize) return true;
+  uint32_t length = wire::readU32(chunk.data() + offset + 1);
+  if (length < 4 || chunk.size() - offset - kHeaderSize < length - 4) return true;
+  auto body = asText(chunk.subspan(offset + kHeaderSize, length - 4));
+  if (type == wire::fe::kParse) body.remove_prefix(std::min<size_t>(1, body.size()));  // ""
+  return mayDropAllStatements(body.substr(0, body.find('\0')));
+}
+
 }  // namespace
 
 bool ClientRequests::see(char type) {
@@ -127,6 +139,7 @@ struct PreparedRelay::Visitor {
         if (leavesStatementsAlone(type, chunk, offset)) {
           // What rewrite() would decide once the message is whole (kKeep), decided now.
           link.replies.expect(requestFor(type));
+          if (type == fe::kParse) noteDropAll(type, offset);
           return MessageScanner::Action::kSkip;
         }
         relay.editor_.cutFrom(offset);  // held back until it is whole
@@ -140,6 +153,9 @@ struct PreparedRelay::Visitor {
         relay.skip_until_sync_ = false;
         break;
       case fe::kQuery:
+        link.replies.expect(Request::kSimpleQuery);
+        noteDropAll(type, offset);
+        break;
       case fe::kFunctionCall:
         link.replies.expect(Request::kSimpleQuery);
         break;
@@ -147,6 +163,13 @@ struct PreparedRelay::Visitor {
         break;
     }
     return MessageScanner::Action::kSkip;
+  }
+
+  // A query the client just sent may drop its statements: tell the link, unless nobody has
+  // any yet (what is prepared behind the drop is kept anyway, see ReplyTracker::onDropAll).
+  void noteDropAll(char type, size_t offset) {
+    if (relay.statements_.empty() && link.cache.size() == 0) return;
+    if (mayDropAllIn(type, chunk, offset)) link.replies.mayDropAll();
   }
 
   void onMessage(char type, std::span<const uint8_t> body) {
@@ -228,9 +251,14 @@ PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> bod
   auto name = cstringAt(body, 0);
   if (!name || name->empty()) {
     link.replies.expect(Request::kParse);  // unnamed (or malformed): the server's business
+    if (name && (!statements_.empty() || link.cache.size() > 0) &&
+        mayDropAllStatements(asText(body.subspan(1))))
+      link.replies.mayDropAll();
     return Decision::kKeep;
   }
-  if (statements_.find(*name) != nullptr) {
+  // Behind a possible drop-all the name may be free again: the Parse replaces it, as it would
+  // after a real drop (PostgreSQL would refuse it if the drop did not happen).
+  if (statements_.find(*name) != nullptr && !link.replies.dropAllPossible()) {
     wire::ErrorSpec error;
     error.severity = "ERROR";
     error.sqlstate = wire::sqlstate::kDuplicatePreparedStatement;
@@ -242,7 +270,7 @@ PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> bod
   }
   StatementRef statement = registry_.intern(asText(body.subspan(name->size() + 1)));
   statements_.add(*name, statement);
-  if (link.cache.touch(statement.get())) {
+  if (preparedOnLink(statement.get(), link)) {
     link.replies.answer(wire::parseComplete(), *name);
     return Decision::kDrop;
   }
@@ -262,11 +290,13 @@ PreparedRelay::Decision PreparedRelay::rewriteStatementName(char type,
     link.replies.expect(request);
     return Decision::kKeep;
   }
-  if (!link.cache.touch(statement->get())) prepareOnLink(*statement, {}, link, out);
+  if (!preparedOnLink(statement->get(), link)) prepareOnLink(*statement, {}, link, out);
   wire::appendMessage(out, type,
                       {asText(body.first(name_offset)), (*statement)->server_name, kNul,
                        asText(body.subspan(name_offset + name->size() + 1))});
   link.replies.expect(request);
+  // Its Execute (behind this Bind) may be the drop.
+  if (type == wire::fe::kBind && (*statement)->may_drop_all) link.replies.mayDropAll();
   return Decision::kReplace;
 }
 
@@ -288,8 +318,18 @@ PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> bod
   return Decision::kDrop;
 }
 
+bool PreparedRelay::preparedOnLink(const PreparedStatement* statement, Link& link) {
+  return link.cache.touch(statement) && !link.replies.dropAllPossible();
+}
+
 void PreparedRelay::prepareOnLink(const StatementRef& statement, std::string_view client_name,
                                   Link& link, std::string& out) {
+  if (link.cache.touch(statement.get())) {
+    // On the link unless a drop-all ahead of this takes it: Close, which is no error for a
+    // name the server does not have, makes the Parse behind it safe either way.
+    wire::appendMessage(out, wire::fe::kClose, {"S", statement->server_name, kNul});
+    link.replies.expectEviction(statement);
+  }
   for (StatementRef& evicted : link.cache.add(statement, link.capacity)) {
     wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});
     link.replies.expectEviction(std::move(evicted));

@@ -50,8 +50,10 @@ class PreparedRelay {
   // the state from the previous chunk in and the new state out.
   Outcome relay(std::span<const uint8_t> chunk, MessageScanner& scanner, Link link,
                 ClientRequests requests, std::string& server_buf, std::string& to_client);
-  // DEALLOCATE ALL / DISCARD ALL ran: the client has no statements any more.
-  void forgetAll() { statements_.clear(); }
+  // DEALLOCATE ALL / DISCARD ALL ran: the client keeps only the statements it prepared after.
+  void forgetAllBut(std::span<const std::string_view> prepared_since) {
+    statements_.retainOnly(prepared_since);
+  }
   // A Parse of the client's did not happen after all (refused, or skipped after an error).
   void forget(std::string_view client_name) { statements_.remove(client_name); }
   void restore(std::string_view client_name, StatementRef statement) {
@@ -68,9 +70,11 @@ class PreparedRelay {
   Decision rewriteStatementName(char type, std::span<const uint8_t> body, size_t name_offset,
                                 Link& link, std::string& out);
   Decision rewriteClose(std::span<const uint8_t> body, Link& link);
-  // Prepares `statement` on the link, appending the Parse (and the Close of any statement it
-  // evicts) to `out`. `client_name` is the client's Parse this is; "" when the pooler adds
-  // the Parse for a Bind or Describe (its answer is swallowed).
+  // Whether the link has `statement` prepared for sure (it becomes the most recently used).
+  bool preparedOnLink(const PreparedStatement* statement, Link& link);
+  // Prepares `statement` on the link (again, after a Close, if it may be there), appending the
+  // Parse (and the Close of any statement it evicts) to `out`. `client_name` is the client's Parse
+  // this is; "" when the pooler adds the Parse for a Bind or Describe (its answer is swallowed).
   void prepareOnLink(const StatementRef& statement, std::string_view client_name, Link& link,
                      std::string& out);
 

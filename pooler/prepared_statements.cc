@@ -1,7 +1,24 @@
 // Statement registry, per-link LRU and per-client names (see prepared_statements.h).
 #include "pooler/prepared_statements.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace apibouncer {
+
+bool mayDropAllStatements(std::string_view sql) {
+  auto followedBy = [sql](size_t at, std::string_view upper) {
+    if (sql.size() - at < upper.size()) return false;
+    for (size_t i = 0; i < upper.size(); ++i)
+      if (std::toupper(static_cast<unsigned char>(sql[at + i])) != upper[i]) return false;
+    return true;
+  };
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if ((sql[i] | 0x20) != 'd') continue;
+    if (followedBy(i + 1, "EALLOCATE") || followedBy(i + 1, "ISCARD")) return true;
+  }
+  return false;
+}
 
 StatementRegistry::StatementRegistry() : by_definition_(std::make_shared<Map>()) {}
 
@@ -12,6 +29,8 @@ StatementRef StatementRegistry::intern(std::string_view definition) {
   }
   auto* statement =
       new PreparedStatement{"apibouncer_" + std::to_string(next_id_++), std::string(definition)};
+  // The query is the definition up to its NUL (the parameter types follow).
+  statement->may_drop_all = mayDropAllStatements(definition.substr(0, definition.find('\0')));
   // The last holder removes the entry; the registry may already be gone at shutdown.
   std::weak_ptr<Map> map = by_definition_;
   StatementRef ref(statement, [map](const PreparedStatement* s) {
@@ -58,6 +77,17 @@ void ServerStatementCache::clear() {
   lru_.clear();
 }
 
+void ServerStatementCache::retainOnly(std::span<const PreparedStatement* const> kept) {
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (std::find(kept.begin(), kept.end(), it->get()) != kept.end()) {
+      ++it;
+      continue;
+    }
+    index_.erase(it->get());
+    it = lru_.erase(it);
+  }
+}
+
 const StatementRef* ClientStatements::find(std::string_view name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &it->second;
@@ -70,6 +100,12 @@ void ClientStatements::add(std::string_view name, StatementRef statement) {
 void ClientStatements::remove(std::string_view name) {
   auto it = by_name_.find(name);
   if (it != by_name_.end()) by_name_.erase(it);
+}
+
+void ClientStatements::retainOnly(std::span<const std::string_view> kept) {
+  std::erase_if(by_name_, [kept](const auto& entry) {
+    return std::find(kept.begin(), kept.end(), entry.first) == kept.end();
+  });
 }
 
 }  // namespace apibouncer

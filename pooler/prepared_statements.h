@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,10 +17,17 @@
 namespace apibouncer {
 
 struct PreparedStatement {
-  std::string server_name;  // the name it has on every server link
-  std::string definition;   // Parse body after the name: query, NUL, parameter type OIDs
+  std::string server_name;    // the name it has on every server link
+  std::string definition;     // Parse body after the name: query, NUL, parameter type OIDs
+  bool may_drop_all = false;  // its query mentions DEALLOCATE or DISCARD (see below)
 };
 using StatementRef = std::shared_ptr<const PreparedStatement>;
+
+// Whether `sql` may be a DEALLOCATE ALL or DISCARD ALL, which drop every prepared statement of
+// the session: true whenever it mentions either word, in any case, comments and literals
+// included. The pooler only needs to know when such a drop may be on its way, so it errs on
+// the side of yes; the cost of a wrong yes is a statement prepared again.
+bool mayDropAllStatements(std::string_view sql);
 
 // One entry per distinct definition, alive while a client or a link holds it.
 class StatementRegistry {
@@ -44,6 +52,8 @@ class ServerStatementCache {
   std::vector<StatementRef> add(StatementRef statement, size_t capacity);
   void remove(const PreparedStatement* statement);
   void clear();
+  // Forgets every statement but `kept` (a drop-all ran; these were prepared after it).
+  void retainOnly(std::span<const PreparedStatement* const> kept);
   size_t size() const { return index_.size(); }
 
  private:
@@ -58,6 +68,9 @@ class ClientStatements {
   void add(std::string_view name, StatementRef statement);
   void remove(std::string_view name);
   void clear() { by_name_.clear(); }
+  // Forgets every name but `kept`.
+  void retainOnly(std::span<const std::string_view> kept);
+  bool empty() const { return by_name_.empty(); }
   size_t size() const { return by_name_.size(); }
 
  private:

@@ -1,6 +1,9 @@
 // ReplyTracker: which server message ends which request (see reply_tracker.h).
 #include "pooler/reply_tracker.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "pooler/wire/backend.h"
 #include "pooler/wire/writer.h"
 
@@ -14,6 +17,7 @@ void ReplyTracker::push(Entry entry) {
 void ReplyTracker::popFront() {
   if (!readyTerminated(queue_.front())) --not_ready_terminated_;
   queue_.pop_front();
+  if (queue_.empty()) drop_all_possible_ = false;
 }
 
 void ReplyTracker::expect(Request request, bool swallow) {
@@ -58,6 +62,26 @@ void ReplyTracker::abandon(Entry& entry) {
   if (entry.request != Request::kParse) return;
   if (detail.statement != nullptr || !detail.client_name.empty())
     failed_.push_back(FailedParse{std::move(detail.client_name), detail.statement});
+}
+
+ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
+  KeptAfterDrop kept;
+  bool head = true;
+  for (const Entry& entry : queue_) {
+    if (std::exchange(head, false) || !entry.detail) continue;
+    Detail& detail = *entry.detail;
+    if (entry.request == Request::kParse) {
+      if (detail.statement != nullptr) kept.on_link.push_back(detail.statement);
+      if (!detail.client_name.empty()) kept.client_names.push_back(detail.client_name);
+    } else if (entry.request == Request::kClose) {
+      // A Close the server skips cannot give back what the drop took.
+      detail.evicted.reset();
+      bool prepared_since = std::find(kept.client_names.begin(), kept.client_names.end(),
+                                      detail.client_name) != kept.client_names.end();
+      if (!prepared_since) detail.closed.reset();
+    }
+  }
+  return kept;
 }
 
 void ReplyTracker::takeReady(std::string& out) {

@@ -65,6 +65,22 @@ class ReplyTracker {
     taken.swap(skipped_evictions_);
     return taken;
   }
+  // The request just announced may drop every prepared statement of the session (a query that
+  // mentions DEALLOCATE or DISCARD). Until the server has answered everything owed, the
+  // statements it had before are not to be trusted: dropAllPossible() says so.
+  void mayDropAll() {
+    if (!queue_.empty()) drop_all_possible_ = true;
+  }
+  bool dropAllPossible() const { return drop_all_possible_; }
+  // The request at the head of the queue dropped every prepared statement (its CommandComplete
+  // says DEALLOCATE ALL or DISCARD ALL). The requests behind it were sent after the drop: what
+  // they prepare is kept, and the statements that were on the link are gone whether or not an
+  // error later makes the server skip a Close of them.
+  struct KeptAfterDrop {
+    std::vector<const PreparedStatement*> on_link;  // Parses sent to the server
+    std::vector<std::string_view> client_names;     // valid until the queue changes
+  };
+  KeptAfterDrop onDropAll();
   // Appends the pooler's answers whose turn has come (nothing owed by the server before them).
   void takeReady(std::string& out);
   bool empty() const { return queue_.empty(); }
@@ -72,6 +88,7 @@ class ReplyTracker {
   void clear() {
     queue_.clear();
     not_ready_terminated_ = 0;
+    drop_all_possible_ = false;
   }
   // True when every request owed is a simple query or a Sync and the pooler neither answers
   // nor swallows anything: nothing in the server's replies needs editing, so the relay can
@@ -127,6 +144,7 @@ class ReplyTracker {
   std::vector<std::shared_ptr<const PreparedStatement>> skipped_evictions_;
   std::vector<SkippedClose> skipped_closes_;
   bool current_ends_head_ = false;  // the message being read ends the first request
+  bool drop_all_possible_ = false;  // see mayDropAll()
 };
 
 }  // namespace apibouncer

@@ -97,10 +97,12 @@ struct ServerLink::ActiveVisitor {
     if (type == wire::be::kCommandComplete) {
       if (link.tracks_unreported_ && changesSettingsTag(asText(body)) && link.client_ != nullptr)
         link.markUnreportedSettingsUnknown(link.client_->trackedParameters().names());
-      // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over.
+      // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over
+      // from what the requests behind it prepared.
       if (!dropsAllStatementsTag(asText(body))) return;
-      link.prepared_.clear();
-      if (link.client_ != nullptr) link.client_->forgetPreparedStatements();
+      auto kept = link.replies_.onDropAll();
+      link.prepared_.retainOnly(kept.on_link);
+      if (link.client_ != nullptr) link.client_->forgetPreparedStatements(kept.client_names);
       return;
     }
     if (type == wire::be::kCopyInResponse || type == wire::be::kCopyBothResponse) {

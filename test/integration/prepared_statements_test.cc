@@ -281,6 +281,87 @@ TEST_CASE("DISCARD ALL and DEALLOCATE ALL drop the client's statements", "[prepa
   }
 }
 
+// A drop-all the client pipelines ahead of its Parses takes effect where it stands in the
+// stream: what comes after it is prepared anew, whatever the pooler knew before.
+TEST_CASE("a name prepared again right behind DEALLOCATE ALL in one pipeline", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  CHECK(x.send(wire::parse("q", "SELECT 'old'") + wire::sync()).types == "1Z");
+  // As on a direct connection: the Query drops "q", so the Parse behind it is not a duplicate.
+  Replies r = x.send(wire::query("DEALLOCATE ALL") + wire::parse("q", "SELECT 'new'") +
+                         wire::bind("", "q") + wire::execute() + wire::sync(),
+                     2);
+  INFO(r.error);
+  CHECK(r.types == "CZ12DCZ");
+  CHECK(r.values == std::vector<std::string>{"new"});
+  r = x.send(wire::bind("", "q") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"new"});
+}
+
+TEST_CASE("a statement prepared behind a drop-all in the same pipeline outlives it", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  for (const char* drop : {"DEALLOCATE ALL", "DISCARD ALL"}) {
+    DYNAMIC_SECTION(drop) {
+      RawSession x(pooler);
+      CHECK(x.send(wire::parse("a", "SELECT 7") + wire::sync()).types == "1Z");
+      // psycopg 3 in pipeline mode: DEALLOCATE ALL (unnamed, extended protocol) after a
+      // rollback, then the same query prepared under a new name. The link had that text
+      // prepared before the drop; it must be prepared again, not taken as still there.
+      Replies r = x.send(wire::parse("", drop) + wire::bind("", "") + wire::execute() +
+                         wire::parse("b", "SELECT 7") + wire::bind("", "b") + wire::execute() +
+                         wire::sync());
+      INFO(r.error);
+      CHECK(r.types == "12C12DCZ");
+      CHECK(r.values == std::vector<std::string>{"7"});
+      // "b" is still the client's, "a" is gone, as on a direct connection.
+      r = x.send(wire::bind("", "b") + wire::execute() + wire::sync());
+      INFO(r.error);
+      CHECK(r.values == std::vector<std::string>{"7"});
+      CHECK(x.send(wire::bind("", "a") + wire::execute() + wire::sync()).sqlstate == "26000");
+      // Another client finds the link's statements as the server has them.
+      RawSession y(pooler);
+      r = y.send(wire::parse("c", "SELECT 7") + wire::bind("", "c") + wire::execute() +
+                 wire::sync());
+      INFO(r.error);
+      CHECK(r.values == std::vector<std::string>{"7"});
+    }
+  }
+}
+
+TEST_CASE("a drop-all an error skipped leaves the statements where they were", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  CHECK(x.send(wire::parse("k", "SELECT 'k'") + wire::parse("z", "SELECT 1 / 0") + wire::sync())
+            .types == "11Z");
+  // The division by zero makes the server skip the DEALLOCATE ALL and everything after it.
+  Replies r = x.send(wire::bind("", "z") + wire::execute() + wire::parse("", "DEALLOCATE ALL") +
+                     wire::bind("", "") + wire::execute() + wire::parse("k2", "SELECT 'k'") +
+                     wire::bind("", "k") + wire::execute() + wire::sync());
+  CHECK(r.types == "EZ");
+  CHECK(r.sqlstate == "22012");
+  // "k" is still prepared on the link, "k2" never was.
+  r = x.send(wire::bind("", "k") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"k"});
+  CHECK(x.send(wire::bind("", "k2") + wire::execute() + wire::sync()).sqlstate == "26000");
+  r = x.send(wire::parse("k2", "SELECT 'k'") + wire::bind("", "k2") + wire::execute() +
+             wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"k"});
+  // This time the drop runs and the error skips what follows it: nothing is left.
+  r = x.send(wire::parse("", "DEALLOCATE ALL") + wire::bind("", "") + wire::execute() +
+             wire::bind("", "z") + wire::execute() + wire::parse("k3", "SELECT 'k'") +
+             wire::sync());
+  CHECK(r.types == "12CEZ");
+  for (const char* name : {"k", "k2", "k3"})
+    CHECK(x.send(wire::bind("", name) + wire::execute() + wire::sync()).sqlstate == "26000");
+  r = x.send(wire::parse("k4", "SELECT 'k'") + wire::bind("", "k4") + wire::execute() +
+             wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"k"});
+}
+
 TEST_CASE("Parse and Execute in separate round trips keep the link in between", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);

@@ -340,6 +340,121 @@ TEST_CASE("relay: a Bind on a link without the statement prepares it first", "[p
   CHECK(cache_two.size() == 1);
 }
 
+TEST_CASE("mayDropAllStatements: any mention of DEALLOCATE or DISCARD, in any case", "[prepared]") {
+  CHECK(mayDropAllStatements("DEALLOCATE ALL"));
+  CHECK(mayDropAllStatements("deallocate prepare all"));
+  CHECK(mayDropAllStatements("  Discard All;"));
+  CHECK(mayDropAllStatements("SELECT 1 /* discard */"));  // errs on the side of yes
+  CHECK_FALSE(mayDropAllStatements("SELECT 1"));
+  CHECK_FALSE(mayDropAllStatements("SELECT 'd', 'deal', 'discar'"));
+  CHECK_FALSE(mayDropAllStatements(""));
+  StatementRegistry registry;
+  CHECK(registry.intern(definitionOf("DISCARD ALL"))->may_drop_all);
+  CHECK_FALSE(registry.intern(definitionOf("SELECT 1"))->may_drop_all);
+}
+
+TEST_CASE("relay: behind a possible drop-all, statements the link had are prepared again",
+          "[prepared]") {
+  for (size_t chunk : {3, 7, 1000}) {
+    FreshRelay x;
+    x.send(wire::parse("a", "SELECT 1") + wire::sync(), chunk);
+    x.replies.clear();  // as if the server had answered
+    std::string name = x.serverName("SELECT 1");
+    // A query that cannot drop anything leaves the pooler's knowledge as it is. One split
+    // over reads cannot be read whole, so it counts as a possible drop: "b" is prepared again.
+    bool whole = chunk == 1000;
+    std::string sent =
+        x.send(wire::query("SELECT 2") + wire::parse("b", "SELECT 1") + wire::sync(), chunk);
+    CHECK(sent == wire::query("SELECT 2") +
+                      (whole ? "" : wire::close('S', name) + wire::parse(name, "SELECT 1")) +
+                      wire::sync());
+    CHECK(x.replies.dropAllPossible() == !whole);
+    x.replies.clear();
+    x.to_client.clear();
+    // Behind DEALLOCATE ALL the name "a" is free again, and the statement may be gone from
+    // the link: each use closes it and prepares it again. Only the client's own Parse gets
+    // its answer through; the ParseComplete waits for the server's.
+    std::string stream = wire::query("deallocate all") + wire::parse("a", "SELECT 1") +
+                         wire::bind("", "b") + wire::sync();
+    std::string again = wire::close('S', name) + wire::parse(name, "SELECT 1");
+    CHECK(x.send(stream, chunk) ==
+          wire::query("deallocate all") + again + again + wire::bind("", name) + wire::sync());
+    CHECK(x.to_client.empty());
+    CHECK(x.replies.dropAllPossible());
+    x.replies.clear();
+    CHECK_FALSE(x.replies.dropAllPossible());
+    // An unnamed Parse of a drop, then a Bind of a statement whose query is one.
+    x.send(wire::parse("drop", "DISCARD ALL") + wire::sync(), chunk);
+    x.replies.clear();
+    CHECK(x.send(wire::parse("", "SELECT 3") + wire::sync(), chunk) ==
+          wire::parse("", "SELECT 3") + wire::sync());
+    if (whole) CHECK_FALSE(x.replies.dropAllPossible());  // split, it depends where
+    x.replies.clear();
+    x.send(wire::parse("", "Discard All") + wire::sync(), chunk);
+    CHECK(x.replies.dropAllPossible());
+    x.replies.clear();
+    x.send(wire::bind("", "drop") + wire::execute() + wire::sync(), chunk);
+    CHECK(x.replies.dropAllPossible());
+  }
+}
+
+TEST_CASE("reply tracker: a drop-all keeps what the requests behind it prepared", "[prepared]") {
+  using R = ReplyTracker::Request;
+  StatementRegistry registry;
+  StatementRef old_one = registry.intern(definitionOf("SELECT 1"));
+  StatementRef evicted = registry.intern(definitionOf("SELECT 2"));
+  StatementRef fresh = registry.intern(definitionOf("SELECT 3"));
+  ReplyTracker tracker;
+  tracker.expect(R::kSimpleQuery);  // the DEALLOCATE ALL
+  tracker.mayDropAll();
+  tracker.expectEviction(evicted);
+  tracker.expectParse(fresh.get(), "mine");
+  tracker.answerClose("gone", old_one);  // a name the drop already took
+  tracker.answerClose("mine", fresh);    // one prepared behind the drop
+  tracker.expect(R::kExecute);
+  tracker.expect(R::kSync);
+  auto kept = tracker.onDropAll();
+  CHECK(kept.on_link == std::vector<const PreparedStatement*>{fresh.get()});
+  CHECK(kept.client_names == std::vector<std::string_view>{"mine"});
+  std::string out;
+  tracker.onReplyStart('Z');  // the query's end
+  tracker.onReplyEnd('Z', out);
+  tracker.onReplyEnd('Z', out);
+  tracker.onReplyStart('E');  // voids the rest up to Sync
+  tracker.onReplyEnd('E', out);
+  // Neither the evicted statement nor the name "gone" come back: the drop took them.
+  CHECK(tracker.takeSkippedEvictions().empty());
+  auto closes = tracker.takeSkippedCloses();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].client_name == "mine");
+  CHECK(tracker.dropAllPossible());
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.empty());
+  CHECK_FALSE(tracker.dropAllPossible());
+}
+
+TEST_CASE("retainOnly: the link and the client keep just what is named", "[prepared]") {
+  StatementRegistry registry;
+  StatementRef s1 = registry.intern("1"), s2 = registry.intern("2"), s3 = registry.intern("3");
+  ServerStatementCache cache;
+  for (const StatementRef& s : {s1, s2, s3}) cache.add(s, 10);
+  const PreparedStatement* keep[] = {s2.get()};
+  cache.retainOnly(keep);
+  CHECK(cache.size() == 1);
+  CHECK(cache.touch(s2.get()));
+  CHECK_FALSE(cache.touch(s1.get()));
+  cache.retainOnly({});
+  CHECK(cache.size() == 0);
+  ClientStatements names;
+  names.add("a", s1);
+  names.add("b", s2);
+  std::string_view kept[] = {"b", "c"};
+  names.retainOnly(kept);
+  CHECK(names.size() == 1);
+  CHECK(names.find("b") != nullptr);
+}
+
 TEST_CASE("reply tracker: simple queries and Syncs alone need no reply editing", "[prepared]") {
   using R = ReplyTracker::Request;
   ReplyTracker tracker;
