@@ -348,17 +348,24 @@ void Pool::maintain(uint64_t now) {
 
   // Picked first, acted on after: failing a client, or a notice that fails to send, ends it,
   // and a client that ends leaves waiting_.
-  std::vector<ClientSession*> timed_out;
+  // query_timeout covers the wait too, as in PgBouncer: a query that waits for a link counts
+  // from when it arrived.
+  std::vector<std::pair<ClientSession*, const char*>> timed_out;
   std::vector<ClientSession*> to_notify;
   for (ClientSession* client : waiting_) {
     uint64_t waited = now - client->waitStartMs();
-    if (s.query_wait_timeout > 0 && waited >= ms(s.query_wait_timeout))
-      timed_out.push_back(client);
+    uint64_t query_timeout =
+        ms(config::userSetOr(pooler_.config().findUser(client->userName()),
+                             &config::UserConfig::query_timeout, s.query_timeout));
+    if (query_timeout > 0 && waited >= query_timeout)
+      timed_out.emplace_back(client, "query timeout");
+    else if (s.query_wait_timeout > 0 && waited >= ms(s.query_wait_timeout))
+      timed_out.emplace_back(client, "query_wait_timeout");
     else if (s.query_wait_notify > 0 && waited >= ms(s.query_wait_notify))
       to_notify.push_back(client);
   }
-  for (ClientSession* client : timed_out)
-    client->fail(wire::sqlstate::kProtocolViolation, "query_wait_timeout", "query_wait_timeout");
+  for (auto [client, reason] : timed_out)
+    client->fail(wire::sqlstate::kProtocolViolation, reason, reason);
   for (ClientSession* client : to_notify) client->notifyWaiting();
 
   if (pooler_.shutdownMode() == ShutdownMode::kNone && now >= login_failed_until_ms_ && !paused()) {

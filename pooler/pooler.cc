@@ -442,7 +442,9 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
     return "client_idle_timeout";
   if (!linked) return nullptr;
-  if (query_timeout > 0 && server->busy() && !server->cancelSent() &&
+  // An Execute sent with Flush and no Sync counts as running (pipeline mode), as for cancel
+  // requests; a cancel that finds the server waiting for the client's next message is ignored.
+  if (query_timeout > 0 && (server->busy() || server->extendedOpen()) && !server->cancelSent() &&
       now - server->busySinceMs() >= query_timeout) {
     LOG_INFO("C-%llu query_timeout: canceling the running query", (unsigned long long)client.id());
     server->markCancelSent();

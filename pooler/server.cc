@@ -354,8 +354,11 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
 void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_ready,
                                    bool extended_open) {
   last_used_ms_ = uv_now(loop());
+  // A query starts with the first message after the link was idle: its Sync, or a Parse or
+  // Execute that the client sends with Flush (pipeline mode) and may sync much later.
+  bool was_idle = pending_ready_ == 0 && !extended_open_;
   extended_open_ = extended_open;
-  if (pending_ready_ == 0 && expected_ready > 0) {
+  if (was_idle && (expected_ready > 0 || extended_open)) {
     busy_since_ms_ = last_used_ms_;
     cancel_sent_ = false;
   }
@@ -404,7 +407,11 @@ void ServerLink::countQueryEnd(char status) {
 }
 
 void ServerLink::setTransactionStatus(char status) {
-  if (tx_status_ == 'I' && status != 'I') tx_since_ms_ = uv_now(loop());
+  // A transaction begins with the statement that opened it, not when that one ended
+  // (transaction_timeout, SHOW STATS xact_time): "BEGIN; SELECT pg_sleep(60)" is 60 s old
+  // when its ReadyForQuery comes.
+  if (tx_status_ == 'I' && status != 'I')
+    tx_since_ms_ = pending_ready_ > 0 ? busy_since_ms_ : uv_now(loop());
   tx_status_ = status;
 }
 

@@ -175,7 +175,7 @@ class ServerLink : public Connection {
   ReplyTracker replies_;
   ChunkEditor editor_;  // swallows and inserts replies when statements are tracked
   char tx_status_ = 'I';
-  uint64_t busy_since_ms_ = 0;  // when pending_ready_ last rose from zero
+  uint64_t busy_since_ms_ = 0;  // when the link last stopped being idle (see forwardFromClient)
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
   bool cancel_sent_ = false;    // query_timeout already canceled the running query
   std::vector<CancelLink*> cancels_;

@@ -21,11 +21,48 @@ TEST_CASE("query_timeout cancels a query that runs too long", "[limits]") {
   CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
 }
 
+TEST_CASE("query_timeout cancels an Execute sent with Flush and no Sync", "[limits]") {
+  PoolerProcess pooler({"", "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(20)", 0, nullptr, nullptr, nullptr,
+                            nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  Result slept(PQgetResult(conn.get()), &PQclear);
+  CHECK(errorField(slept.get(), PG_DIAG_SQLSTATE) == "57014");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(PQgetResult(conn.get()) == nullptr);
+  REQUIRE(PQpipelineSync(conn.get()) == 1);
+  Result synced(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
+  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
+}
+
 TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
   Conn conn = connectOk(pooler);
   Result r = exec(conn.get(), "SELECT pg_sleep(20)");
   CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+}
+
+TEST_CASE("query_timeout covers a query still waiting for a link", "[limits]") {
+  // As in PgBouncer: the wait counts, and query_timeout ends it before query_wait_timeout
+  // (default 120 s) would. The holder's open transaction runs nothing: it is not canceled.
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn holder = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(holder.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  Conn waiter = connectOk(pooler);
+  auto start = std::chrono::steady_clock::now();
+  CHECK(PQresultStatus(exec(waiter.get(), "SELECT 1").get()) == PGRES_FATAL_ERROR);
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(contains(PQerrorMessage(waiter.get()), "query timeout"));
+  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited < std::chrono::seconds(5));
+  CHECK(queryValue(holder.get(), "SELECT 'holder still in'") == "holder still in");
 }
 
 TEST_CASE("idle_transaction_timeout disconnects a client idle inside a transaction", "[limits]") {
@@ -79,6 +116,20 @@ TEST_CASE("transaction_timeout ends a transaction that lasts too long", "[limits
     cut = PQresultStatus(exec(conn.get(), "SELECT pg_sleep(0.1)").get()) != PGRES_TUPLES_OK;
   }
   CHECK(cut);
+  CHECK((contains(PQerrorMessage(conn.get()), "transaction timeout") ||
+         noticed(notices, "transaction timeout")));
+}
+
+TEST_CASE("transaction_timeout counts from the statement that opened the transaction", "[limits]") {
+  PoolerProcess pooler({"", "transaction_timeout = 2\n", "", true});
+  Conn conn = connectOk(pooler);
+  std::vector<Notice> notices;
+  PQsetNoticeReceiver(conn.get(), collectNotice, &notices);
+  // 2.5 s old when its ReadyForQuery says "in transaction": over the limit already, so the
+  // client goes at the next check, not 2 s later.
+  REQUIRE(PQresultStatus(exec(conn.get(), "BEGIN; SELECT pg_sleep(2.5)").get()) == PGRES_TUPLES_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) != PGRES_TUPLES_OK);
   CHECK((contains(PQerrorMessage(conn.get()), "transaction timeout") ||
          noticed(notices, "transaction timeout")));
 }
