@@ -664,9 +664,10 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
   if (!prepared_) prepared_ = std::make_unique<PreparedRelay>(pooler_.statementRegistry());
   static std::string to_server, to_client;  // single-threaded loop: shared by all clients
   to_client.clear();
-  auto outcome = prepared_->relay(data, scanner_,
-                                  {server_->preparedStatements(), server_->replies(), capacity},
-                                  requests, to_server, to_client);
+  auto outcome = prepared_->relay(
+      data, scanner_,
+      {server_->preparedStatements(), server_->replies(), capacity, server_->transactionStatus()},
+      requests, to_server, to_client);
   if (!to_client.empty()) {
     if (!send(to_client)) return;
     if (intercept_)

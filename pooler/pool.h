@@ -74,7 +74,7 @@ class Pool {
   void rememberWelcome(const std::map<std::string, std::string>& params) {
     if (!welcome_params_) welcome_params_ = params;
   }
-  // Encoded welcomes for welcomeParameters(), which never change once set.
+  // Encoded welcomes for welcomeParameters(), which change only when RELOAD changes the login.
   WelcomeCache& welcomeCache() { return welcome_cache_; }
 
   // Admin console: this database's counters, what SHOW POOLS/SERVERS/CLIENTS list, and

@@ -443,12 +443,19 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
     return "client_idle_timeout";
   if (!linked) return nullptr;
   // An Execute sent with Flush and no Sync counts as running (pipeline mode), as for cancel
-  // requests; a cancel that finds the server waiting for the client's next message is ignored.
-  if (query_timeout > 0 && (server->busy() || server->extendedOpen()) && !server->cancelSent() &&
-      now - server->busySinceMs() >= query_timeout) {
-    LOG_INFO("C-%llu query_timeout: canceling the running query", (unsigned long long)client.id());
-    server->markCancelSent();
-    cancelServerQuery(*server);
+  // requests. The query is canceled first; if that does not end it within another
+  // query_timeout (the server ignores a cancel while it waits for the client's next message,
+  // and a client that never sends its Sync would keep the link for good), the client goes,
+  // as PgBouncer's query_timeout does at once.
+  if (query_timeout > 0 && (server->busy() || server->extendedOpen())) {
+    if (!server->cancelSent() && now - server->busySinceMs() >= query_timeout) {
+      LOG_INFO("C-%llu query_timeout: canceling the running query",
+               (unsigned long long)client.id());
+      server->markCancelSent();
+      cancelServerQuery(*server);
+    } else if (server->cancelSent() && now - server->cancelSentMs() >= query_timeout) {
+      return "query timeout";
+    }
   }
   if (!server->inTransaction()) return nullptr;
   uint64_t tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);

@@ -13,6 +13,8 @@ namespace apibouncer {
 namespace {
 
 constexpr std::string_view kNul("\0", 1);
+// The statement a client's SQL-level DEALLOCATE is turned into (see retireByDeallocate).
+constexpr std::string_view kRetiringName = "apibouncer_deallocate";
 using Request = ReplyTracker::Request;
 
 std::string_view asText(std::span<const uint8_t> bytes) {
@@ -69,16 +71,23 @@ bool leavesStatementsAlone(char type, std::span<const uint8_t> chunk, size_t off
   return false;
 }
 
-// Whether the Query or unnamed Parse at `offset` of `chunk` may drop every prepared statement
-// (mayDropAllStatements); yes when the chunk does not hold the whole message.
-bool mayDropAllIn(char type, std::span<const uint8_t> chunk, size_t offset) {
+// The body of the message at `offset` of `chunk`, if the chunk holds all of it.
+std::optional<std::string_view> wholeBodyAt(std::span<const uint8_t> chunk, size_t offset) {
   constexpr size_t kHeaderSize = 5;
-  if (chunk.size() < offset + kHeaderSize) return true;
+  if (chunk.size() < offset + kHeaderSize) return std::nullopt;
   uint32_t length = wire::readU32(chunk.data() + offset + 1);
-  if (length < 4 || chunk.size() - offset - kHeaderSize < length - 4) return true;
-  auto body = asText(chunk.subspan(offset + kHeaderSize, length - 4));
+  if (length < 4 || chunk.size() - offset - kHeaderSize < length - 4) return std::nullopt;
+  return asText(chunk.subspan(offset + kHeaderSize, length - 4));
+}
+
+// The SQL text of a Query body or of an unnamed Parse body, and what follows its NUL.
+struct QueryText {
+  std::string_view sql, after;
+};
+QueryText queryText(char type, std::string_view body) {
   if (type == wire::fe::kParse) body.remove_prefix(std::min<size_t>(1, body.size()));  // ""
-  return mayDropAllStatements(body.substr(0, body.find('\0')));
+  size_t nul = std::min(body.find('\0'), body.size());
+  return {body.substr(0, nul), body.substr(std::min(nul + 1, body.size()))};
 }
 
 }  // namespace
@@ -136,7 +145,9 @@ struct PreparedRelay::Visitor {
       case fe::kBind:
       case fe::kDescribe:
       case fe::kClose:
-        if (leavesStatementsAlone(type, chunk, offset)) {
+        if (passesUnread(type, offset)) {
+          if (type == fe::kParse && replaceWhole(type, offset))
+            return MessageScanner::Action::kSkip;
           // What rewrite() would decide once the message is whole (kKeep), decided now.
           link.replies.expect(requestFor(type));
           if (type == fe::kParse) noteDropAll(type, offset);
@@ -153,6 +164,7 @@ struct PreparedRelay::Visitor {
         relay.skip_until_sync_ = false;
         break;
       case fe::kQuery:
+        if (replaceWhole(type, offset)) return MessageScanner::Action::kSkip;
         link.replies.expect(Request::kSimpleQuery);
         noteDropAll(type, offset);
         break;
@@ -165,11 +177,39 @@ struct PreparedRelay::Visitor {
     return MessageScanner::Action::kSkip;
   }
 
+  // Whether the message at `offset` may go as it is, decided from the bytes this chunk holds
+  // (leavesStatementsAlone). A Parse of the unnamed statement from a client with statements of
+  // its own is read whole first if the chunk splits it: it may be a DEALLOCATE to rewrite.
+  bool passesUnread(char type, size_t offset) {
+    if (!leavesStatementsAlone(type, chunk, offset)) return false;
+    return type != wire::fe::kParse || relay.statements_.empty() ||
+           wholeBodyAt(chunk, offset).has_value();
+  }
+
+  // A Query or unnamed Parse that is a SQL-level DEALLOCATE of one of the client's statements,
+  // whole in this chunk, is replaced (PreparedRelay::retireByDeallocate). Its reply entry is
+  // announced here, after the pooler's own.
+  bool replaceWhole(char type, size_t offset) {
+    if (relay.statements_.empty()) return false;
+    auto body = wholeBodyAt(chunk, offset);
+    if (!body) return false;
+    QueryText text = queryText(type, *body);
+    rewritten.clear();
+    if (!relay.retireByDeallocate(type, text.sql, text.after, link, rewritten)) return false;
+    link.replies.expect(type == wire::fe::kQuery ? Request::kSimpleQuery : Request::kParse);
+    relay.editor_.cutFrom(offset);
+    relay.in_message_ = true;
+    relay.decision_ = Decision::kReplace;
+    return true;
+  }
+
   // A query the client just sent may drop its statements: tell the link, unless nobody has
   // any yet (what is prepared behind the drop is kept anyway, see ReplyTracker::onDropAll).
+  // A query not whole in this chunk cannot be read: it may be one.
   void noteDropAll(char type, size_t offset) {
     if (relay.statements_.empty() && link.cache.size() == 0) return;
-    if (mayDropAllIn(type, chunk, offset)) link.replies.mayDropAll();
+    auto body = wholeBodyAt(chunk, offset);
+    if (!body || mayDropAllStatements(queryText(type, *body).sql)) link.replies.mayDropAll();
   }
 
   void onMessage(char type, std::span<const uint8_t> body) {
@@ -249,10 +289,17 @@ PreparedRelay::Decision PreparedRelay::rewrite(char type, std::span<const uint8_
 PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> body, Link& link,
                                                     std::string& out) {
   auto name = cstringAt(body, 0);
+  if (name && name->empty()) {
+    QueryText text = queryText(wire::fe::kParse, asText(body));
+    if (retireByDeallocate(wire::fe::kParse, text.sql, text.after, link, out)) {
+      link.replies.expect(Request::kParse);
+      return Decision::kReplace;
+    }
+  }
   if (!name || name->empty()) {
     link.replies.expect(Request::kParse);  // unnamed (or malformed): the server's business
     if (name && (!statements_.empty() || link.cache.size() > 0) &&
-        mayDropAllStatements(asText(body.subspan(1))))
+        mayDropAllStatements(queryText(wire::fe::kParse, asText(body)).sql))
       link.replies.mayDropAll();
     return Decision::kKeep;
   }
@@ -316,6 +363,33 @@ PreparedRelay::Decision PreparedRelay::rewriteClose(std::span<const uint8_t> bod
   link.replies.answerClose(*name, *statement);  // gives the name back if an error voids it
   statements_.remove(*name);
   return Decision::kDrop;
+}
+
+bool PreparedRelay::retireByDeallocate(char type, std::string_view query,
+                                       std::string_view after_query, Link& link, std::string& out) {
+  if (statements_.empty()) return false;
+  std::optional<std::string> name = deallocatedName(query);
+  const StatementRef* statement = name ? statements_.find(*name) : nullptr;
+  if (statement == nullptr) return false;  // not one of the client's: the server answers
+  if (type == wire::fe::kQuery && (!link.replies.empty() || link.tx_status == 'E')) {
+    // The pooler's Parse must not fail in front of a simple query: after an error the server
+    // would skip the query up to a Sync that never comes. Only when the link's state is known
+    // and sound; otherwise the server answers as PgBouncer's would.
+    return false;
+  }
+  // Closing first clears one an earlier DEALLOCATE never ran (its client sent no Execute).
+  wire::appendMessage(out, wire::fe::kClose, {"S", kRetiringName, kNul});
+  link.replies.expectClose(*name, *statement);
+  wire::appendMessage(out, wire::fe::kParse,
+                      {kRetiringName, kNul, "SELECT 1", kNul, std::string_view("\0\0", 2)});
+  link.replies.expectParse(nullptr, {});
+  std::string sql = "DEALLOCATE " + std::string(kRetiringName);
+  if (type == wire::fe::kQuery)
+    wire::appendMessage(out, type, {sql, kNul});
+  else
+    wire::appendMessage(out, type, {kNul, sql, kNul, after_query});
+  statements_.remove(*name);
+  return true;
 }
 
 bool PreparedRelay::preparedOnLink(const PreparedStatement* statement, Link& link) {

@@ -35,7 +35,8 @@ class PreparedRelay {
   struct Link {
     ServerStatementCache& cache;
     ReplyTracker& replies;
-    size_t capacity;  // max_prepared_statements
+    size_t capacity;       // max_prepared_statements
+    char tx_status = 'I';  // its last ReadyForQuery's status (current when nothing is owed)
   };
   struct Outcome {
     MessageScanner::Result scan;
@@ -70,6 +71,14 @@ class PreparedRelay {
   Decision rewriteStatementName(char type, std::span<const uint8_t> body, size_t name_offset,
                                 Link& link, std::string& out);
   Decision rewriteClose(std::span<const uint8_t> body, Link& link);
+  // A SQL-level DEALLOCATE (a Query, or an unnamed Parse, whose text is `query`) of one of the
+  // client's statements: the server knows that statement under the pooler's name, so the
+  // command would fail there. The client forgets the name, and the server runs a DEALLOCATE of
+  // a statement the pooler prepares just before, so the client gets the server's own answers.
+  // Appends that to `out` and returns true; false (and nothing) when this is not such a
+  // DEALLOCATE. `after_query` is the rest of a Parse body (the parameter types).
+  bool retireByDeallocate(char type, std::string_view query, std::string_view after_query,
+                          Link& link, std::string& out);
   // Whether the link has `statement` prepared for sure (it becomes the most recently used).
   bool preparedOnLink(const PreparedStatement* statement, Link& link);
   // Prepares `statement` on the link (again, after a Close, if it may be there), appending the

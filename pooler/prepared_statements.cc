@@ -20,6 +20,77 @@ bool mayDropAllStatements(std::string_view sql) {
   return false;
 }
 
+namespace {
+
+// Reads SQL left to right: whitespace, keywords, one identifier.
+struct SqlReader {
+  std::string_view rest;
+  void skipSpace() {
+    while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front())))
+      rest.remove_prefix(1);
+  }
+  // Takes `upper` (a keyword in upper case) followed by whitespace or the end.
+  bool keyword(std::string_view upper) {
+    skipSpace();
+    if (rest.size() < upper.size()) return false;
+    for (size_t i = 0; i < upper.size(); ++i)
+      if (std::toupper(static_cast<unsigned char>(rest[i])) != upper[i]) return false;
+    if (rest.size() > upper.size() && !std::isspace(static_cast<unsigned char>(rest[upper.size()])))
+      return false;
+    rest.remove_prefix(upper.size());
+    return true;
+  }
+  // An identifier: "quoted" as written ("" for a quote), or plain and folded to lower case.
+  std::optional<std::string> identifier() {
+    skipSpace();
+    std::string name;
+    if (!rest.empty() && rest.front() == '"') {
+      for (size_t i = 1; i < rest.size(); ++i) {
+        if (rest[i] != '"') {
+          name += rest[i];
+        } else if (i + 1 < rest.size() && rest[i + 1] == '"') {
+          name += '"';
+          ++i;
+        } else {
+          rest.remove_prefix(i + 1);
+          return name.empty() ? std::nullopt : std::optional(name);
+        }
+      }
+      return std::nullopt;  // unterminated
+    }
+    auto plain = [](char c, bool first) {
+      return std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+             (!first && (std::isdigit(static_cast<unsigned char>(c)) || c == '$'));
+    };
+    while (!rest.empty() && plain(rest.front(), name.empty())) {
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(rest.front())));
+      rest.remove_prefix(1);
+    }
+    return name.empty() ? std::nullopt : std::optional(name);
+  }
+  // Only whitespace and at most one semicolon left.
+  bool atEnd() {
+    skipSpace();
+    if (!rest.empty() && rest.front() == ';') rest.remove_prefix(1);
+    skipSpace();
+    return rest.empty();
+  }
+};
+
+}  // namespace
+
+std::optional<std::string> deallocatedName(std::string_view sql) {
+  SqlReader reader{sql};
+  if (!reader.keyword("DEALLOCATE")) return std::nullopt;
+  SqlReader after_prepare = reader;
+  if (after_prepare.keyword("PREPARE")) reader = after_prepare;
+  bool quoted = (reader.skipSpace(), !reader.rest.empty() && reader.rest.front() == '"');
+  std::optional<std::string> name = reader.identifier();
+  if (!name || !reader.atEnd()) return std::nullopt;
+  if (!quoted && *name == "all") return std::nullopt;  // DEALLOCATE ALL
+  return name;
+}
+
 StatementRegistry::StatementRegistry() : by_definition_(std::make_shared<Map>()) {}
 
 StatementRef StatementRegistry::intern(std::string_view definition) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ using StatementRef = std::shared_ptr<const PreparedStatement>;
 // included. The pooler only needs to know when such a drop may be on its way, so it errs on
 // the side of yes; the cost of a wrong yes is a statement prepared again.
 bool mayDropAllStatements(std::string_view sql);
+
+// The statement name of `sql` if it is exactly one SQL-level DEALLOCATE [PREPARE] name
+// (psycopg 3.1 retires a protocol-level statement that way), folded as PostgreSQL folds an
+// identifier; nullopt for anything else, DEALLOCATE ALL included.
+std::optional<std::string> deallocatedName(std::string_view sql);
 
 // One entry per distinct definition, alive while a client or a link holds it.
 class StatementRegistry {

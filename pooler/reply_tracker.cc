@@ -43,25 +43,47 @@ void ReplyTracker::answerClose(std::string_view client_name,
                                              nullptr, nullptr, std::move(statement)})});
 }
 
+void ReplyTracker::expectClose(std::string_view client_name,
+                               std::shared_ptr<const PreparedStatement> statement) {
+  push(Entry{Request::kClose, true,
+             std::make_unique<Detail>(
+                 Detail{{}, std::string(client_name), nullptr, nullptr, std::move(statement)})});
+}
+
 void ReplyTracker::expectEviction(std::shared_ptr<const PreparedStatement> statement) {
   push(Entry{Request::kClose, true,
              std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement), nullptr})});
 }
 
-void ReplyTracker::abandon(Entry& entry) {
+void ReplyTracker::abandon(Entry& entry, std::vector<Undo>& run) {
   if (!entry.detail) return;
   Detail& detail = *entry.detail;
+  using Kind = Undo::Kind;
   if (detail.evicted) {
-    skipped_evictions_.push_back(std::move(detail.evicted));
+    run.push_back({Kind::kOnLink, detail.evicted.get(), std::move(detail.evicted), {}});
     return;
   }
   if (detail.closed) {
-    skipped_closes_.push_back({std::move(detail.client_name), std::move(detail.closed)});
+    run.push_back(
+        {Kind::kRestoreName, nullptr, std::move(detail.closed), std::move(detail.client_name)});
     return;
   }
   if (entry.request != Request::kParse) return;
-  if (detail.statement != nullptr || !detail.client_name.empty())
-    failed_.push_back(FailedParse{std::move(detail.client_name), detail.statement});
+  if (detail.statement != nullptr) run.push_back({Kind::kNotOnLink, detail.statement, {}, {}});
+  if (!detail.client_name.empty())
+    run.push_back({Kind::kForgetName, nullptr, {}, std::move(detail.client_name)});
+}
+
+bool ReplyTracker::touchedLater(const Undo& undo) const {
+  bool about_name = undo.kind == Undo::Kind::kForgetName || undo.kind == Undo::Kind::kRestoreName;
+  for (const Entry& entry : queue_) {
+    if (!entry.detail) continue;
+    const Detail& detail = *entry.detail;
+    if (about_name ? detail.client_name == undo.client_name
+                   : detail.statement == undo.statement || detail.evicted.get() == undo.statement)
+      return true;
+  }
+  return false;
 }
 
 ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
@@ -74,8 +96,11 @@ ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
       if (detail.statement != nullptr) kept.on_link.push_back(detail.statement);
       if (!detail.client_name.empty()) kept.client_names.push_back(detail.client_name);
     } else if (entry.request == Request::kClose) {
-      // A Close the server skips cannot give back what the drop took.
-      detail.evicted.reset();
+      // A Close the server skips cannot give back what the drop took, unless a Parse behind
+      // the drop prepared it again.
+      if (detail.evicted && std::find(kept.on_link.begin(), kept.on_link.end(),
+                                      detail.evicted.get()) == kept.on_link.end())
+        detail.evicted.reset();
       bool prepared_since = std::find(kept.client_names.begin(), kept.client_names.end(),
                                       detail.client_name) != kept.client_names.end();
       if (!prepared_since) detail.closed.reset();
@@ -132,12 +157,17 @@ void ReplyTracker::onReplyEnd(char type, std::string& out) {
   current_ends_head_ = false;
   if (type == wire::be::kErrorResponse) {
     // The server skips to the next Sync; the answers queued before it are not given either.
-    abandon(queue_.front());
+    static std::vector<Undo> run;  // single-threaded loop: one buffer for every link
+    run.clear();
+    abandon(queue_.front(), run);
     popFront();
     while (!queue_.empty() && queue_.front().request != Request::kSync) {
-      abandon(queue_.front());
+      abandon(queue_.front(), run);
       popFront();
     }
+    // Last first, so that the first void request on a statement or name has the last word.
+    for (auto undo = run.rbegin(); undo != run.rend(); ++undo)
+      if (!touchedLater(*undo)) undos_.push_back(std::move(*undo));
   } else {
     popFront();
   }

@@ -23,11 +23,28 @@ class ReplyTracker {
  public:
   enum class Request : uint8_t { kParse, kBind, kDescribe, kExecute, kClose, kSync, kSimpleQuery };
 
-  // A Parse that did not happen: the server refused it or skipped it after an error.
-  struct FailedParse {
-    std::string client_name;                       // "" for a Parse the pooler added
-    const PreparedStatement* on_server = nullptr;  // the link does not have it after all
+  // What an error made void, to take back in the pooler's books: the server refused a request
+  // and skipped the rest up to Sync. Applied in order, the last undo of a statement or name
+  // leaves it as it was before the first void request on it; a request still queued behind
+  // the Sync that deals with the same statement or name decides instead, so none is listed.
+  struct Undo {
+    enum class Kind : uint8_t {
+      kNotOnLink,    // a Parse that did not happen: the link does not have `statement`
+      kOnLink,       // a Close the pooler added that did not happen: the link has `kept`
+      kForgetName,   // the client's Parse of `client_name` did not happen
+      kRestoreName,  // the client's Close of `client_name` (or its DEALLOCATE) did not happen
+    };
+    Kind kind;
+    const PreparedStatement* statement = nullptr;
+    std::shared_ptr<const PreparedStatement> kept;
+    std::string client_name;
   };
+  bool hasUndos() const { return !undos_.empty(); }
+  std::vector<Undo> takeUndos() {
+    std::vector<Undo> taken;
+    taken.swap(undos_);
+    return taken;
+  }
 
   // The server will answer `request`; a pooler-added request has its answer swallowed.
   void expect(Request request, bool swallow = false);
@@ -37,34 +54,15 @@ class ReplyTracker {
   // The pooler answers in the server's place (ParseComplete, CloseComplete, an error);
   // `client_name` names the statement a ParseComplete stands for.
   void answer(std::string reply, std::string_view client_name = {});
-  // Parses that failed since the last call.
-  std::vector<FailedParse> takeFailedParses() {
-    std::vector<FailedParse> taken;
-    taken.swap(failed_);
-    return taken;
-  }
   // The pooler answers a client's Close of `client_name` (CloseComplete) in the server's place.
   void answerClose(std::string_view client_name,
                    std::shared_ptr<const PreparedStatement> statement);
-  // Closes answered by the pooler that an error made void: the client still has the name,
-  // as the server skipping a Close would have left it.
-  struct SkippedClose {
-    std::string client_name;
-    std::shared_ptr<const PreparedStatement> statement;
-  };
-  std::vector<SkippedClose> takeSkippedCloses() {
-    std::vector<SkippedClose> taken;
-    taken.swap(skipped_closes_);
-    return taken;
-  }
+  // A Close the pooler adds as the client retires its `client_name` with a SQL DEALLOCATE (its
+  // answer is swallowed); if an error makes the server skip it, the client keeps the name.
+  void expectClose(std::string_view client_name,
+                   std::shared_ptr<const PreparedStatement> statement);
   // A Close the pooler adds to evict `statement` from the link (its answer is swallowed).
   void expectEviction(std::shared_ptr<const PreparedStatement> statement);
-  // Evicted statements whose Close the server skipped after an error: still on the link.
-  std::vector<std::shared_ptr<const PreparedStatement>> takeSkippedEvictions() {
-    std::vector<std::shared_ptr<const PreparedStatement>> taken;
-    taken.swap(skipped_evictions_);
-    return taken;
-  }
   // The request just announced may drop every prepared statement of the session (a query that
   // mentions DEALLOCATE or DISCARD). Until the server has answered everything owed, the
   // statements it had before are not to be trusted: dropAllPossible() says so.
@@ -135,14 +133,15 @@ class ReplyTracker {
   }
   void push(Entry entry);
   void popFront();
-  // `entry` will never be answered (an error ended it or made the server skip it).
-  void abandon(Entry& entry);
+  // `entry` will never be answered (an error ended it or made the server skip it): appends
+  // what to take back to `run`.
+  static void abandon(Entry& entry, std::vector<Undo>& run);
+  // Whether a request still queued deals with what `undo` is about.
+  bool touchedLater(const Undo& undo) const;
 
   RingQueue<Entry> queue_;
   size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query
-  std::vector<FailedParse> failed_;
-  std::vector<std::shared_ptr<const PreparedStatement>> skipped_evictions_;
-  std::vector<SkippedClose> skipped_closes_;
+  std::vector<Undo> undos_;
   bool current_ends_head_ = false;  // the message being read ends the first request
   bool drop_all_possible_ = false;  // see mayDropAll()
 };

@@ -32,13 +32,6 @@ bool dropsAllStatementsTag(std::string_view tag) {
   return tag == "DISCARD ALL\0"sv || tag == "DEALLOCATE ALL\0"sv;
 }
 
-// The CommandComplete tag of a command that may change settings the server does not report:
-// SET and RESET (of any parameter: the tag does not say which), DISCARD ALL.
-bool changesSettingsTag(std::string_view tag) {
-  using namespace std::string_view_literals;
-  return tag == "SET\0"sv || tag == "RESET\0"sv || tag == "DISCARD ALL\0"sv;
-}
-
 // Whether `text` holds `what` (written in upper case), in any case.
 bool containsUpper(std::string_view text, std::string_view what) {
   return std::search(text.begin(), text.end(), what.begin(), what.end(), [](char a, char b) {
@@ -74,10 +67,8 @@ struct ServerLink::ActiveVisitor {
     return MessageScanner::Action::kSkip;
   }
   MessageScanner::Action onType(char type) requires(!kTracking) {
-    // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked, and SET,
-    // RESET and DISCARD whenever a tracked parameter goes unreported.
-    if (type == wire::be::kCommandComplete &&
-        (link.pool_.preparedStatementCapacity() > 0 || link.tracks_unreported_))
+    // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked.
+    if (type == wire::be::kCommandComplete && link.pool_.preparedStatementCapacity() > 0)
       return MessageScanner::Action::kCapture;
     return passThroughAction(type);
   }
@@ -91,12 +82,12 @@ struct ServerLink::ActiveVisitor {
     static std::string answers;  // single-threaded loop: one buffer for every link
     answers.clear();
     link.replies_.onReplyEnd(type, answers);
+    // At once, before a later message of this chunk (a DEALLOCATE ALL) changes the books.
+    if (link.replies_.hasUndos()) link.applyUndos();
     if (!answers.empty()) link.editor_.insert(end, answers);
   }
   void onMessage(char type, std::span<const uint8_t> body) {
     if (type == wire::be::kCommandComplete) {
-      if (link.tracks_unreported_ && changesSettingsTag(asText(body)) && link.client_ != nullptr)
-        link.markUnreportedSettingsUnknown(link.client_->trackedParameters().names());
       // DEALLOCATE ALL / DISCARD ALL from the client: the link and the client start over
       // from what the requests behind it prepared.
       if (!dropsAllStatementsTag(asText(body))) return;
@@ -114,8 +105,18 @@ struct ServerLink::ActiveVisitor {
       if (wire::decodeReadyForQuery(body, msg)) {
         link.countQueryEnd(msg.status);
         link.setTransactionStatus(msg.status);
+        // A tracked setting the server does not report may have changed unseen (SET, a
+        // function calling set_config()): after each transaction, the next client on the
+        // link gets its own value set again.
+        if (msg.status == 'I' && link.tracks_unreported_ && link.client_ != nullptr)
+          link.markUnreportedSettingsUnknown(link.client_->trackedParameters().names());
       }
-      if (link.pending_ready_ > 0) --link.pending_ready_;
+      link.copy_in_ = false;
+      if (link.pending_ready_ > 0 && --link.pending_ready_ > 0) {
+        // The next statement the client pipelined starts now: query_timeout counts from here.
+        link.busy_since_ms_ = uv_now(link.loop());
+        link.cancel_sent_ = false;
+      }
       if constexpr (!kTracking) link.replies_.onReadyForQuery();
       return;
     }
@@ -306,7 +307,8 @@ void ServerLink::onRead(std::span<const uint8_t> data) {
 void ServerLink::onActiveData(std::span<const uint8_t> data) {
   // Replies are edited only while the tracker owes more than simple queries and Syncs
   // (ActiveVisitor<false> pops those at each ReadyForQuery).
-  bool tracking = !replies_.onlyReadyTerminated();
+  if (scanner_.atBoundary()) tracking_ = !replies_.onlyReadyTerminated();
+  bool tracking = tracking_;
   static std::string edited;  // single-threaded loop: one buffer for every link
   MessageScanner::Result result;
   if (tracking) {
@@ -321,20 +323,7 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     disconnect("bad packet from server");
     return;
   }
-  if (tracking) {
-    data = editor_.finish(data.size());
-    for (auto& failed : replies_.takeFailedParses()) {
-      if (failed.on_server != nullptr) prepared_.remove(failed.on_server);
-      if (!failed.client_name.empty() && client_ != nullptr)
-        client_->forgetPreparedStatement(failed.client_name);
-    }
-    for (auto& skipped : replies_.takeSkippedCloses())
-      if (client_ != nullptr)
-        client_->restorePreparedStatement(skipped.client_name, std::move(skipped.statement));
-    // Still prepared here: the next Parse that needs room evicts again.
-    for (auto& statement : replies_.takeSkippedEvictions())
-      prepared_.add(std::move(statement), std::numeric_limits<size_t>::max());
-  }
+  if (tracking) data = editor_.finish(data.size());
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;
   pool_.stats().bytes_sent += data.size();
@@ -386,7 +375,29 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
 // The Syncs a client sent between an Execute that turned out to be COPY FROM STDIN and its
 // CopyDone earn no ReadyForQuery: counting them would keep the link busy (and its replies
 // misattributed) for good.
+void ServerLink::applyUndos() {
+  using Kind = ReplyTracker::Undo::Kind;
+  for (auto& undo : replies_.takeUndos()) {
+    switch (undo.kind) {
+      case Kind::kNotOnLink:
+        prepared_.remove(undo.statement);
+        break;
+      case Kind::kOnLink:  // still prepared here: the next Parse that needs room evicts again
+        prepared_.add(std::move(undo.kept), std::numeric_limits<size_t>::max());
+        break;
+      case Kind::kForgetName:
+        if (client_ != nullptr) client_->forgetPreparedStatement(undo.client_name);
+        break;
+      case Kind::kRestoreName:
+        if (client_ != nullptr)
+          client_->restorePreparedStatement(undo.client_name, std::move(undo.kept));
+        break;
+    }
+  }
+}
+
 void ServerLink::onCopyIn() {
+  copy_in_ = true;  // not clean until the copy's ReadyForQuery, whatever the Syncs say
   if (client_ == nullptr) return;
   int ignored = client_->onCopyIn();
   if (ignored <= 0) return;
@@ -418,8 +429,8 @@ void ServerLink::setTransactionStatus(char status) {
 // Bytes of the client still queued for the server (sent after its transaction ended, like
 // CopyData the server ignores after a failed COPY) keep the link dirty until they went.
 bool ServerLink::isClean() const {
-  return state_ == State::kActive && pending_ready_ == 0 && tx_status_ == 'I' && !extended_open_ &&
-         replies_.empty() && scanner_.atBoundary() && queuedBytes() == 0;
+  return state_ == State::kActive && pending_ready_ == 0 && !copy_in_ && tx_status_ == 'I' &&
+         !extended_open_ && replies_.empty() && scanner_.atBoundary() && queuedBytes() == 0;
 }
 
 bool ServerLink::freeForPool() const {

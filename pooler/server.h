@@ -95,13 +95,18 @@ class ServerLink : public Connection {
   // link goes back to the pool.
   bool freeForPool() const;
   void unlink() { client_ = nullptr; }
-  // A query (or Sync) is out and its ReadyForQuery has not come back yet.
-  bool busy() const { return pending_ready_ > 0; }
+  // A query (or Sync) is out and its ReadyForQuery has not come back yet, or the server is in
+  // COPY FROM STDIN (the client's Sync after an extended-protocol COPY earns nothing).
+  bool busy() const { return pending_ready_ > 0 || copy_in_; }
   // The client sent extended-protocol messages and no Sync yet (an Execute may be running).
   bool extendedOpen() const { return extended_open_; }
   uint64_t busySinceMs() const { return busy_since_ms_; }
   bool cancelSent() const { return cancel_sent_; }
-  void markCancelSent() { cancel_sent_ = true; }
+  uint64_t cancelSentMs() const { return cancel_sent_ms_; }
+  void markCancelSent() {
+    cancel_sent_ = true;
+    cancel_sent_ms_ = uv_now(loop());
+  }
   bool inTransaction() const { return tx_status_ != 'I'; }
   char transactionStatus() const { return tx_status_; }  // the last ReadyForQuery's
   uint64_t transactionSinceMs() const { return tx_since_ms_; }
@@ -152,6 +157,8 @@ class ServerLink : public Connection {
   // SHOW STATS: a ReadyForQuery for the client ends a query, and with status 'I' a transaction.
   void countQueryEnd(char status);
   void onCopyIn();
+  // Takes back in the link's and the client's books what an error made void (ReplyTracker).
+  void applyUndos();
 
   template <bool kTracking>
   struct ActiveVisitor;
@@ -162,8 +169,8 @@ class ServerLink : public Connection {
   int port_ = 0;
   uint32_t backend_pid_ = 0, backend_key_ = 0;
   std::map<std::string, std::string> parameters_;
-  // Some tracked parameter is not reported by this server (track_extra_parameters): SET,
-  // RESET and DISCARD are watched for, since they may change it unseen.
+  // Some tracked parameter is not reported by this server (track_extra_parameters): its value
+  // on the link is unknown after each transaction, since a client may change it unseen.
   bool tracks_unreported_ = false;
   std::map<std::string, std::string> unreported_settings_;
   TrackedView tracked_view_;  // names == nullptr: to be worked out again
@@ -171,13 +178,18 @@ class ServerLink : public Connection {
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
   bool extended_open_ = false;
+  bool copy_in_ = false;  // CopyInResponse seen, its ReadyForQuery not yet
+  // The replies are edited (ActiveVisitor<true>): decided between messages only, since the
+  // two visitors keep a message's bookkeeping differently.
+  bool tracking_ = false;
   ServerStatementCache prepared_;
   ReplyTracker replies_;
   ChunkEditor editor_;  // swallows and inserts replies when statements are tracked
   char tx_status_ = 'I';
-  uint64_t busy_since_ms_ = 0;  // when the link last stopped being idle (see forwardFromClient)
+  uint64_t busy_since_ms_ = 0;  // when the statement running now started (forwardFromClient)
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
   bool cancel_sent_ = false;    // query_timeout already canceled the running query
+  uint64_t cancel_sent_ms_ = 0;
   std::vector<CancelLink*> cancels_;
   uint64_t parked_since_ms_ = 0;
   std::unique_ptr<auth::ScramClient> scram_;

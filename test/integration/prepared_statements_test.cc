@@ -362,6 +362,80 @@ TEST_CASE("a drop-all an error skipped leaves the statements where they were", "
   CHECK(r.values == std::vector<std::string>{"k"});
 }
 
+TEST_CASE("an error behind a drop-all leaves statements prepared again since on the link",
+          "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler);
+  CHECK(x.send(wire::parse("s1", "SELECT 1") + wire::sync()).types == "1Z");
+  // Behind the drop, s1 is prepared again and used; the Bind of z fails, and the server skips
+  // the last use of s1 (a Close and a Parse the pooler adds). s1 is on the link all the same.
+  Replies r =
+      x.send(wire::query("DEALLOCATE ALL") + wire::parse("s1", "SELECT 1") + wire::bind("", "s1") +
+                 wire::execute() + wire::parse("z", "SELECT 1 / 0") + wire::bind("", "z") +
+                 wire::execute() + wire::bind("", "s1") + wire::execute() + wire::sync(),
+             2);
+  CHECK(r.types == "CZ12DC1EZ");
+  CHECK(r.sqlstate == "22012");
+  r = x.send(wire::bind("", "s1") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"1"});
+}
+
+TEST_CASE("what an error voids is taken back in order", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler), y(pooler);
+  CHECK(x.send(wire::parse("z", "SELECT 1 / 0") + wire::sync()).types == "1Z");
+  // The query mentions "discard", so the pooler closes and prepares again whatever it uses
+  // behind it. After the failing Bind the server skips the Parse of s and, for its Bind, a
+  // Close and a Parse of the same statement: none of them happened.
+  Replies r = x.send(wire::query("SELECT 'discard me'") + wire::bind("", "z") + wire::execute() +
+                         wire::parse("s", "SELECT 8") + wire::bind("", "s") + wire::execute() +
+                         wire::sync(),
+                     2);
+  CHECK(r.types == "TDCZEZ");
+  // So the link does not have "SELECT 8": another client preparing it gets it prepared.
+  r = y.send(wire::parse("t", "SELECT 8") + wire::bind("", "t") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"8"});
+  CHECK(x.send(wire::bind("", "s") + wire::execute() + wire::sync()).sqlstate == "26000");
+}
+
+// psycopg 3.1 retires a statement from its cache with a SQL DEALLOCATE of the name it gave it,
+// which the server only knows under the pooler's name.
+TEST_CASE("a SQL DEALLOCATE of a protocol-level statement retires it", "[prepared]") {
+  PoolerProcess pooler(onePoolLink());
+  RawSession x(pooler), y(pooler);
+  CHECK(x.send(wire::parse("p", "SELECT 5") + wire::parse("q", "SELECT 6") + wire::sync()).types ==
+        "11Z");
+  CHECK(y.send(wire::parse("mine", "SELECT 5") + wire::sync()).types == "1Z");
+  Replies r = x.send(wire::query("DEALLOCATE p"));
+  INFO(r.error);
+  CHECK(r.types == "CZ");
+  CHECK(x.send(wire::bind("", "p") + wire::execute() + wire::sync()).sqlstate == "26000");
+  // The name is free again; another client's statement with the same text is untouched.
+  r = x.send(wire::parse("p", "SELECT 7") + wire::bind("", "p") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"7"});
+  r = y.send(wire::bind("", "mine") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"5"});
+  // Through the extended protocol, pipelined as psycopg 3 does.
+  r = x.send(wire::parse("", "DEALLOCATE q") + wire::bind("", "") + wire::describe('P', "") +
+             wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.types == "12nCZ");
+  CHECK(x.send(wire::bind("", "q") + wire::execute() + wire::sync()).sqlstate == "26000");
+  // In a failed transaction it fails as on a direct connection, and the statement stays.
+  CHECK(x.send(wire::query("BEGIN; SELECT 1 / 0")).sqlstate == "22012");
+  CHECK(x.send(wire::query("DEALLOCATE p")).sqlstate == "25P02");
+  CHECK(x.send(wire::query("ROLLBACK")).types == "CZ");
+  r = x.send(wire::bind("", "p") + wire::execute() + wire::sync());
+  INFO(r.error);
+  CHECK(r.values == std::vector<std::string>{"7"});
+  // A name the client never prepared: the server's own error.
+  CHECK(x.send(wire::query("DEALLOCATE nobody")).sqlstate == "26000");
+}
+
 TEST_CASE("Parse and Execute in separate round trips keep the link in between", "[prepared]") {
   PoolerProcess pooler(onePoolLink());
   RawSession x(pooler);

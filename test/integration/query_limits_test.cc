@@ -41,6 +41,54 @@ TEST_CASE("query_timeout cancels an Execute sent with Flush and no Sync", "[limi
   CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
 }
 
+TEST_CASE("query_timeout disconnects a client whose open exchange a cancel cannot end",
+          "[limits]") {
+  // Parse, Bind, Execute and Flush, the answer read, and no Sync: the server waits for the
+  // client and ignores the cancel. PgBouncer's query_timeout disconnects; so does the pooler,
+  // one more query_timeout after its cancel, and the link does not stay taken.
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  REQUIRE(PQsendQueryParams(conn.get(), "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  Result one(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(one.get()) == PGRES_TUPLES_OK);
+  CHECK(PQgetResult(conn.get()) == nullptr);
+  // Canceled after 1 s (ignored), disconnected 1 s later. A query waiting for the link
+  // meanwhile would run into query_timeout itself, so the other client comes after.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  REQUIRE(PQpipelineSync(conn.get()) == 1);
+  Result gone(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(gone.get()) != PGRES_PIPELINE_SYNC);
+  CHECK(contains(PQerrorMessage(conn.get()), "query timeout"));
+  Conn other = connectOk(pooler);
+  CHECK(queryValue(other.get(), "SELECT 'link is back'") == "link is back");
+}
+
+TEST_CASE("query_timeout times each pipelined statement, not the whole pipeline", "[limits]") {
+  PoolerProcess pooler({"", "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  // Three statements of 0.6 s each, sent at once: 1.8 s busy, none over the limit.
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(0.6)", 0, nullptr, nullptr, nullptr,
+                              nullptr, 0) == 1);
+    REQUIRE(PQpipelineSync(conn.get()) == 1);
+  }
+  for (int i = 0; i < 3; ++i) {
+    Result slept(PQgetResult(conn.get()), &PQclear);
+    INFO(PQresultErrorMessage(slept.get()));
+    CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
+    CHECK(PQgetResult(conn.get()) == nullptr);
+    Result synced(PQgetResult(conn.get()), &PQclear);
+    CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
+  }
+  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
+}
+
 TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
   Conn conn = connectOk(pooler);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -99,6 +100,47 @@ TEST_CASE("transaction mode: COPY FROM STDIN with the extended protocol frees th
     CHECK(std::string(PQgetvalue(r.get(), 0, 0)) == "42");
   }
   CHECK(superuserQuery("SELECT count(*) FROM public.copy_ext") == "6");
+}
+
+TEST_CASE("a link in an extended-protocol COPY FROM STDIN is not handed to another client",
+          "[transaction]") {
+  // The Sync libpq sends with the Execute earns nothing: the link must stay busy until the
+  // copy's own ReadyForQuery, not look clean the moment CopyInResponse arrives.
+  auto mode = GENERATE(as<std::string>{}, "transaction", "session");
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=" + mode),
+                        "max_prepared_statements = 0\nquery_wait_timeout = 10\n", "", true});
+  superuserQuery("DROP TABLE IF EXISTS public.copy_busy; CREATE TABLE public.copy_busy (x int)");
+  superuserQuery("GRANT ALL ON public.copy_busy TO app");
+  Conn a = connectOk(pooler);
+  Result started(PQexecParams(a.get(), "COPY public.copy_busy FROM STDIN", 0, nullptr, nullptr,
+                              nullptr, nullptr, 0),
+                 &PQclear);
+  REQUIRE(PQresultStatus(started.get()) == PGRES_COPY_IN);
+  if (mode == "transaction") {
+    // Another client's query waits for the copy instead of landing inside it.
+    Conn b = connectOk(pooler);
+    REQUIRE(PQsendQuery(b.get(), "SELECT count(*) FROM public.copy_busy") == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(PQputCopyData(a.get(), "1\n2\n", 4) == 1);
+    REQUIRE(PQputCopyEnd(a.get(), nullptr) == 1);
+    Result done(PQgetResult(a.get()), &PQclear);
+    INFO(PQresultErrorMessage(done.get()));
+    CHECK(cmdStatus(done.get()) == "COPY 2");
+    CHECK(PQgetResult(a.get()) == nullptr);
+    Result counted(PQgetResult(b.get()), &PQclear);
+    INFO(PQresultErrorMessage(counted.get()));
+    REQUIRE(PQresultStatus(counted.get()) == PGRES_TUPLES_OK);
+    CHECK(std::string(PQgetvalue(counted.get(), 0, 0)) == "2");
+    CHECK(PQgetResult(b.get()) == nullptr);
+  } else {
+    // A client that leaves mid-copy: its link is closed, not reset into the copy and kept
+    // (or handed on) with the server still waiting for data.
+    REQUIRE(PQputCopyData(a.get(), "1\n", 2) == 1);
+    REQUIRE(PQflush(a.get()) == 0);
+    a.reset();
+    Conn b = connectOk(pooler);
+    CHECK(queryValue(b.get(), "SELECT count(*) FROM public.copy_busy") == "0");
+  }
 }
 
 TEST_CASE("transaction mode: extended protocol and COPY", "[transaction]") {
@@ -320,6 +362,16 @@ TEST_CASE("a tracked parameter the server does not report never leaks to the nex
       CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
       REQUIRE(PQresultStatus(exec(b.get(), "RESET search_path").get()) == PGRES_COMMAND_OK);
       CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
+      // No SET tag to see: set_config() in a SELECT, and SET inside a DO block.
+      CHECK(queryValue(b.get(), "SELECT set_config('search_path', 'information_schema', false)") ==
+            "information_schema");
+      CHECK(queryValue(c.get(), "SHOW search_path") == server_default);
+      REQUIRE(PQresultStatus(exec(b.get(),
+                                  "DO $$BEGIN SET search_path = information_schema; "
+                                  "END$$")
+                                 .get()) == PGRES_COMMAND_OK);
+      CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
+      CHECK(queryValue(c.get(), "SHOW search_path") == server_default);
     }
   }
   SECTION("session pooling: server_reset_query undid the value the pooler set") {
@@ -331,6 +383,41 @@ TEST_CASE("a tracked parameter the server does not report never leaks to the nex
       CHECK(rawQueryValue(a, "SHOW search_path") == "pg_catalog");
     }
   }
+}
+
+TEST_CASE("a RELOAD that changes a database's timezone reaches new clients", "[transaction]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=2 pool_mode=transaction"), "auth_type = trust\n", "", true});
+  Conn before = connectOk(pooler);
+  REQUIRE(queryValue(before.get(), "SHOW TimeZone") != "Asia/Tokyo");
+  {
+    std::string path = pooler.dir() + "/pooler.ini";
+    std::FILE* in = std::fopen(path.c_str(), "r");
+    REQUIRE(in != nullptr);
+    std::string ini;
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, in)) > 0;) ini.append(buffer, n);
+    std::fclose(in);
+    size_t at = ini.find("dbname=app ");
+    REQUIRE(at != std::string::npos);
+    ini.insert(at, "timezone=Asia/Tokyo ");
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    REQUIRE(out != nullptr);
+    std::fputs(ini.c_str(), out);
+    std::fclose(out);
+  }
+  pooler.signal(SIGHUP);
+  // A client welcomed with the old zone would have it SET back on every link it gets.
+  std::string zone;
+  for (int i = 0; i < 50 && zone != "Asia/Tokyo"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Conn after = connectOk(pooler);
+    zone = queryValue(after.get(), "SHOW TimeZone");
+    if (zone != "Asia/Tokyo") continue;
+    for (int round = 0; round < 3; ++round)
+      CHECK(queryValue(after.get(), "SHOW TimeZone") == "Asia/Tokyo");
+  }
+  CHECK(zone == "Asia/Tokyo");
 }
 
 TEST_CASE("an untracked startup parameter is refused", "[transaction]") {

@@ -15,6 +15,16 @@ def client(conninfo: str, index: int, errors: list) -> None:
             with conn.pipeline():
                 cursors = [conn.execute("SELECT %s::int * 2", (n,)) for n in range(10)]
             assert [c.fetchone()[0] for c in cursors] == [n * 2 for n in range(10)]
+            # More statements than psycopg keeps: 3.1 retires the oldest with a SQL
+            # DEALLOCATE of its own name for it, also inside a pipeline.
+            conn.prepared_max = 2
+            for n in range(3):
+                for k in range(5):
+                    row = conn.execute(f"SELECT %s::int + {k}", (n,)).fetchone()
+                    assert row[0] == n + k, (row, n, k)
+            with conn.pipeline():
+                cursors = [conn.execute(f"SELECT %s::int * {k}", (2,)) for k in range(5)]
+            assert [c.fetchone()[0] for c in cursors] == [2 * k for k in range(5)]
             with conn.transaction():
                 conn.execute("CREATE TEMP TABLE scratch (x int) ON COMMIT DROP")
                 with conn.cursor() as cur:

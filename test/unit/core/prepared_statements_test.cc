@@ -141,7 +141,7 @@ TEST_CASE("reply tracker: the pooler's own Parse is answered to nobody", "[prepa
   CHECK_FALSE(tracker.onReplyStart('2'));
   tracker.onReplyEnd('2', out);
   CHECK(tracker.empty());
-  CHECK(tracker.takeFailedParses().empty());
+  CHECK_FALSE(tracker.hasUndos());
 }
 
 TEST_CASE("reply tracker: an error skips to Sync and reports Parses that never happened",
@@ -159,12 +159,13 @@ TEST_CASE("reply tracker: an error skips to Sync and reports Parses that never h
   tracker.onReplyEnd('E', out);
   CHECK(out.empty());          // no ParseComplete after an error
   CHECK(tracker.size() == 1);  // only the Sync is left
-  auto failed = tracker.takeFailedParses();
-  REQUIRE(failed.size() == 2);
-  CHECK(failed[0].client_name == "two");
-  CHECK(failed[0].on_server == &statement);
-  CHECK(failed[1].client_name == "again");
-  CHECK(failed[1].on_server == nullptr);  // the link does have that one
+  // Last first: "again" (the link does have that one), then the Parse of "two".
+  using Kind = ReplyTracker::Undo::Kind;
+  auto undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 3);
+  CHECK((undos[0].kind == Kind::kForgetName && undos[0].client_name == "again"));
+  CHECK((undos[1].kind == Kind::kForgetName && undos[1].client_name == "two"));
+  CHECK((undos[2].kind == Kind::kNotOnLink && undos[2].statement == &statement));
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
   CHECK(tracker.empty());
@@ -185,16 +186,17 @@ TEST_CASE("reply tracker: an eviction skipped after an error is reported, one an
   tracker.onReplyEnd('3', out);
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
-  CHECK(tracker.takeSkippedEvictions().empty());
+  CHECK_FALSE(tracker.hasUndos());
 
   tracker.expect(R::kExecute);
   tracker.expectEviction(kept);
   tracker.expect(R::kSync);
   tracker.onReplyStart('E');
   tracker.onReplyEnd('E', out);
-  auto skipped = tracker.takeSkippedEvictions();
-  REQUIRE(skipped.size() == 1);
-  CHECK(skipped[0] == kept);  // the server still has it
+  auto undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 1);
+  CHECK(undos[0].kind == ReplyTracker::Undo::Kind::kOnLink);
+  CHECK(undos[0].kept == kept);  // the server still has it
 }
 
 TEST_CASE("reply tracker: a client's Close voided by an error gives its name back", "[prepared]") {
@@ -209,17 +211,50 @@ TEST_CASE("reply tracker: a client's Close voided by an error gives its name bac
   tracker.onReplyStart('E');
   tracker.onReplyEnd('E', out);
   CHECK(out.empty());  // no CloseComplete
-  auto skipped = tracker.takeSkippedCloses();
-  REQUIRE(skipped.size() == 1);
-  CHECK(skipped[0].client_name == "mine");
-  CHECK(skipped[0].statement == statement);
+  auto undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 1);
+  CHECK(undos[0].kind == ReplyTracker::Undo::Kind::kRestoreName);
+  CHECK(undos[0].client_name == "mine");
+  CHECK(undos[0].kept == statement);
 
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
   tracker.answerClose("mine", statement);  // nothing owed before it: answered at once
   tracker.takeReady(out);
   CHECK(out == wire::closeComplete());
-  CHECK(tracker.takeSkippedCloses().empty());
+  CHECK_FALSE(tracker.hasUndos());
+}
+
+TEST_CASE("reply tracker: undone in reverse, and not when a later request decides", "[prepared]") {
+  using R = ReplyTracker::Request;
+  using Kind = ReplyTracker::Undo::Kind;
+  ReplyTracker tracker;
+  auto s = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_6", definitionOf("SELECT 6")});
+  auto t = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_7", definitionOf("SELECT 7")});
+  // The failing Execute, then s prepared (new to the link), then closed and prepared again
+  // for a Bind; t prepared too, but prepared again behind the Sync as well.
+  tracker.expect(R::kExecute);
+  tracker.expectParse(s.get(), "s");
+  tracker.expectEviction(s);
+  tracker.expectParse(s.get(), "");
+  tracker.expectParse(t.get(), "");
+  tracker.expect(R::kSync);
+  tracker.expectParse(t.get(), "");
+  tracker.expect(R::kSync);
+  std::string out;
+  tracker.onReplyStart('E');
+  tracker.onReplyEnd('E', out);
+  // Applied in order, s ends as before its first Parse (not on the link), and t is left to
+  // the Parse still queued.
+  auto undos = tracker.takeUndos();
+  std::string kinds;
+  for (const auto& undo : undos) {
+    CHECK(undo.statement != t.get());
+    kinds += undo.kind == Kind::kNotOnLink ? 'N' : undo.kind == Kind::kOnLink ? 'O' : 'F';
+  }
+  CHECK(kinds == "NOFN");
 }
 
 TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
@@ -353,6 +388,57 @@ TEST_CASE("mayDropAllStatements: any mention of DEALLOCATE or DISCARD, in any ca
   CHECK_FALSE(registry.intern(definitionOf("SELECT 1"))->may_drop_all);
 }
 
+TEST_CASE("deallocatedName: one statement's DEALLOCATE, folded as PostgreSQL does", "[prepared]") {
+  CHECK(deallocatedName("DEALLOCATE _pg3_0") == "_pg3_0");
+  CHECK(deallocatedName("  deallocate prepare Foo ; ") == "foo");
+  CHECK(deallocatedName("DEALLOCATE \"Foo\"\"x\"") == "Foo\"x");
+  CHECK(deallocatedName("DEALLOCATE \"all\"") == "all");
+  CHECK(deallocatedName("Deallocate\n\tq$1") == "q$1");
+  CHECK_FALSE(deallocatedName("DEALLOCATE ALL"));
+  CHECK_FALSE(deallocatedName("deallocate prepare all"));
+  CHECK_FALSE(deallocatedName("DEALLOCATE a; SELECT 1"));
+  CHECK_FALSE(deallocatedName("DEALLOCATE a b"));
+  CHECK_FALSE(deallocatedName("DEALLOCATE"));
+  CHECK_FALSE(deallocatedName("DEALLOCATEa"));
+  CHECK_FALSE(deallocatedName("DEALLOCATE \"unterminated"));
+  CHECK_FALSE(deallocatedName("SELECT 1"));
+}
+
+TEST_CASE("relay: a SQL DEALLOCATE of a client's statement runs on the pooler's own",
+          "[prepared]") {
+  FreshRelay x;
+  // Split over reads, the unnamed Parse is read whole all the same.
+  x.send(wire::parse("z", "SELECT 9") + wire::sync(), 1000);
+  x.replies.clear();
+  std::string own =
+      wire::close('S', "apibouncer_deallocate") + wire::parse("apibouncer_deallocate", "SELECT 1");
+  CHECK(x.send(wire::parse("", "DEALLOCATE z") + wire::sync(), 5) ==
+        own + wire::parse("", "DEALLOCATE apibouncer_deallocate") + wire::sync());
+  x.replies.clear();
+  x.send(wire::parse("a", "SELECT 1") + wire::sync(), 1000);
+  x.replies.clear();
+  CHECK(x.send(wire::query("DEALLOCATE a"), 1000) ==
+        own + wire::query("DEALLOCATE apibouncer_deallocate"));
+  CHECK_FALSE(x.replies.dropAllPossible());
+  // The client no longer has "a": its Bind goes as it came (the server says it does not exist).
+  CHECK(x.send(wire::bind("", "a") + wire::sync(), 1000) == wire::bind("", "a") + wire::sync());
+  x.replies.clear();
+  // The extended protocol (psycopg 3 in pipeline mode): the unnamed Parse is rewritten.
+  x.send(wire::parse("b", "SELECT 1") + wire::sync(), 1000);
+  x.replies.clear();
+  CHECK(x.send(wire::parse("", "deallocate b") + wire::bind("", "") + wire::execute(), 1000) ==
+        own + wire::parse("", "DEALLOCATE apibouncer_deallocate") + wire::bind("", "") +
+            wire::execute());
+  // Not a statement of the client's, or not the only command: as it came.
+  x.replies.clear();
+  x.send(wire::parse("c", "SELECT 1") + wire::sync(), 1000);
+  x.replies.clear();
+  for (const char* sql : {"DEALLOCATE nobody", "DEALLOCATE c; SELECT 1"})
+    CHECK(x.send(wire::query(sql), 1000) == wire::query(sql));
+  // With replies owed the link's state is unknown: the server answers.
+  CHECK(x.send(wire::query("DEALLOCATE c"), 1000) == wire::query("DEALLOCATE c"));
+}
+
 TEST_CASE("relay: behind a possible drop-all, statements the link had are prepared again",
           "[prepared]") {
   for (size_t chunk : {3, 7, 1000}) {
@@ -388,7 +474,7 @@ TEST_CASE("relay: behind a possible drop-all, statements the link had are prepar
     x.replies.clear();
     CHECK(x.send(wire::parse("", "SELECT 3") + wire::sync(), chunk) ==
           wire::parse("", "SELECT 3") + wire::sync());
-    if (whole) CHECK_FALSE(x.replies.dropAllPossible());  // split, it depends where
+    CHECK_FALSE(x.replies.dropAllPossible());  // read whole, even when split
     x.replies.clear();
     x.send(wire::parse("", "Discard All") + wire::sync(), chunk);
     CHECK(x.replies.dropAllPossible());
@@ -422,11 +508,14 @@ TEST_CASE("reply tracker: a drop-all keeps what the requests behind it prepared"
   tracker.onReplyEnd('Z', out);
   tracker.onReplyStart('E');  // voids the rest up to Sync
   tracker.onReplyEnd('E', out);
-  // Neither the evicted statement nor the name "gone" come back: the drop took them.
-  CHECK(tracker.takeSkippedEvictions().empty());
-  auto closes = tracker.takeSkippedCloses();
-  REQUIRE(closes.size() == 1);
-  CHECK(closes[0].client_name == "mine");
+  // Neither the evicted statement nor the name "gone" come back. "mine" was prepared and
+  // closed in the void stretch: applied in order, it ends as before its Parse, unknown.
+  using Kind = ReplyTracker::Undo::Kind;
+  auto undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 3);
+  CHECK((undos[0].kind == Kind::kRestoreName && undos[0].client_name == "mine"));
+  CHECK((undos[1].kind == Kind::kForgetName && undos[1].client_name == "mine"));
+  CHECK((undos[2].kind == Kind::kNotOnLink && undos[2].statement == fresh.get()));
   CHECK(tracker.dropAllPossible());
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
