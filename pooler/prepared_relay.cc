@@ -196,7 +196,6 @@ struct PreparedRelay::Visitor {
     QueryText text = queryText(type, *body);
     rewritten.clear();
     if (!relay.retireByDeallocate(type, text.sql, text.after, link, rewritten)) return false;
-    link.replies.expect(type == wire::fe::kQuery ? Request::kSimpleQuery : Request::kParse);
     relay.editor_.cutFrom(offset);
     relay.in_message_ = true;
     relay.decision_ = Decision::kReplace;
@@ -291,10 +290,8 @@ PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> bod
   auto name = cstringAt(body, 0);
   if (name && name->empty()) {
     QueryText text = queryText(wire::fe::kParse, asText(body));
-    if (retireByDeallocate(wire::fe::kParse, text.sql, text.after, link, out)) {
-      link.replies.expect(Request::kParse);
+    if (retireByDeallocate(wire::fe::kParse, text.sql, text.after, link, out))
       return Decision::kReplace;
-    }
   }
   if (!name || name->empty()) {
     link.replies.expect(Request::kParse);  // unnamed (or malformed): the server's business
@@ -379,15 +376,19 @@ bool PreparedRelay::retireByDeallocate(char type, std::string_view query,
   }
   // Closing first clears one an earlier DEALLOCATE never ran (its client sent no Execute).
   wire::appendMessage(out, wire::fe::kClose, {"S", kRetiringName, kNul});
-  link.replies.expectClose(*name, *statement);
+  link.replies.expect(Request::kClose, true);
   wire::appendMessage(out, wire::fe::kParse,
                       {kRetiringName, kNul, "SELECT 1", kNul, std::string_view("\0\0", 2)});
   link.replies.expectParse(nullptr, {});
   std::string sql = "DEALLOCATE " + std::string(kRetiringName);
-  if (type == wire::fe::kQuery)
+  if (type == wire::fe::kQuery) {
     wire::appendMessage(out, type, {sql, kNul});
-  else
+    link.replies.expect(Request::kSimpleQuery);
+  } else {
+    // Its reply entry gives the name back if this fails (a failed transaction) or is skipped.
     wire::appendMessage(out, type, {kNul, sql, kNul, after_query});
+    link.replies.expectRetire(*name, *statement);
+  }
   statements_.remove(*name);
   return true;
 }
@@ -398,11 +399,16 @@ bool PreparedRelay::preparedOnLink(const PreparedStatement* statement, Link& lin
 
 void PreparedRelay::prepareOnLink(const StatementRef& statement, std::string_view client_name,
                                   Link& link, std::string& out) {
+  // Close, which is no error for a name the server does not have, makes the Parse behind it
+  // safe whether or not the link has the statement when it arrives:
   if (link.cache.touch(statement.get())) {
-    // On the link unless a drop-all ahead of this takes it: Close, which is no error for a
-    // name the server does not have, makes the Parse behind it safe either way.
+    // on the link, unless a drop-all ahead of this takes it;
     wire::appendMessage(out, wire::fe::kClose, {"S", statement->server_name, kNul});
     link.replies.expectEviction(statement);
+  } else if (link.replies.evictionPending(statement.get())) {
+    // off it, unless an error ahead makes the server skip the Close that evicts it.
+    wire::appendMessage(out, wire::fe::kClose, {"S", statement->server_name, kNul});
+    link.replies.expect(Request::kClose, true);
   }
   for (StatementRef& evicted : link.cache.add(statement, link.capacity)) {
     wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});

@@ -75,8 +75,9 @@ class PreparedRelay {
   // client's statements: the server knows that statement under the pooler's name, so the
   // command would fail there. The client forgets the name, and the server runs a DEALLOCATE of
   // a statement the pooler prepares just before, so the client gets the server's own answers.
-  // Appends that to `out` and returns true; false (and nothing) when this is not such a
-  // DEALLOCATE. `after_query` is the rest of a Parse body (the parameter types).
+  // Appends that to `out`, announces the replies (the client's included) and returns true;
+  // false (and nothing) when this is not such a DEALLOCATE. `after_query` is the rest of a
+  // Parse body (the parameter types).
   bool retireByDeallocate(char type, std::string_view query, std::string_view after_query,
                           Link& link, std::string& out);
   // Whether the link has `statement` prepared for sure (it becomes the most recently used).

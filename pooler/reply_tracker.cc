@@ -2,6 +2,9 @@
 #include "pooler/reply_tracker.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "pooler/wire/backend.h"
@@ -25,65 +28,118 @@ void ReplyTracker::expect(Request request, bool swallow) {
 }
 
 void ReplyTracker::expectParse(const PreparedStatement* statement, std::string_view client_name) {
-  push(Entry{
-      Request::kParse, client_name.empty(),
-      std::make_unique<Detail>(Detail{{}, std::string(client_name), statement, nullptr, nullptr})});
+  push(Entry{Request::kParse, client_name.empty(),
+             std::make_unique<Detail>(
+                 Detail{{}, std::string(client_name), statement, nullptr, nullptr, {}})});
 }
 
 void ReplyTracker::answer(std::string reply, std::string_view client_name) {
   push(Entry{Request::kParse, false,
-             std::make_unique<Detail>(
-                 Detail{std::move(reply), std::string(client_name), nullptr, nullptr, nullptr})});
+             std::make_unique<Detail>(Detail{
+                 std::move(reply), std::string(client_name), nullptr, nullptr, nullptr, {}})});
 }
 
 void ReplyTracker::answerClose(std::string_view client_name,
                                std::shared_ptr<const PreparedStatement> statement) {
   push(Entry{Request::kClose, false,
-             std::make_unique<Detail>(Detail{wire::closeComplete(), std::string(client_name),
-                                             nullptr, nullptr, std::move(statement)})});
+             std::make_unique<Detail>(Detail{wire::closeComplete(),
+                                             std::string(client_name),
+                                             nullptr,
+                                             nullptr,
+                                             std::move(statement),
+                                             {}})});
 }
 
-void ReplyTracker::expectClose(std::string_view client_name,
-                               std::shared_ptr<const PreparedStatement> statement) {
-  push(Entry{Request::kClose, true,
-             std::make_unique<Detail>(
-                 Detail{{}, std::string(client_name), nullptr, nullptr, std::move(statement)})});
+void ReplyTracker::expectRetire(std::string_view client_name,
+                                std::shared_ptr<const PreparedStatement> statement) {
+  push(Entry{Request::kParse, false,
+             std::make_unique<Detail>(Detail{
+                 {}, std::string(client_name), nullptr, nullptr, std::move(statement), {}})});
+}
+
+bool ReplyTracker::evictionPending(const PreparedStatement* statement) const {
+  for (const Entry& entry : queue_)
+    if (entry.detail && entry.detail->evicted.get() == statement) return true;
+  return false;
 }
 
 void ReplyTracker::expectEviction(std::shared_ptr<const PreparedStatement> statement) {
   push(Entry{Request::kClose, true,
-             std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement), nullptr})});
+             std::make_unique<Detail>(Detail{{}, {}, nullptr, std::move(statement), nullptr, {}})});
 }
+
+namespace {
+
+using Undo = ReplyTracker::Undo;
+
+bool aboutName(const Undo& undo) {
+  return undo.kind == Undo::Kind::kForgetName || undo.kind == Undo::Kind::kRestoreName;
+}
+
+bool sameSubject(const Undo& a, const Undo& b) {
+  if (aboutName(a) != aboutName(b)) return false;
+  return aboutName(a) ? a.client_name == b.client_name : a.statement == b.statement;
+}
+
+}  // namespace
 
 void ReplyTracker::abandon(Entry& entry, std::vector<Undo>& run) {
   if (!entry.detail) return;
   Detail& detail = *entry.detail;
   using Kind = Undo::Kind;
+  size_t own = run.size();
   if (detail.evicted) {
     run.push_back({Kind::kOnLink, detail.evicted.get(), std::move(detail.evicted), {}});
-    return;
-  }
-  if (detail.closed) {
+  } else if (detail.closed) {
     run.push_back(
         {Kind::kRestoreName, nullptr, std::move(detail.closed), std::move(detail.client_name)});
-    return;
+  } else if (entry.request == Request::kParse) {
+    if (detail.statement != nullptr) run.push_back({Kind::kNotOnLink, detail.statement, {}, {}});
+    if (!detail.client_name.empty())
+      run.push_back({Kind::kForgetName, nullptr, {}, std::move(detail.client_name)});
   }
-  if (entry.request != Request::kParse) return;
-  if (detail.statement != nullptr) run.push_back({Kind::kNotOnLink, detail.statement, {}, {}});
-  if (!detail.client_name.empty())
-    run.push_back({Kind::kForgetName, nullptr, {}, std::move(detail.client_name)});
+  // What an earlier void request left to this one says how things were before either.
+  for (Undo& before : detail.inherited) {
+    auto mine = std::find_if(run.begin() + static_cast<std::ptrdiff_t>(own), run.end(),
+                             [&](const Undo& undo) { return sameSubject(undo, before); });
+    if (mine != run.end())
+      *mine = std::move(before);
+    else
+      run.push_back(std::move(before));
+  }
 }
 
-bool ReplyTracker::touchedLater(const Undo& undo) const {
-  bool about_name = undo.kind == Undo::Kind::kForgetName || undo.kind == Undo::Kind::kRestoreName;
+void ReplyTracker::settle(std::vector<Undo>& run) {
+  if (run.empty()) return;
+  // The first request still queued on each statement and name.
+  std::unordered_map<const PreparedStatement*, Detail*> next_on_statement;
+  std::unordered_map<std::string_view, Detail*> next_on_name;
   for (const Entry& entry : queue_) {
     if (!entry.detail) continue;
-    const Detail& detail = *entry.detail;
-    if (about_name ? detail.client_name == undo.client_name
-                   : detail.statement == undo.statement || detail.evicted.get() == undo.statement)
-      return true;
+    Detail* detail = entry.detail.get();
+    if (detail->statement != nullptr) next_on_statement.try_emplace(detail->statement, detail);
+    if (detail->evicted) next_on_statement.try_emplace(detail->evicted.get(), detail);
+    if (!detail->client_name.empty()) next_on_name.try_emplace(detail->client_name, detail);
   }
-  return false;
+  std::unordered_set<const PreparedStatement*> settled_statements;
+  std::unordered_set<std::string> settled_names;
+  for (Undo& undo : run) {
+    bool first = aboutName(undo) ? settled_names.insert(undo.client_name).second
+                                 : settled_statements.insert(undo.statement).second;
+    if (!first) continue;  // a later void request on it: the state before the stretch is this
+    Detail* next = nullptr;
+    if (aboutName(undo)) {
+      auto found = next_on_name.find(undo.client_name);
+      if (found != next_on_name.end()) next = found->second;
+    } else {
+      auto found = next_on_statement.find(undo.statement);
+      if (found != next_on_statement.end()) next = found->second;
+    }
+    if (next != nullptr)
+      next->inherited.push_back(std::move(undo));
+    else
+      undos_.push_back(std::move(undo));
+  }
 }
 
 ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
@@ -92,9 +148,14 @@ ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
   for (const Entry& entry : queue_) {
     if (std::exchange(head, false) || !entry.detail) continue;
     Detail& detail = *entry.detail;
+    detail.inherited.clear();  // how things were before the drop: gone with it
     if (entry.request == Request::kParse) {
       if (detail.statement != nullptr) kept.on_link.push_back(detail.statement);
-      if (!detail.client_name.empty()) kept.client_names.push_back(detail.client_name);
+      bool retires = detail.closed != nullptr;  // a DEALLOCATE of the name, not a Parse of it
+      if (!detail.client_name.empty() && !retires) kept.client_names.push_back(detail.client_name);
+      if (retires && std::find(kept.client_names.begin(), kept.client_names.end(),
+                               detail.client_name) == kept.client_names.end())
+        detail.closed.reset();  // the drop took the name already: nothing to give back
     } else if (entry.request == Request::kClose) {
       // A Close the server skips cannot give back what the drop took, unless a Parse behind
       // the drop prepared it again.
@@ -165,9 +226,7 @@ void ReplyTracker::onReplyEnd(char type, std::string& out) {
       abandon(queue_.front(), run);
       popFront();
     }
-    // Last first, so that the first void request on a statement or name has the last word.
-    for (auto undo = run.rbegin(); undo != run.rend(); ++undo)
-      if (!touchedLater(*undo)) undos_.push_back(std::move(*undo));
+    settle(run);
   } else {
     popFront();
   }

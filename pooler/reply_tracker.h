@@ -24,15 +24,15 @@ class ReplyTracker {
   enum class Request : uint8_t { kParse, kBind, kDescribe, kExecute, kClose, kSync, kSimpleQuery };
 
   // What an error made void, to take back in the pooler's books: the server refused a request
-  // and skipped the rest up to Sync. Applied in order, the last undo of a statement or name
-  // leaves it as it was before the first void request on it; a request still queued behind
-  // the Sync that deals with the same statement or name decides instead, so none is listed.
+  // and skipped the rest up to Sync. One undo per statement or name, leaving it as it was
+  // before the first void request on it; none while a request still queued behind the Sync
+  // deals with it (that request carries the undo, should it be void too).
   struct Undo {
     enum class Kind : uint8_t {
       kNotOnLink,    // a Parse that did not happen: the link does not have `statement`
       kOnLink,       // a Close the pooler added that did not happen: the link has `kept`
       kForgetName,   // the client's Parse of `client_name` did not happen
-      kRestoreName,  // the client's Close of `client_name` (or its DEALLOCATE) did not happen
+      kRestoreName,  // the client's Close of `client_name` (or DEALLOCATE) did not happen
     };
     Kind kind;
     const PreparedStatement* statement = nullptr;
@@ -57,10 +57,14 @@ class ReplyTracker {
   // The pooler answers a client's Close of `client_name` (CloseComplete) in the server's place.
   void answerClose(std::string_view client_name,
                    std::shared_ptr<const PreparedStatement> statement);
-  // A Close the pooler adds as the client retires its `client_name` with a SQL DEALLOCATE (its
-  // answer is swallowed); if an error makes the server skip it, the client keeps the name.
-  void expectClose(std::string_view client_name,
-                   std::shared_ptr<const PreparedStatement> statement);
+  // The client's Parse of a SQL DEALLOCATE that retires its `client_name` (see
+  // PreparedRelay::retireByDeallocate): if it fails, or an error makes the server skip it,
+  // the client keeps the name.
+  void expectRetire(std::string_view client_name,
+                    std::shared_ptr<const PreparedStatement> statement);
+  // A Close the pooler added to evict `statement` is still unanswered: the server may have
+  // it yet, whatever the link's cache says.
+  bool evictionPending(const PreparedStatement* statement) const;
   // A Close the pooler adds to evict `statement` from the link (its answer is swallowed).
   void expectEviction(std::shared_ptr<const PreparedStatement> statement);
   // The request just announced may drop every prepared statement of the session (a query that
@@ -119,6 +123,9 @@ class ReplyTracker {
     const PreparedStatement* statement = nullptr;      // Parse sent to the server
     std::shared_ptr<const PreparedStatement> evicted;  // Close the pooler added
     std::shared_ptr<const PreparedStatement> closed;   // client's Close the pooler answers
+    // How the statements and names this request deals with were before it, when an earlier
+    // request on them was made void (see settle()): its undo, should this one be void too.
+    std::vector<Undo> inherited;
   };
   struct Entry {
     Request request = Request::kSync;
@@ -136,8 +143,10 @@ class ReplyTracker {
   // `entry` will never be answered (an error ended it or made the server skip it): appends
   // what to take back to `run`.
   static void abandon(Entry& entry, std::vector<Undo>& run);
-  // Whether a request still queued deals with what `undo` is about.
-  bool touchedLater(const Undo& undo) const;
+  // The undos of a stretch the server skipped, in request order: per statement or name, the
+  // first one tells how it was before the stretch. That goes to the books, unless a request
+  // still queued deals with the same statement or name: it inherits the undo instead.
+  void settle(std::vector<Undo>& run);
 
   RingQueue<Entry> queue_;
   size_t not_ready_terminated_ = 0;  // entries that are not a plain Sync or simple query

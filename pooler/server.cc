@@ -60,6 +60,7 @@ bool resetsAllSettings(std::string_view text) {
 template <bool kTracking>
 struct ServerLink::ActiveVisitor {
   ServerLink& link;
+  size_t base = 0;  // where in the chunk the bytes this visitor reads begin
   static MessageScanner::Action passThroughAction(char type) {
     if (type == wire::be::kReadyForQuery || type == wire::be::kParameterStatus ||
         type == wire::be::kCopyInResponse || type == wire::be::kCopyBothResponse)
@@ -67,17 +68,21 @@ struct ServerLink::ActiveVisitor {
     return MessageScanner::Action::kSkip;
   }
   MessageScanner::Action onType(char type) requires(!kTracking) {
+    // The client queued requests whose replies need editing: the rest of the chunk is read
+    // by the tracking visitor, from this message on.
+    if (!link.replies_.onlyReadyTerminated()) return MessageScanner::Action::kStop;
     // DEALLOCATE ALL / DISCARD ALL must be seen whenever statements are tracked.
     if (type == wire::be::kCommandComplete && link.pool_.preparedStatementCapacity() > 0)
       return MessageScanner::Action::kCapture;
     return passThroughAction(type);
   }
   MessageScanner::Action onType(char type, size_t offset) requires kTracking {
-    if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(offset);
+    if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(base + offset);
     if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
     return passThroughAction(type);
   }
   void onEnd(char type, size_t end) requires kTracking {
+    end += base;
     if (link.editor_.cutting()) link.editor_.resumeAt(end);
     static std::string answers;  // single-threaded loop: one buffer for every link
     answers.clear();
@@ -307,23 +312,30 @@ void ServerLink::onRead(std::span<const uint8_t> data) {
 void ServerLink::onActiveData(std::span<const uint8_t> data) {
   // Replies are edited only while the tracker owes more than simple queries and Syncs
   // (ActiveVisitor<false> pops those at each ReadyForQuery).
+  // A message is read to its end by the visitor that began it; the pass-through one hands
+  // over at the first message that needs editing.
   if (scanner_.atBoundary()) tracking_ = !replies_.onlyReadyTerminated();
-  bool tracking = tracking_;
   static std::string edited;  // single-threaded loop: one buffer for every link
   MessageScanner::Result result;
-  if (tracking) {
-    editor_.begin(data, edited);
-    ActiveVisitor<true> visitor{*this};
-    result = scanner_.feed(data, visitor);
-  } else {
+  size_t tracked_from = 0;
+  if (!tracking_) {
     ActiveVisitor<false> visitor{*this};
     result = scanner_.feed(data, visitor);
+    if (result.status == MessageScanner::Result::Status::kStopped) {
+      tracking_ = true;
+      tracked_from = result.offset;
+    }
+  }
+  if (tracking_) {
+    editor_.begin(data, edited);
+    ActiveVisitor<true> visitor{*this, tracked_from};
+    result = scanner_.feed(data.subspan(tracked_from), visitor);
   }
   if (result.status != MessageScanner::Result::Status::kDone) {
     disconnect("bad packet from server");
     return;
   }
-  if (tracking) data = editor_.finish(data.size());
+  if (tracking_) data = editor_.finish(data.size());
   last_used_ms_ = uv_now(loop());
   if (client_ == nullptr) return;
   pool_.stats().bytes_sent += data.size();
@@ -344,10 +356,13 @@ void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_
                                    bool extended_open) {
   last_used_ms_ = uv_now(loop());
   // A query starts with the first message after the link was idle: its Sync, or a Parse or
-  // Execute that the client sends with Flush (pipeline mode) and may sync much later.
-  bool was_idle = pending_ready_ == 0 && !extended_open_;
+  // Execute that the client sends with Flush (pipeline mode) and may sync much later. With no
+  // Sync owed, each message the client sends starts the clock again (a client pipelining
+  // with Flush sends its next statement once it has read the last one's answer); with Syncs
+  // owed, each ReadyForQuery does.
+  bool restarts = pending_ready_ == 0;
   extended_open_ = extended_open;
-  if (was_idle && (expected_ready > 0 || extended_open)) {
+  if (restarts && (expected_ready > 0 || extended_open)) {
     busy_since_ms_ = last_used_ms_;
     cancel_sent_ = false;
   }
@@ -548,7 +563,10 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
     }
     case wire::be::kReadyForQuery: {
       inbuf_.clear();
-      pool_.rememberWelcome(parameters_);
+      // A link that logged in with a configuration RELOAD has since replaced does not set the
+      // welcome for new clients.
+      if (created_at_ms_ > pool_.pooler().pauseState().retireBefore(pool_.database().name))
+        pool_.rememberWelcome(parameters_);
       LOG_DEBUG("S-%llu %s/%s@%s:%d new connection to server", (unsigned long long)id(),
                 pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_);
       const std::string& connect_query = pool_.database().connect_query;

@@ -400,6 +400,55 @@ TEST_CASE("what an error voids is taken back in order", "[prepared]") {
   CHECK(x.send(wire::bind("", "s") + wire::execute() + wire::sync()).sqlstate == "26000");
 }
 
+TEST_CASE("requests that need their replies edited, sent while a long result streams",
+          "[prepared]") {
+  // The result is read in many pieces; the Bind arrives after the first ones went through
+  // unedited, and needs the pooler's own Close and Parse (the link keeps one statement).
+  PoolerProcess pooler(onePoolLink("max_prepared_statements = 1\n"));
+  RawSession x(pooler);
+  CHECK(x.send(wire::parse("s0", "SELECT 0") + wire::sync()).types == "1Z");
+  CHECK(x.send(wire::parse("s1", "SELECT 1") + wire::sync()).types == "1Z");
+  REQUIRE(
+      x.client.sendBytes(wire::query("SELECT repeat('x', 1000) FROM generate_series(1, 30000)")));
+  char type = 0;
+  std::string body;
+  for (int i = 0; i < 10; ++i) REQUIRE(x.client.readMessage(type, body));
+  REQUIRE(x.client.sendBytes(wire::bind("", "s0") + wire::execute() + wire::sync()));
+  // Not read meanwhile: the server's last replies pile up behind the rows, so the pooler
+  // reads them in one piece that begins inside a row.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Replies r = readUntilReady(x.client, 2);
+  // The rest of the rows, the query's end, then only the answers to Bind, Execute and Sync.
+  REQUIRE(r.types.size() >= 5);
+  CHECK(r.types.substr(r.types.size() - 6) == "CZ2DCZ");
+  CHECK(r.types.find_first_not_of('D') == r.types.size() - 6);
+  CHECK(r.values.back() == "0");
+  CHECK(x.send(wire::bind("", "s1") + wire::execute() + wire::sync()).values ==
+        std::vector<std::string>{"1"});
+}
+
+TEST_CASE("a statement whose eviction an error may void is closed before it is prepared again",
+          "[prepared]") {
+  PoolerProcess pooler(onePoolLink("max_prepared_statements = 2\n"));
+  RawSession x(pooler);
+  CHECK(x.send(wire::parse("a", "SELECT 1 / 0") + wire::parse("b", "SELECT 'b'") + wire::sync())
+            .types == "11Z");
+  // Two batches sent at once. The first fails at its start, so the server skips the Close
+  // that evicts b (for c). The second, sent before that is known, needs b back: the pooler
+  // must not assume it is gone.
+  Replies r = x.send(wire::bind("", "a") + wire::execute() + wire::parse("c", "SELECT 'c'") +
+                         wire::sync() + wire::bind("", "b") + wire::execute() + wire::sync(),
+                     2);
+  INFO(r.error);
+  CHECK(r.types == "EZ2DCZ");
+  CHECK(r.values == std::vector<std::string>{"b"});
+  for (int round = 0; round < 2; ++round) {
+    r = x.send(wire::bind("", "b") + wire::execute() + wire::sync());
+    INFO(r.error);
+    CHECK(r.values == std::vector<std::string>{"b"});
+  }
+}
+
 // psycopg 3.1 retires a statement from its cache with a SQL DEALLOCATE of the name it gave it,
 // which the server only knows under the pooler's name.
 TEST_CASE("a SQL DEALLOCATE of a protocol-level statement retires it", "[prepared]") {
@@ -428,6 +477,9 @@ TEST_CASE("a SQL DEALLOCATE of a protocol-level statement retires it", "[prepare
   // In a failed transaction it fails as on a direct connection, and the statement stays.
   CHECK(x.send(wire::query("BEGIN; SELECT 1 / 0")).sqlstate == "22012");
   CHECK(x.send(wire::query("DEALLOCATE p")).sqlstate == "25P02");
+  CHECK(
+      x.send(wire::parse("", "DEALLOCATE p") + wire::bind("", "") + wire::execute() + wire::sync())
+          .sqlstate == "25P02");
   CHECK(x.send(wire::query("ROLLBACK")).types == "CZ");
   r = x.send(wire::bind("", "p") + wire::execute() + wire::sync());
   INFO(r.error);

@@ -89,6 +89,29 @@ TEST_CASE("query_timeout times each pipelined statement, not the whole pipeline"
   CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
 }
 
+TEST_CASE("query_timeout times each statement of a pipeline flushed without Sync", "[limits]") {
+  // As psycopg 3 fetches inside a pipeline: each statement sent with Flush once the last one's
+  // answer is read; 2 s in all before the Sync, each statement well under the limit.
+  PoolerProcess pooler({"", "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(0.4)", 0, nullptr, nullptr, nullptr,
+                              nullptr, 0) == 1);
+    REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+    REQUIRE(PQflush(conn.get()) == 0);
+    Result slept(PQgetResult(conn.get()), &PQclear);
+    INFO(PQresultErrorMessage(slept.get()));
+    CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
+    CHECK(PQgetResult(conn.get()) == nullptr);
+  }
+  REQUIRE(PQpipelineSync(conn.get()) == 1);
+  Result synced(PQgetResult(conn.get()), &PQclear);
+  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
+  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
+}
+
 TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
   Conn conn = connectOk(pooler);

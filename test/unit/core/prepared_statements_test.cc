@@ -159,13 +159,13 @@ TEST_CASE("reply tracker: an error skips to Sync and reports Parses that never h
   tracker.onReplyEnd('E', out);
   CHECK(out.empty());          // no ParseComplete after an error
   CHECK(tracker.size() == 1);  // only the Sync is left
-  // Last first: "again" (the link does have that one), then the Parse of "two".
+  // The Parse of "two" did not happen, nor did "again" (whose statement the link does have).
   using Kind = ReplyTracker::Undo::Kind;
   auto undos = tracker.takeUndos();
   REQUIRE(undos.size() == 3);
-  CHECK((undos[0].kind == Kind::kForgetName && undos[0].client_name == "again"));
+  CHECK((undos[0].kind == Kind::kNotOnLink && undos[0].statement == &statement));
   CHECK((undos[1].kind == Kind::kForgetName && undos[1].client_name == "two"));
-  CHECK((undos[2].kind == Kind::kNotOnLink && undos[2].statement == &statement));
+  CHECK((undos[2].kind == Kind::kForgetName && undos[2].client_name == "again"));
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
   CHECK(tracker.empty());
@@ -225,7 +225,8 @@ TEST_CASE("reply tracker: a client's Close voided by an error gives its name bac
   CHECK_FALSE(tracker.hasUndos());
 }
 
-TEST_CASE("reply tracker: undone in reverse, and not when a later request decides", "[prepared]") {
+TEST_CASE("reply tracker: one undo per statement and name, the first void request's",
+          "[prepared]") {
   using R = ReplyTracker::Request;
   using Kind = ReplyTracker::Undo::Kind;
   ReplyTracker tracker;
@@ -234,27 +235,33 @@ TEST_CASE("reply tracker: undone in reverse, and not when a later request decide
   auto t = std::make_shared<const PreparedStatement>(
       PreparedStatement{"apibouncer_7", definitionOf("SELECT 7")});
   // The failing Execute, then s prepared (new to the link), then closed and prepared again
-  // for a Bind; t prepared too, but prepared again behind the Sync as well.
+  // for a Bind; t evicted, and prepared again behind the Sync.
   tracker.expect(R::kExecute);
   tracker.expectParse(s.get(), "s");
   tracker.expectEviction(s);
   tracker.expectParse(s.get(), "");
-  tracker.expectParse(t.get(), "");
+  tracker.expectEviction(t);
   tracker.expect(R::kSync);
   tracker.expectParse(t.get(), "");
   tracker.expect(R::kSync);
   std::string out;
   tracker.onReplyStart('E');
   tracker.onReplyEnd('E', out);
-  // Applied in order, s ends as before its first Parse (not on the link), and t is left to
-  // the Parse still queued.
+  // s as before its first Parse: not on the link, the name unknown. t is left to the Parse
+  // still queued.
   auto undos = tracker.takeUndos();
-  std::string kinds;
-  for (const auto& undo : undos) {
-    CHECK(undo.statement != t.get());
-    kinds += undo.kind == Kind::kNotOnLink ? 'N' : undo.kind == Kind::kOnLink ? 'O' : 'F';
-  }
-  CHECK(kinds == "NOFN");
+  REQUIRE(undos.size() == 2);
+  CHECK((undos[0].kind == Kind::kNotOnLink && undos[0].statement == s.get()));
+  CHECK((undos[1].kind == Kind::kForgetName && undos[1].client_name == "s"));
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  // That Parse is void too: t is as before the first void request, still on the link (the
+  // server skipped the Close that evicted it).
+  tracker.onReplyStart('E');
+  tracker.onReplyEnd('E', out);
+  undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 1);
+  CHECK((undos[0].kind == Kind::kOnLink && undos[0].kept == t));
 }
 
 TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
@@ -509,13 +516,12 @@ TEST_CASE("reply tracker: a drop-all keeps what the requests behind it prepared"
   tracker.onReplyStart('E');  // voids the rest up to Sync
   tracker.onReplyEnd('E', out);
   // Neither the evicted statement nor the name "gone" come back. "mine" was prepared and
-  // closed in the void stretch: applied in order, it ends as before its Parse, unknown.
+  // closed in the void stretch: it ends as before its Parse, unknown.
   using Kind = ReplyTracker::Undo::Kind;
   auto undos = tracker.takeUndos();
-  REQUIRE(undos.size() == 3);
-  CHECK((undos[0].kind == Kind::kRestoreName && undos[0].client_name == "mine"));
+  REQUIRE(undos.size() == 2);
+  CHECK((undos[0].kind == Kind::kNotOnLink && undos[0].statement == fresh.get()));
   CHECK((undos[1].kind == Kind::kForgetName && undos[1].client_name == "mine"));
-  CHECK((undos[2].kind == Kind::kNotOnLink && undos[2].statement == fresh.get()));
   CHECK(tracker.dropAllPossible());
   tracker.onReplyStart('Z');
   tracker.onReplyEnd('Z', out);
