@@ -408,7 +408,7 @@ void PreparedRelay::prepareOnLink(const StatementRef& statement, std::string_vie
   } else if (link.replies.evictionPending(statement.get())) {
     // off it, unless an error ahead makes the server skip the Close that evicts it.
     wire::appendMessage(out, wire::fe::kClose, {"S", statement->server_name, kNul});
-    link.replies.expect(Request::kClose, true);
+    link.replies.expectReclose(statement.get());
   }
   for (StatementRef& evicted : link.cache.add(statement, link.capacity)) {
     wire::appendMessage(out, wire::fe::kClose, {"S", evicted->server_name, kNul});

@@ -14,13 +14,22 @@ namespace apibouncer {
 
 void ReplyTracker::push(Entry entry) {
   if (!readyTerminated(entry)) ++not_ready_terminated_;
+  if (entry.detail && entry.detail->evicted) ++pending_evictions_[entry.detail->evicted.get()];
   queue_.push_back(std::move(entry));
 }
 
 void ReplyTracker::popFront() {
-  if (!readyTerminated(queue_.front())) --not_ready_terminated_;
+  Entry& front = queue_.front();
+  if (!readyTerminated(front)) --not_ready_terminated_;
+  if (front.detail) endEviction(*front.detail);
   queue_.pop_front();
   if (queue_.empty()) drop_all_possible_ = false;
+}
+
+void ReplyTracker::endEviction(Detail& detail) {
+  if (!detail.evicted) return;
+  auto it = pending_evictions_.find(detail.evicted.get());
+  if (it != pending_evictions_.end() && --it->second == 0) pending_evictions_.erase(it);
 }
 
 void ReplyTracker::expect(Request request, bool swallow) {
@@ -57,10 +66,9 @@ void ReplyTracker::expectRetire(std::string_view client_name,
                  {}, std::string(client_name), nullptr, nullptr, std::move(statement), {}})});
 }
 
-bool ReplyTracker::evictionPending(const PreparedStatement* statement) const {
-  for (const Entry& entry : queue_)
-    if (entry.detail && entry.detail->evicted.get() == statement) return true;
-  return false;
+void ReplyTracker::expectReclose(const PreparedStatement* statement) {
+  push(Entry{Request::kClose, true,
+             std::make_unique<Detail>(Detail{{}, {}, statement, nullptr, nullptr, {}})});
 }
 
 void ReplyTracker::expectEviction(std::shared_ptr<const PreparedStatement> statement) {
@@ -89,6 +97,7 @@ void ReplyTracker::abandon(Entry& entry, std::vector<Undo>& run) {
   using Kind = Undo::Kind;
   size_t own = run.size();
   if (detail.evicted) {
+    endEviction(detail);
     run.push_back({Kind::kOnLink, detail.evicted.get(), std::move(detail.evicted), {}});
   } else if (detail.closed) {
     run.push_back(
@@ -160,8 +169,10 @@ ReplyTracker::KeptAfterDrop ReplyTracker::onDropAll() {
       // A Close the server skips cannot give back what the drop took, unless a Parse behind
       // the drop prepared it again.
       if (detail.evicted && std::find(kept.on_link.begin(), kept.on_link.end(),
-                                      detail.evicted.get()) == kept.on_link.end())
+                                      detail.evicted.get()) == kept.on_link.end()) {
+        endEviction(detail);
         detail.evicted.reset();
+      }
       bool prepared_since = std::find(kept.client_names.begin(), kept.client_names.end(),
                                       detail.client_name) != kept.client_names.end();
       if (!prepared_since) detail.closed.reset();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pooler/ring_queue.h"
@@ -64,7 +65,12 @@ class ReplyTracker {
                     std::shared_ptr<const PreparedStatement> statement);
   // A Close the pooler added to evict `statement` is still unanswered: the server may have
   // it yet, whatever the link's cache says.
-  bool evictionPending(const PreparedStatement* statement) const;
+  bool evictionPending(const PreparedStatement* statement) const {
+    return pending_evictions_.contains(statement);
+  }
+  // A Close the pooler adds so that a Parse of `statement` right behind it is safe whether or
+  // not the server still has it (its answer is swallowed).
+  void expectReclose(const PreparedStatement* statement);
   // A Close the pooler adds to evict `statement` from the link (its answer is swallowed).
   void expectEviction(std::shared_ptr<const PreparedStatement> statement);
   // The request just announced may drop every prepared statement of the session (a query that
@@ -91,6 +97,7 @@ class ReplyTracker {
     queue_.clear();
     not_ready_terminated_ = 0;
     drop_all_possible_ = false;
+    pending_evictions_.clear();
   }
   // True when every request owed is a simple query or a Sync and the pooler neither answers
   // nor swallows anything: nothing in the server's replies needs editing, so the relay can
@@ -120,7 +127,8 @@ class ReplyTracker {
   struct Detail {
     std::string answer;       // non-empty: the pooler answers, the server never sees the request
     std::string client_name;  // Parse: the client's name for it
-    const PreparedStatement* statement = nullptr;      // Parse sent to the server
+    // Parse sent to the server, or the pooler's Close before one (expectReclose)
+    const PreparedStatement* statement = nullptr;
     std::shared_ptr<const PreparedStatement> evicted;  // Close the pooler added
     std::shared_ptr<const PreparedStatement> closed;   // client's Close the pooler answers
     // How the statements and names this request deals with were before it, when an earlier
@@ -142,7 +150,9 @@ class ReplyTracker {
   void popFront();
   // `entry` will never be answered (an error ended it or made the server skip it): appends
   // what to take back to `run`.
-  static void abandon(Entry& entry, std::vector<Undo>& run);
+  void abandon(Entry& entry, std::vector<Undo>& run);
+  // The eviction `detail` stands for is answered, void or moot.
+  void endEviction(Detail& detail);
   // The undos of a stretch the server skipped, in request order: per statement or name, the
   // first one tells how it was before the stretch. That goes to the books, unless a request
   // still queued deals with the same statement or name: it inherits the undo instead.
@@ -153,6 +163,8 @@ class ReplyTracker {
   std::vector<Undo> undos_;
   bool current_ends_head_ = false;  // the message being read ends the first request
   bool drop_all_possible_ = false;  // see mayDropAll()
+  // Statements with an eviction Close queued, and how many.
+  std::unordered_map<const PreparedStatement*, uint32_t> pending_evictions_;
 };
 
 }  // namespace apibouncer

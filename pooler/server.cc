@@ -317,6 +317,7 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
   if (scanner_.atBoundary()) tracking_ = !replies_.onlyReadyTerminated();
   static std::string edited;  // single-threaded loop: one buffer for every link
   MessageScanner::Result result;
+  bool editing = false;
   size_t tracked_from = 0;
   if (!tracking_) {
     ActiveVisitor<false> visitor{*this};
@@ -325,9 +326,20 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
       tracking_ = true;
       tracked_from = result.offset;
     }
+    // A ReadyForQuery that began in the previous chunk ended here, unedited: answers of the
+    // pooler's queued behind its request go out right after it.
+    static std::string answers;  // single-threaded loop: one buffer for every link
+    answers.clear();
+    replies_.takeReady(answers);
+    if (!answers.empty()) {
+      editor_.begin(data, edited);
+      editing = true;
+      editor_.insert(tracking_ ? tracked_from : data.size(), answers);
+    }
   }
   if (tracking_) {
-    editor_.begin(data, edited);
+    if (!editing) editor_.begin(data, edited);
+    editing = true;
     ActiveVisitor<true> visitor{*this, tracked_from};
     result = scanner_.feed(data.subspan(tracked_from), visitor);
   }
@@ -335,8 +347,9 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
     disconnect("bad packet from server");
     return;
   }
-  if (tracking_) data = editor_.finish(data.size());
+  if (editing) data = editor_.finish(data.size());
   last_used_ms_ = uv_now(loop());
+  replied_since_send_ = true;
   if (client_ == nullptr) return;
   pool_.stats().bytes_sent += data.size();
   if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&
@@ -357,10 +370,11 @@ void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_
   last_used_ms_ = uv_now(loop());
   // A query starts with the first message after the link was idle: its Sync, or a Parse or
   // Execute that the client sends with Flush (pipeline mode) and may sync much later. With no
-  // Sync owed, each message the client sends starts the clock again (a client pipelining
-  // with Flush sends its next statement once it has read the last one's answer); with Syncs
-  // owed, each ReadyForQuery does.
-  bool restarts = pending_ready_ == 0;
+  // Sync owed, the client's next message after an answer starts the clock again (a client
+  // pipelining with Flush sends its next statement once it has read the last one's answer);
+  // with Syncs owed, each ReadyForQuery does.
+  bool restarts = pending_ready_ == 0 && (!extended_open_ || replied_since_send_);
+  replied_since_send_ = false;
   extended_open_ = extended_open;
   if (restarts && (expected_ready > 0 || extended_open)) {
     busy_since_ms_ = last_used_ms_;

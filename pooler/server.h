@@ -178,7 +178,8 @@ class ServerLink : public Connection {
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
   bool extended_open_ = false;
-  bool copy_in_ = false;  // CopyInResponse seen, its ReadyForQuery not yet
+  bool copy_in_ = false;             // CopyInResponse seen, its ReadyForQuery not yet
+  bool replied_since_send_ = false;  // the server sent something since the client last did
   // The replies are edited (ActiveVisitor<true>): decided between messages only, since the
   // two visitors keep a message's bookkeeping differently.
   bool tracking_ = false;

@@ -112,6 +112,33 @@ TEST_CASE("query_timeout times each statement of a pipeline flushed without Sync
   CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
 }
 
+TEST_CASE("query_timeout is not put off by a client that keeps sending", "[limits]") {
+  PoolerProcess pooler({"", "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(20)", 0, nullptr, nullptr, nullptr,
+                            nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  // A Flush every 0.4 s while the statement runs: no answer came in between, so the
+  // statement's clock keeps running.
+  bool answered = false;
+  for (int i = 0; i < 10 && !answered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    REQUIRE(PQconsumeInput(conn.get()) == 1);
+    answered = PQisBusy(conn.get()) == 0;
+    if (!answered) {
+      REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+      REQUIRE(PQflush(conn.get()) == 0);
+    }
+  }
+  CHECK(answered);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+  Result slept(PQgetResult(conn.get()), &PQclear);
+  CHECK(errorField(slept.get(), PG_DIAG_SQLSTATE) == "57014");
+}
+
 TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
   Conn conn = connectOk(pooler);

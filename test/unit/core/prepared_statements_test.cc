@@ -264,6 +264,38 @@ TEST_CASE("reply tracker: one undo per statement and name, the first void reques
   CHECK((undos[0].kind == Kind::kOnLink && undos[0].kept == t));
 }
 
+TEST_CASE("reply tracker: a Close before a Parse again passes an undo on only if void too",
+          "[prepared]") {
+  using R = ReplyTracker::Request;
+  using Kind = ReplyTracker::Undo::Kind;
+  ReplyTracker tracker;
+  auto b = std::make_shared<const PreparedStatement>(
+      PreparedStatement{"apibouncer_8", definitionOf("SELECT 8")});
+  // Batch 1 evicts b; batch 2, sent before its answers, needs b again: Close, then Parse.
+  tracker.expect(R::kExecute);
+  tracker.expectEviction(b);
+  tracker.expect(R::kSync);
+  CHECK(tracker.evictionPending(b.get()));
+  tracker.expectReclose(b.get());
+  tracker.expectParse(b.get(), "");
+  tracker.expect(R::kBind);
+  tracker.expect(R::kSync);
+  std::string out;
+  tracker.onReplyStart('E');  // batch 1 fails first: its eviction never happened
+  tracker.onReplyEnd('E', out);
+  CHECK_FALSE(tracker.hasUndos());  // left to batch 2's Close of b
+  CHECK_FALSE(tracker.evictionPending(b.get()));
+  tracker.onReplyStart('Z');
+  tracker.onReplyEnd('Z', out);
+  CHECK(tracker.onReplyStart('3'));  // that Close ran: b is gone from the server
+  tracker.onReplyEnd('3', out);
+  tracker.onReplyStart('E');  // and the Parse of b failed
+  tracker.onReplyEnd('E', out);
+  auto undos = tracker.takeUndos();
+  REQUIRE(undos.size() == 1);
+  CHECK((undos[0].kind == Kind::kNotOnLink && undos[0].statement == b.get()));
+}
+
 TEST_CASE("reply tracker: a simple query's error still ends with ReadyForQuery", "[prepared]") {
   ReplyTracker tracker;
   tracker.expect(ReplyTracker::Request::kSimpleQuery);
