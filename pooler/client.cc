@@ -691,7 +691,9 @@ void ClientSession::relayToServer(std::span<const uint8_t> data) {
   auto result = outcome.scan;
   if (result.status == MessageScanner::Result::Status::kStopped)
     result.offset = outcome.to_server.size();
+  bool answered = !to_client.empty();
   forwardScanned(outcome.to_server, result, outcome.requests);
+  if (answered && server_ != nullptr) server_->notePoolerAnswered();
 }
 
 void ClientSession::forwardScanned(std::span<const uint8_t> data, MessageScanner::Result result,

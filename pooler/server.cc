@@ -67,7 +67,16 @@ struct ServerLink::ActiveVisitor {
       return MessageScanner::Action::kCapture;
     return MessageScanner::Action::kSkip;
   }
+  // A reply that answers a request: not a row or a copy chunk along the way, nor a notice,
+  // notification or parameter report (query_timeout, see forwardFromClient).
+  static bool answersRequest(char type) {
+    namespace be = wire::be;
+    return type != be::kDataRow && type != be::kNoticeResponse &&
+           type != be::kNotificationResponse && type != be::kParameterStatus &&
+           type != be::kCopyData;
+  }
   MessageScanner::Action onType(char type) requires(!kTracking) {
+    if (answersRequest(type)) link.replied_since_send_ = true;
     // The client queued requests whose replies need editing: the rest of the chunk is read
     // by the tracking visitor, from this message on.
     if (!link.replies_.onlyReadyTerminated()) return MessageScanner::Action::kStop;
@@ -77,6 +86,7 @@ struct ServerLink::ActiveVisitor {
     return passThroughAction(type);
   }
   MessageScanner::Action onType(char type, size_t offset) requires kTracking {
+    if (answersRequest(type)) link.replied_since_send_ = true;
     if (link.replies_.onReplyStart(type)) link.editor_.cutFrom(base + offset);
     if (type == wire::be::kCommandComplete) return MessageScanner::Action::kCapture;
     return passThroughAction(type);
@@ -349,7 +359,6 @@ void ServerLink::onActiveData(std::span<const uint8_t> data) {
   }
   if (editing) data = editor_.finish(data.size());
   last_used_ms_ = uv_now(loop());
-  replied_since_send_ = true;
   if (client_ == nullptr) return;
   pool_.stats().bytes_sent += data.size();
   if (pool_.poolMode() == config::PoolMode::kStatement && tx_status_ != 'I' &&

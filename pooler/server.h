@@ -95,6 +95,8 @@ class ServerLink : public Connection {
   // link goes back to the pool.
   bool freeForPool() const;
   void unlink() { client_ = nullptr; }
+  // The pooler answered some of the client's requests itself (ClientSession::relayToServer).
+  void notePoolerAnswered() { replied_since_send_ = true; }
   // A query (or Sync) is out and its ReadyForQuery has not come back yet, or the server is in
   // COPY FROM STDIN (the client's Sync after an extended-protocol COPY earns nothing).
   bool busy() const { return pending_ready_ > 0 || copy_in_; }
@@ -178,8 +180,10 @@ class ServerLink : public Connection {
   MessageScanner scanner_;
   int pending_ready_ = 0;  // ReadyForQuery messages the server still owes the client
   bool extended_open_ = false;
-  bool copy_in_ = false;             // CopyInResponse seen, its ReadyForQuery not yet
-  bool replied_since_send_ = false;  // the server sent something since the client last did
+  bool copy_in_ = false;  // CopyInResponse seen, its ReadyForQuery not yet
+  // A request was answered (by the server, or by the pooler in its place) since the client
+  // last sent: the client's next message starts a new statement's query_timeout clock.
+  bool replied_since_send_ = false;
   // The replies are edited (ActiveVisitor<true>): decided between messages only, since the
   // two visitors keep a message's bookkeeping differently.
   bool tracking_ = false;

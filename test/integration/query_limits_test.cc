@@ -139,6 +139,61 @@ TEST_CASE("query_timeout is not put off by a client that keeps sending", "[limit
   CHECK(errorField(slept.get(), PG_DIAG_SQLSTATE) == "57014");
 }
 
+TEST_CASE("query_timeout: notices along the way are no answer, the pooler's own answers are",
+          "[limits]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nquery_timeout = 1\n", "", true});
+  Conn conn = connectOk(pooler);
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  {
+    Result prepared(PQprepare(conn.get(), "a", "SELECT pg_sleep(0.6)", 0, nullptr), &PQclear);
+    REQUIRE(PQresultStatus(prepared.get()) == PGRES_COMMAND_OK);
+  }
+  REQUIRE(PQenterPipelineMode(conn.get()) == 1);
+  // The link has that statement: the pooler answers this Parse itself. The Execute sent
+  // 0.7 s later starts its own clock (0.6 s, under the limit).
+  REQUIRE(PQsendPrepare(conn.get(), "b", "SELECT pg_sleep(0.6)", 0, nullptr) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  {
+    Result parsed(PQgetResult(conn.get()), &PQclear);
+    CHECK(PQresultStatus(parsed.get()) == PGRES_COMMAND_OK);
+    CHECK(PQgetResult(conn.get()) == nullptr);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  REQUIRE(PQsendQueryPrepared(conn.get(), "b", 0, nullptr, nullptr, nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  {
+    Result slept(PQgetResult(conn.get()), &PQclear);
+    INFO(PQresultErrorMessage(slept.get()));
+    CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
+    CHECK(PQgetResult(conn.get()) == nullptr);
+  }
+  // A statement that sends notices as it runs, and a Flush every 0.4 s: still one statement.
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(PQsendQueryParams(conn.get(),
+                            "DO $$BEGIN FOR i IN 1..100 LOOP RAISE NOTICE 'tick'; "
+                            "PERFORM pg_sleep(0.1); END LOOP; END$$",
+                            0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+  REQUIRE(PQflush(conn.get()) == 0);
+  bool answered = false;
+  for (int i = 0; i < 15 && !answered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    REQUIRE(PQconsumeInput(conn.get()) == 1);
+    answered = PQisBusy(conn.get()) == 0;
+    if (!answered) {
+      REQUIRE(PQsendFlushRequest(conn.get()) == 1);
+      REQUIRE(PQflush(conn.get()) == 0);
+    }
+  }
+  CHECK(answered);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+  Result looped(PQgetResult(conn.get()), &PQclear);
+  CHECK(errorField(looped.get(), PG_DIAG_SQLSTATE) == "57014");
+}
+
 TEST_CASE("[users] query_timeout overrides the global one", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 0\n[users]\napp = query_timeout=1\n", "", true});
   Conn conn = connectOk(pooler);
