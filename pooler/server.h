@@ -184,14 +184,15 @@ class ServerLink : public Connection {
   // A request was answered (by the server, or by the pooler in its place) since the client
   // last sent: the client's next message starts a new statement's query_timeout clock.
   bool replied_since_send_ = false;
-  // The replies are edited (ActiveVisitor<true>): decided between messages only, since the
-  // two visitors keep a message's bookkeeping differently.
+  // The replies are being edited (ActiveVisitor<true>). A message is read to its end by the
+  // visitor that began it, since the two keep a message's bookkeeping differently.
   bool tracking_ = false;
   ServerStatementCache prepared_;
   ReplyTracker replies_;
   ChunkEditor editor_;  // swallows and inserts replies when statements are tracked
   char tx_status_ = 'I';
-  uint64_t busy_since_ms_ = 0;  // when the statement running now started (forwardFromClient)
+  uint64_t busy_since_ms_ = 0;  // when the statement running now started (forwardFromClient,
+                                // or the ReadyForQuery of the one before)
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
   bool cancel_sent_ = false;    // query_timeout already canceled the running query
   uint64_t cancel_sent_ms_ = 0;
