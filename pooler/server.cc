@@ -410,9 +410,6 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
                        "transaction blocks not allowed in statement pooling mode");
 }
 
-// The Syncs a client sent between an Execute that turned out to be COPY FROM STDIN and its
-// CopyDone earn no ReadyForQuery: counting them would keep the link busy (and its replies
-// misattributed) for good.
 void ServerLink::applyUndos() {
   using Kind = ReplyTracker::Undo::Kind;
   for (auto& undo : replies_.takeUndos()) {
@@ -434,6 +431,9 @@ void ServerLink::applyUndos() {
   }
 }
 
+// The Syncs a client sent between an Execute that turned out to be COPY FROM STDIN and its
+// CopyDone earn no ReadyForQuery: counting them would keep the link busy (and its replies
+// misattributed) for good.
 void ServerLink::onCopyIn() {
   copy_in_ = true;  // not clean until the copy's ReadyForQuery, whatever the Syncs say
   if (client_ == nullptr) return;
