@@ -187,8 +187,8 @@ struct PreparedRelay::Visitor {
   }
 
   // A Query or unnamed Parse that is a SQL-level DEALLOCATE of one of the client's statements,
-  // whole in this chunk, is replaced (PreparedRelay::retireByDeallocate). Its reply entry is
-  // announced here, after the pooler's own.
+  // whole in this chunk, is replaced (PreparedRelay::retireByDeallocate, which also announces
+  // the replies).
   bool replaceWhole(char type, size_t offset) {
     if (relay.statements_.empty()) return false;
     auto body = wholeBodyAt(chunk, offset);
