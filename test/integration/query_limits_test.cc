@@ -144,7 +144,8 @@ TEST_CASE("query_timeout: notices along the way are no answer, the pooler's own 
   PoolerProcess pooler(
       {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nquery_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   {
     Result prepared(PQprepare(conn.get(), "a", "SELECT pg_sleep(0.6)", 0, nullptr), &PQclear);
     REQUIRE(PQresultStatus(prepared.get()) == PGRES_COMMAND_OK);
