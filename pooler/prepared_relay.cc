@@ -202,13 +202,10 @@ struct PreparedRelay::Visitor {
     return true;
   }
 
-  // A query the client just sent may drop its statements: tell the link, unless nobody has
-  // any yet (what is prepared behind the drop is kept anyway, see ReplyTracker::onDropAll).
-  // A query not whole in this chunk cannot be read: it may be one.
+  // A query not whole in this chunk cannot be read: it may be one that drops all.
   void noteDropAll(char type, size_t offset) {
-    if (relay.statements_.empty() && link.cache.size() == 0) return;
     auto body = wholeBodyAt(chunk, offset);
-    if (!body || mayDropAllStatements(queryText(type, *body).sql)) link.replies.mayDropAll();
+    relay.noteMayDropAll(body ? std::optional(queryText(type, *body).sql) : std::nullopt, link);
   }
 
   void onMessage(char type, std::span<const uint8_t> body) {
@@ -292,12 +289,12 @@ PreparedRelay::Decision PreparedRelay::rewriteParse(std::span<const uint8_t> bod
     QueryText text = queryText(wire::fe::kParse, asText(body));
     if (retireByDeallocate(wire::fe::kParse, text.sql, text.after, link, out))
       return Decision::kReplace;
+    link.replies.expect(Request::kParse);  // unnamed: the server's business
+    noteMayDropAll(text.sql, link);
+    return Decision::kKeep;
   }
-  if (!name || name->empty()) {
-    link.replies.expect(Request::kParse);  // unnamed (or malformed): the server's business
-    if (name && (!statements_.empty() || link.cache.size() > 0) &&
-        mayDropAllStatements(queryText(wire::fe::kParse, asText(body)).sql))
-      link.replies.mayDropAll();
+  if (!name) {
+    link.replies.expect(Request::kParse);  // malformed: the server says so
     return Decision::kKeep;
   }
   // Behind a possible drop-all the name may be free again: the Parse replaces it, as it would
@@ -391,6 +388,13 @@ bool PreparedRelay::retireByDeallocate(char type, std::string_view query,
   }
   statements_.remove(*name);
   return true;
+}
+
+void PreparedRelay::noteMayDropAll(std::optional<std::string_view> sql, Link& link) {
+  // Nobody has any statements yet: what is prepared behind a drop is kept anyway (see
+  // ReplyTracker::onDropAll).
+  if (statements_.empty() && link.cache.size() == 0) return;
+  if (!sql || mayDropAllStatements(*sql)) link.replies.mayDropAll();
 }
 
 bool PreparedRelay::preparedOnLink(const PreparedStatement* statement, Link& link) {

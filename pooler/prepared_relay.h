@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -80,6 +81,9 @@ class PreparedRelay {
   // Parse body (the parameter types).
   bool retireByDeallocate(char type, std::string_view query, std::string_view after_query,
                           Link& link, std::string& out);
+  // The client just sent a query, `sql` (nullopt: not readable whole): if it may drop every
+  // statement, the link is told (ReplyTracker::mayDropAll).
+  void noteMayDropAll(std::optional<std::string_view> sql, Link& link);
   // Whether the link has `statement` prepared for sure (it becomes the most recently used).
   bool preparedOnLink(const PreparedStatement* statement, Link& link);
   // Prepares `statement` on the link (again, after a Close, if it may be there), appending the

@@ -6,21 +6,15 @@
 
 namespace apibouncer {
 
-bool mayDropAllStatements(std::string_view sql) {
-  auto followedBy = [sql](size_t at, std::string_view upper) {
-    if (sql.size() - at < upper.size()) return false;
-    for (size_t i = 0; i < upper.size(); ++i)
-      if (std::toupper(static_cast<unsigned char>(sql[at + i])) != upper[i]) return false;
-    return true;
-  };
-  for (size_t i = 0; i < sql.size(); ++i) {
-    if ((sql[i] | 0x20) != 'd') continue;
-    if (followedBy(i + 1, "EALLOCATE") || followedBy(i + 1, "ISCARD")) return true;
-  }
-  return false;
-}
-
 namespace {
+
+// Whether `text` begins with `upper` (written in upper case), in any case.
+bool startsWithUpper(std::string_view text, std::string_view upper) {
+  if (text.size() < upper.size()) return false;
+  for (size_t i = 0; i < upper.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(text[i])) != upper[i]) return false;
+  return true;
+}
 
 // Reads SQL left to right: whitespace, keywords, one identifier.
 struct SqlReader {
@@ -32,9 +26,7 @@ struct SqlReader {
   // Takes `upper` (a keyword in upper case) followed by whitespace or the end.
   bool keyword(std::string_view upper) {
     skipSpace();
-    if (rest.size() < upper.size()) return false;
-    for (size_t i = 0; i < upper.size(); ++i)
-      if (std::toupper(static_cast<unsigned char>(rest[i])) != upper[i]) return false;
+    if (!startsWithUpper(rest, upper)) return false;
     if (rest.size() > upper.size() && !std::isspace(static_cast<unsigned char>(rest[upper.size()])))
       return false;
     rest.remove_prefix(upper.size());
@@ -78,6 +70,15 @@ struct SqlReader {
 };
 
 }  // namespace
+
+bool mayDropAllStatements(std::string_view sql) {
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if ((sql[i] | 0x20) != 'd') continue;
+    std::string_view rest = sql.substr(i + 1);
+    if (startsWithUpper(rest, "EALLOCATE") || startsWithUpper(rest, "ISCARD")) return true;
+  }
+  return false;
+}
 
 std::optional<std::string> deallocatedName(std::string_view sql) {
   SqlReader reader{sql};

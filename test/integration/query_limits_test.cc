@@ -11,6 +11,41 @@
 
 using namespace itest;
 
+namespace {
+
+void flush(PGconn* conn) {
+  REQUIRE(PQsendFlushRequest(conn) == 1);
+  REQUIRE(PQflush(conn) == 0);
+}
+
+// Sends `sql` in pipeline mode with a Flush and no Sync.
+void sendFlushed(PGconn* conn, const char* sql) {
+  REQUIRE(PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  flush(conn);
+}
+
+// Sends a Flush every 0.4 s, at most `tries` times, until the statement running is answered;
+// whether it was.
+bool flushUntilAnswered(PGconn* conn, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    REQUIRE(PQconsumeInput(conn) == 1);
+    if (PQisBusy(conn) == 0) return true;
+    flush(conn);
+  }
+  return false;
+}
+
+// Ends pipeline mode with a Sync, which must be answered as one.
+void syncAndLeavePipeline(PGconn* conn) {
+  REQUIRE(PQpipelineSync(conn) == 1);
+  Result synced(PQgetResult(conn), &PQclear);
+  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
+  REQUIRE(PQexitPipelineMode(conn) == 1);
+}
+
+}  // namespace
+
 TEST_CASE("query_timeout cancels a query that runs too long", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
@@ -26,18 +61,12 @@ TEST_CASE("query_timeout cancels an Execute sent with Flush and no Sync", "[limi
   Conn conn = connectOk(pooler);
   REQUIRE(PQenterPipelineMode(conn.get()) == 1);
   auto start = std::chrono::steady_clock::now();
-  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(20)", 0, nullptr, nullptr, nullptr,
-                            nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  sendFlushed(conn.get(), "SELECT pg_sleep(20)");
   Result slept(PQgetResult(conn.get()), &PQclear);
   CHECK(errorField(slept.get(), PG_DIAG_SQLSTATE) == "57014");
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
   CHECK(PQgetResult(conn.get()) == nullptr);
-  REQUIRE(PQpipelineSync(conn.get()) == 1);
-  Result synced(PQgetResult(conn.get()), &PQclear);
-  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
-  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  syncAndLeavePipeline(conn.get());
   CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
 }
 
@@ -50,9 +79,7 @@ TEST_CASE("query_timeout disconnects a client whose open exchange a cancel canno
       {sandboxDatabase("pool_size=1"), "pool_mode = transaction\nquery_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
   REQUIRE(PQenterPipelineMode(conn.get()) == 1);
-  REQUIRE(PQsendQueryParams(conn.get(), "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  sendFlushed(conn.get(), "SELECT 1");
   Result one(PQgetResult(conn.get()), &PQclear);
   CHECK(PQresultStatus(one.get()) == PGRES_TUPLES_OK);
   CHECK(PQgetResult(conn.get()) == nullptr);
@@ -96,19 +123,13 @@ TEST_CASE("query_timeout times each statement of a pipeline flushed without Sync
   Conn conn = connectOk(pooler);
   REQUIRE(PQenterPipelineMode(conn.get()) == 1);
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(0.4)", 0, nullptr, nullptr, nullptr,
-                              nullptr, 0) == 1);
-    REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-    REQUIRE(PQflush(conn.get()) == 0);
+    sendFlushed(conn.get(), "SELECT pg_sleep(0.4)");
     Result slept(PQgetResult(conn.get()), &PQclear);
     INFO(PQresultErrorMessage(slept.get()));
     CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
     CHECK(PQgetResult(conn.get()) == nullptr);
   }
-  REQUIRE(PQpipelineSync(conn.get()) == 1);
-  Result synced(PQgetResult(conn.get()), &PQclear);
-  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
-  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  syncAndLeavePipeline(conn.get());
   CHECK(queryValue(conn.get(), "SELECT 'served'") == "served");
 }
 
@@ -117,23 +138,10 @@ TEST_CASE("query_timeout is not put off by a client that keeps sending", "[limit
   Conn conn = connectOk(pooler);
   REQUIRE(PQenterPipelineMode(conn.get()) == 1);
   auto start = std::chrono::steady_clock::now();
-  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(20)", 0, nullptr, nullptr, nullptr,
-                            nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  sendFlushed(conn.get(), "SELECT pg_sleep(20)");
   // A Flush every 0.4 s while the statement runs: no answer came in between, so the
   // statement's clock keeps running.
-  bool answered = false;
-  for (int i = 0; i < 10 && !answered; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    REQUIRE(PQconsumeInput(conn.get()) == 1);
-    answered = PQisBusy(conn.get()) == 0;
-    if (!answered) {
-      REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-      REQUIRE(PQflush(conn.get()) == 0);
-    }
-  }
-  CHECK(answered);
+  CHECK(flushUntilAnswered(conn.get(), 10));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
   Result slept(PQgetResult(conn.get()), &PQclear);
   CHECK(errorField(slept.get(), PG_DIAG_SQLSTATE) == "57014");
@@ -154,8 +162,7 @@ TEST_CASE("query_timeout: notices along the way are no answer, the pooler's own 
   // The link has that statement: the pooler answers this Parse itself. The Execute sent
   // 0.7 s later starts its own clock (0.6 s, under the limit).
   REQUIRE(PQsendPrepare(conn.get(), "b", "SELECT pg_sleep(0.6)", 0, nullptr) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  flush(conn.get());
   {
     Result parsed(PQgetResult(conn.get()), &PQclear);
     CHECK(PQresultStatus(parsed.get()) == PGRES_COMMAND_OK);
@@ -163,8 +170,7 @@ TEST_CASE("query_timeout: notices along the way are no answer, the pooler's own 
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   REQUIRE(PQsendQueryPrepared(conn.get(), "b", 0, nullptr, nullptr, nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  flush(conn.get());
   {
     Result slept(PQgetResult(conn.get()), &PQclear);
     INFO(PQresultErrorMessage(slept.get()));
@@ -173,23 +179,10 @@ TEST_CASE("query_timeout: notices along the way are no answer, the pooler's own 
   }
   // A statement that sends notices as it runs, and a Flush every 0.4 s: still one statement.
   auto start = std::chrono::steady_clock::now();
-  REQUIRE(PQsendQueryParams(conn.get(),
-                            "DO $$BEGIN FOR i IN 1..100 LOOP RAISE NOTICE 'tick'; "
-                            "PERFORM pg_sleep(0.1); END LOOP; END$$",
-                            0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
-  bool answered = false;
-  for (int i = 0; i < 15 && !answered; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    REQUIRE(PQconsumeInput(conn.get()) == 1);
-    answered = PQisBusy(conn.get()) == 0;
-    if (!answered) {
-      REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-      REQUIRE(PQflush(conn.get()) == 0);
-    }
-  }
-  CHECK(answered);
+  sendFlushed(conn.get(),
+              "DO $$BEGIN FOR i IN 1..100 LOOP RAISE NOTICE 'tick'; "
+              "PERFORM pg_sleep(0.1); END LOOP; END$$");
+  CHECK(flushUntilAnswered(conn.get(), 15));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
   Result looped(PQgetResult(conn.get()), &PQclear);
   CHECK(errorField(looped.get(), PG_DIAG_SQLSTATE) == "57014");
@@ -243,17 +236,11 @@ TEST_CASE("idle_transaction_timeout counts from the end of the last statement", 
   CHECK(PQresultStatus(exec(conn.get(), "SELECT 1").get()) == PGRES_TUPLES_OK);
   // An Execute sent with Flush and no Sync runs as long as it needs to.
   REQUIRE(PQenterPipelineMode(conn.get()) == 1);
-  REQUIRE(PQsendQueryParams(conn.get(), "SELECT pg_sleep(1.5)", 0, nullptr, nullptr, nullptr,
-                            nullptr, 0) == 1);
-  REQUIRE(PQsendFlushRequest(conn.get()) == 1);
-  REQUIRE(PQflush(conn.get()) == 0);
+  sendFlushed(conn.get(), "SELECT pg_sleep(1.5)");
   Result slept(PQgetResult(conn.get()), &PQclear);
   CHECK(PQresultStatus(slept.get()) == PGRES_TUPLES_OK);
   CHECK(PQgetResult(conn.get()) == nullptr);
-  REQUIRE(PQpipelineSync(conn.get()) == 1);
-  Result synced(PQgetResult(conn.get()), &PQclear);
-  CHECK(PQresultStatus(synced.get()) == PGRES_PIPELINE_SYNC);
-  REQUIRE(PQexitPipelineMode(conn.get()) == 1);
+  syncAndLeavePipeline(conn.get());
   CHECK(PQresultStatus(exec(conn.get(), "COMMIT").get()) == PGRES_COMMAND_OK);
 }
 

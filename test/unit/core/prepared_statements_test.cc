@@ -20,6 +20,12 @@ std::string definitionOf(std::string_view sql) {
   return std::string(sql) + std::string("\0\0\0", 3);  // query, NUL, zero parameter types
 }
 
+// A statement known to servers as `server_name`, outside any registry.
+StatementRef statementOf(std::string_view server_name, std::string_view sql) {
+  return std::make_shared<const PreparedStatement>(
+      PreparedStatement{std::string(server_name), definitionOf(sql)});
+}
+
 std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
@@ -175,10 +181,8 @@ TEST_CASE("reply tracker: an eviction skipped after an error is reported, one an
           "[prepared]") {
   using R = ReplyTracker::Request;
   ReplyTracker tracker;
-  auto kept = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_3", definitionOf("SELECT 3")});
-  auto closed = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_4", definitionOf("SELECT 4")});
+  auto kept = statementOf("apibouncer_3", "SELECT 3");
+  auto closed = statementOf("apibouncer_4", "SELECT 4");
   tracker.expectEviction(closed);
   tracker.expect(R::kSync);
   std::string out;
@@ -202,8 +206,7 @@ TEST_CASE("reply tracker: an eviction skipped after an error is reported, one an
 TEST_CASE("reply tracker: a client's Close voided by an error gives its name back", "[prepared]") {
   using R = ReplyTracker::Request;
   ReplyTracker tracker;
-  auto statement = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_5", definitionOf("SELECT 5")});
+  auto statement = statementOf("apibouncer_5", "SELECT 5");
   tracker.expect(R::kExecute);
   tracker.answerClose("mine", statement);
   tracker.expect(R::kSync);
@@ -230,10 +233,8 @@ TEST_CASE("reply tracker: one undo per statement and name, the first void reques
   using R = ReplyTracker::Request;
   using Kind = ReplyTracker::Undo::Kind;
   ReplyTracker tracker;
-  auto s = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_6", definitionOf("SELECT 6")});
-  auto t = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_7", definitionOf("SELECT 7")});
+  auto s = statementOf("apibouncer_6", "SELECT 6");
+  auto t = statementOf("apibouncer_7", "SELECT 7");
   // The failing Execute, then s prepared (new to the link), then closed and prepared again
   // for a Bind; t evicted, and prepared again behind the Sync.
   tracker.expect(R::kExecute);
@@ -269,8 +270,7 @@ TEST_CASE("reply tracker: a Close before a Parse again passes an undo on only if
   using R = ReplyTracker::Request;
   using Kind = ReplyTracker::Undo::Kind;
   ReplyTracker tracker;
-  auto b = std::make_shared<const PreparedStatement>(
-      PreparedStatement{"apibouncer_8", definitionOf("SELECT 8")});
+  auto b = statementOf("apibouncer_8", "SELECT 8");
   // Batch 1 evicts b; batch 2, sent before its answers, needs b again: Close, then Parse.
   tracker.expect(R::kExecute);
   tracker.expectEviction(b);
