@@ -30,7 +30,9 @@ class CancelLink : public Connection {
  protected:
   void onRead(std::span<const uint8_t>) override {}
   void onReadEnd(int) override { close(); }
-  void onDrained() override { close(); }
+  // The request went out in pieces: wait for the server's EOF as well, so the link is not
+  // given to another client before the cancel has landed.
+  void onDrained() override { startReading(); }
   void onWriteFailed(int) override { close(); }
   void onTlsFailed(const std::string&) override { close(); }
   void onClosed() override;

@@ -13,6 +13,7 @@
 #include "pooler/pool.h"
 #include "pooler/pooler.h"
 #include "pooler/server.h"
+#include "pooler/startup_options.h"
 #include "pooler/wire/backend.h"
 #include "pooler/wire/frontend.h"
 #include "pooler/wire/packet.h"
@@ -56,10 +57,12 @@ bool listContains(std::string_view list, std::string_view item) {
   return false;
 }
 
+// E'...' with quotes and backslashes doubled reads the same whatever the link's
+// standard_conforming_strings is (another client may have turned it off there).
 std::string quoteLiteral(std::string_view value) {
-  std::string out = "'";
+  std::string out = "E'";
   for (char c : value) {
-    if (c == '\'') out += '\'';
+    if (c == '\'' || c == '\\') out += c;
     out += c;
   }
   return out + "'";
@@ -306,6 +309,10 @@ bool ClientSession::acceptStartupParameters(
   const auto& ignored = pooler_.settings().ignore_startup_parameters;
   for (const auto& [name, value] : params) {
     if (name == "user" || name == "database") continue;
+    if (name == "options") {
+      if (!acceptStartupOptions(value)) return false;
+      continue;
+    }
     if (tracked_.set(name, value)) continue;
     if (listContains(ignored, name)) continue;
     fail(wire::sqlstate::kProtocolViolation, "unsupported startup parameter: " + name,
@@ -319,6 +326,30 @@ bool ClientSession::acceptStartupParameters(
     for (const auto& [key, value] : params)
       if (key == "application_name" && !value.empty()) name = value;
     tracked_.set("application_name", name + " - " + peer_);
+  }
+  return true;
+}
+
+// options=-c name=value (PGOPTIONS): tracked settings are kept like startup parameters, as
+// PgBouncer keeps them. Others are refused unless ignore_startup_parameters names them or
+// "options" itself; with "options" listed, a value that holds other switches is let through
+// unread, as before PgBouncer read it.
+bool ClientSession::acceptStartupOptions(std::string_view text) {
+  const auto& ignored = pooler_.settings().ignore_startup_parameters;
+  bool options_ignored = listContains(ignored, "options");
+  auto options = parseStartupOptions(text);
+  if (!options) {
+    if (options_ignored) return true;
+    fail(wire::sqlstate::kProtocolViolation,
+         "unsupported options startup parameter: only '-c config=val' is allowed",
+         "unsupported startup parameter");
+    return false;
+  }
+  for (const auto& [name, value] : *options) {
+    if (tracked_.set(name, value) || options_ignored || listContains(ignored, name)) continue;
+    fail(wire::sqlstate::kProtocolViolation, "unsupported startup parameter in options: " + name,
+         "unsupported startup parameter");
+    return false;
   }
   return true;
 }
@@ -521,7 +552,7 @@ void ClientSession::requestLink() {
 }
 
 std::string ClientSession::setStatementsFor(ServerLink& server) const {
-  std::string sql;
+  std::string resets, sets;
   const auto& have = server.trackedView(tracked_.namesRef());
   for (size_t i = 0; i < tracked_.size(); ++i) {
     const std::string& name = tracked_.names()[i];
@@ -529,13 +560,17 @@ std::string ClientSession::setStatementsFor(ServerLink& server) const {
     if (!tracked_.has(i)) {
       // Another client's startup value the server never reported: back to the default.
       bool reported = (have.reported_mask >> i) & 1u;
-      if (!reported && current != nullptr) sql += "RESET " + name + ";";
+      if (!reported && current != nullptr) resets += "RESET " + name + ";";
       continue;
     }
     if (current != nullptr && *current == tracked_.value(i)) continue;
-    sql += "SET " + name + " = " + quoteLiteral(tracked_.value(i)) + ";";
+    // set_config() takes the value as the server reports it and as a startup packet gives it.
+    // SET would take a quoted list such as search_path's '"$user", public' as one schema name.
+    sets += sets.empty() ? "SELECT " : ", ";
+    sets += "pg_catalog.set_config(" + quoteLiteral(name) + ", " + quoteLiteral(tracked_.value(i)) +
+            ", false)";
   }
-  return sql;
+  return sets.empty() ? resets : resets + sets + ";";
 }
 
 void ClientSession::onServerAssigned(ServerLink* server) {
@@ -549,38 +584,59 @@ void ClientSession::onServerAssigned(ServerLink* server) {
   server_ = server;
   server->linkTo(this);
   setState(State::kLinking);
+  // A client still to be welcomed gets the pool's parameters, not this link's: an earlier
+  // client may have SET some there, and this one would take them for its own. Its unset
+  // tracked values are adopted here, so the statements below put the link back to them.
+  std::string welcome;
+  if (!welcome_sent_ && pool_->welcomeParameters() != nullptr)
+    welcome = welcomeMessages(*pool_->welcomeParameters());
   std::string sql = setStatementsFor(*server);
   if (sql.empty()) {
-    finishLinking();
+    finishLinking(std::move(welcome));
     return;
   }
-  server->runInternalQuery(sql, [this](bool ok, const std::string& error) {
-    if (!ok) {
-      releaseServer(false);
-      fail(wire::sqlstate::kProtocolViolation, error, "setting startup parameters failed");
-      return;
-    }
-    // A setting the server does not report (no ParameterStatus) is remembered on the link as
-    // we set it, so the next client knows what to SET or RESET.
-    uint64_t reported = server_->trackedView(tracked_.namesRef()).reported_mask;
-    for (size_t i = 0; i < tracked_.size(); ++i) {
-      const std::string& name = tracked_.names()[i];
-      if ((reported >> i) & 1u) continue;
-      if (tracked_.has(i))
-        server_->rememberSetting(name, tracked_.value(i));
-      else
-        server_->forgetSetting(name);
-    }
-    finishLinking();
-  });
+  LOG_DEBUG("C-%llu setting up S-%llu: %s", (unsigned long long)id(),
+            (unsigned long long)server->id(), sql.c_str());
+  server->runInternalQuery(
+      sql, [this, welcome = std::move(welcome)](bool ok, const std::string& error) mutable {
+        if (!ok) {
+          // The server's own code (22023 for a time zone it does not know), as a direct login
+          // gets it. The statements ran as one implicit transaction that the error rolled back,
+          // so the link is as it was and stays in the pool.
+          std::string code = server_->internalErrorCode();
+          releaseServer(server_->isClean());
+          fail(code.empty() ? wire::sqlstate::kProtocolViolation : code, error,
+               "setting startup parameters failed");
+          return;
+        }
+        // A setting the server does not report (no ParameterStatus) is remembered on the link as
+        // we set it, so the next client knows what to SET or RESET. One it reports, the client
+        // takes in the server's spelling ("ISO" is "ISO, MDY", "utc" is "UTC"): kept in its own,
+        // it would never match a link and be set again before every transaction.
+        const auto& have = server_->trackedView(tracked_.namesRef());
+        for (size_t i = 0; i < tracked_.size(); ++i) {
+          const std::string& name = tracked_.names()[i];
+          if ((have.reported_mask >> i) & 1u) {
+            if (tracked_.has(i) && have.values[i] != nullptr) tracked_.setAt(i, *have.values[i]);
+            continue;
+          }
+          if (tracked_.has(i))
+            server_->rememberSetting(name, tracked_.value(i));
+          else
+            server_->forgetSetting(name);
+        }
+        finishLinking(std::move(welcome));
+      });
 }
 
-void ClientSession::finishLinking() {
+void ClientSession::finishLinking(std::string welcome) {
   bool for_login = !welcome_sent_;
   server_->linkTo(this);
   setState(State::kActive);
   if (!welcome_sent_) {
-    send(welcomeMessages(server_->parameters()));
+    // Without the pool's welcome (a link that logged in before a RELOAD changed the login),
+    // the link's own parameters.
+    send(welcome.empty() ? welcomeMessages(server_->parameters()) : std::move(welcome));
     welcome_sent_ = true;
     if (closing()) return;  // the client is gone (the send failed); the link went back
   }
@@ -767,12 +823,15 @@ void ClientSession::onServerLost(const char* reason, std::string_view sqlstate,
 }
 
 void ClientSession::notifyWaiting() {
-  if (wait_notified_) return;
+  // Only a welcomed client can take a notice: one still logging in (waiting for the pool's
+  // first link, or for its auth_query lookup) expects an authentication message next.
+  if (wait_notified_ || !welcome_sent_) return;
   wait_notified_ = true;
   wire::ErrorSpec notice;
   notice.severity = "NOTICE";
-  notice.sqlstate = "01000";
-  notice.message = "no server connection available yet, still waiting (query_wait_notify)";
+  notice.sqlstate = "00000";
+  // PgBouncer's words (its "postgres backend" is literal), which monitoring may look for.
+  notice.message = "No server connection available in postgres backend, client being queued";
   send(wire::noticeResponse(notice));
 }
 

@@ -105,6 +105,7 @@ class ClientSession : public Connection {
   bool answerSslRequest();
   bool handleStartupPacket();
   bool acceptStartupParameters(const std::vector<std::pair<std::string, std::string>>& params);
+  bool acceptStartupOptions(std::string_view text);
   bool checkLimits();
   void beginAuth();
   // The virtual database "pgbouncer": the admin console instead of a pool.
@@ -119,7 +120,7 @@ class ClientSession : public Connection {
   void finishAuthLookup(bool ok, const std::string& error);
   void abandonAuthLookup();
   void authSucceeded(std::string reply);
-  void finishLinking();
+  void finishLinking(std::string welcome);
   // ParameterStatus for each server parameter, BackendKeyData and ReadyForQuery, after
   // `prefix` (what goes out in the same write). Outside session pooling, tracked parameters
   // the client did not set take the server's values here.

@@ -43,12 +43,16 @@ void Pool::updateDatabase(const config::DatabaseConfig& db) {
   if (!relogin) return;
   // New links log in with the new values (timezone=, datestyle=, ...): clients are welcomed
   // with theirs, not with what the first link of the old configuration reported.
-  welcome_params_.reset();
-  welcome_cache_ = WelcomeCache();
+  forgetWelcome();
   // As PgBouncer's close_needed after RELOAD: idle links go now, the others once released
   // (or at once with server_fast_close, see maintain()).
   pooler_.pauseState().retire_before_ms[db_.name] = uv_now(pooler_.loop());
   closeIdle("database configuration changed");
+}
+
+void Pool::forgetWelcome() {
+  welcome_params_.reset();
+  welcome_cache_ = WelcomeCache();
 }
 
 Pool::~Pool() = default;

@@ -74,6 +74,9 @@ class Pool {
   void rememberWelcome(const std::map<std::string, std::string>& params) {
     if (!welcome_params_) welcome_params_ = params;
   }
+  // The login changed (RELOAD) or the server may have (RECONNECT, after an ALTER DATABASE ...
+  // SET or a failover): the next link to log in sets the welcome again.
+  void forgetWelcome();
   // Encoded welcomes for welcomeParameters(), which change only when RELOAD changes the login.
   WelcomeCache& welcomeCache() { return welcome_cache_; }
 

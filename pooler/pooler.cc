@@ -412,7 +412,8 @@ void Pooler::logStats() {
 }
 
 // The timeout `client` ran into (it gets disconnected), or nullptr. query_timeout only cancels
-// the running query. [users] values override [pgbouncer]'s.
+// the running query. [users] values above 0 override [pgbouncer]'s (as in PgBouncer, a user's
+// 0 leaves the global timeout in force).
 const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   const auto& s = settings();
   auto state = client.state();
@@ -423,7 +424,8 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   }
   const config::UserConfig* user = config_->findUser(client.userName());
   auto limit = [&](double config::UserConfig::*member, double global) {
-    return ms(config::userSetOr(user, member, global));
+    double own = user != nullptr ? user->*member : -1;
+    return ms(own > 0 ? own : global);
   };
   ServerLink* server = client.server();
   bool linked = state == ClientSession::State::kActive && server != nullptr &&
@@ -438,7 +440,9 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
     return nullptr;
   }
   uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
-  bool idle = state == ClientSession::State::kLoggedIn || (linked && server->isClean());
+  // As in PgBouncer, only a client without a link idles: a session-pooling client that holds
+  // its link (a LISTEN that waits for notifications, say) stays, and so do admin consoles.
+  bool idle = state == ClientSession::State::kLoggedIn && !client.isAdminConsole();
   if (idle && idle_timeout > 0 && now - client.lastActivityMs() >= idle_timeout)
     return "client_idle_timeout";
   if (!linked) return nullptr;
@@ -447,7 +451,8 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   // query_timeout (the server ignores a cancel while it waits for the client's next message,
   // and a client that never sends its Sync would keep the link for good), the client goes,
   // as PgBouncer's query_timeout does at once.
-  if (query_timeout > 0 && (server->busy() || server->extendedOpen())) {
+  bool running = server->busy() || server->extendedOpen();
+  if (query_timeout > 0 && running) {
     if (!server->cancelSent() && now - server->busySinceMs() >= query_timeout) {
       LOG_INFO("C-%llu query_timeout: canceling the running query",
                (unsigned long long)client.id());
@@ -457,17 +462,20 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
       return "query timeout";
     }
   }
-  if (!server->inTransaction()) return nullptr;
+  // transaction_timeout covers a statement outside BEGIN too (its implicit transaction), as in
+  // PgBouncer and PostgreSQL: an autocommit UPDATE stuck on a lock does not hold on for good.
   uint64_t tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);
-  if (tx_timeout > 0 && now - server->transactionSinceMs() >= tx_timeout)
-    return "transaction timeout";
+  if (tx_timeout > 0 && (server->inTransaction() || running)) {
+    uint64_t since = server->inTransaction() ? server->transactionSinceMs() : server->busySinceMs();
+    if (now - since >= tx_timeout) return "transaction timeout";
+  }
+  if (!server->inTransaction()) return nullptr;
   uint64_t idle_tx =
       limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
   // Idle since the last bytes either way (the ReadyForQuery that ended a long statement
   // counts); an Execute sent with Flush and no Sync may still be running.
   uint64_t idle_since = std::max(client.lastActivityMs(), server->lastUsedMs());
-  if (idle_tx > 0 && !server->busy() && !server->extendedOpen() && now - idle_since >= idle_tx)
-    return "idle transaction timeout";
+  if (idle_tx > 0 && !running && now - idle_since >= idle_tx) return "idle transaction timeout";
   return nullptr;
 }
 

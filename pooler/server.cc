@@ -388,6 +388,10 @@ void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_
   if (restarts && (expected_ready > 0 || extended_open)) {
     busy_since_ms_ = last_used_ms_;
     cancel_sent_ = false;
+  } else if (copy_in_ && !cancel_sent_ && !bytes.empty()) {
+    // COPY FROM STDIN waits for the client: while its data keeps coming, the copy is not
+    // stuck (PgBouncer's query_timeout counts from the client's last packet).
+    busy_since_ms_ = last_used_ms_;
   }
   pending_ready_ += expected_ready;
   pool_.stats().bytes_received += bytes.size();
@@ -406,7 +410,7 @@ void ServerLink::refuseTransactionBlock(std::span<const uint8_t> data) {
   ClientSession* client = client_;
   client_ = nullptr;  // the client hears why below, not "server conn crashed?"
   disconnect("transaction in statement pooling mode");
-  client->onServerLost("statement mode violation", wire::sqlstate::kFeatureNotSupported,
+  client->onServerLost("statement mode violation", wire::sqlstate::kProtocolViolation,
                        "transaction blocks not allowed in statement pooling mode");
 }
 
@@ -586,10 +590,6 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
     }
     case wire::be::kReadyForQuery: {
       inbuf_.clear();
-      // A link that logged in with a configuration RELOAD has since replaced does not set the
-      // welcome for new clients.
-      if (created_at_ms_ > pool_.pooler().pauseState().retireBefore(pool_.database().name))
-        pool_.rememberWelcome(parameters_);
       LOG_DEBUG("S-%llu %s/%s@%s:%d new connection to server", (unsigned long long)id(),
                 pool_.database().name.c_str(), pool_.serverUser().c_str(), host_.c_str(), port_);
       const std::string& connect_query = pool_.database().connect_query;
@@ -600,10 +600,12 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
                       "connect_query failed: " + error);
             return;
           }
+          offerWelcome();  // with what connect_query SET, as every link of the pool has it
           pool_.serverReady(this);
         });
         return false;
       }
+      offerWelcome();
       setState(State::kIdle);
       pool_.serverReady(this);
       return false;
@@ -616,6 +618,14 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
                 std::string("unexpected message during server login: ") + type);
       return false;
   }
+}
+
+// The pool welcomes new clients with the parameters of its first link that logged in. A link
+// that logged in with a configuration RELOAD has since replaced (or before a RECONNECT) does
+// not set them.
+void ServerLink::offerWelcome() {
+  if (created_at_ms_ > pool_.pooler().pauseState().retireBefore(pool_.database().name))
+    pool_.rememberWelcome(parameters_);
 }
 
 bool ServerLink::handleAuthRequest(std::span<const uint8_t> body) {
@@ -697,6 +707,7 @@ void ServerLink::runInternalQuery(std::string sql, InternalDone done) {
   setState(State::kInternalQuery);
   internal_done_ = std::move(done);
   internal_error_.clear();
+  internal_sqlstate_.clear();
   internal_row_.clear();
   internal_row_seen_ = false;
   inbuf_.clear();
@@ -724,6 +735,7 @@ bool ServerLink::handleInternalMessage(char type, std::span<const uint8_t> body)
     wire::decodeErrorFields(body, err);
     internal_error_ = std::string(err.field('M'));
     if (internal_error_.empty()) internal_error_ = "error";
+    internal_sqlstate_ = std::string(err.field('C'));
   } else if (type == wire::be::kReadyForQuery) {
     wire::ReadyForQueryMsg rfq;
     wire::decodeReadyForQuery(body, rfq);

@@ -78,6 +78,8 @@ class ServerLink : public Connection {
   // Runs a simple query nobody else sees (reset, health check, SET, connect_query,
   // auth_query). Its first row, if any, is internalFirstRow() when `done` runs.
   void runInternalQuery(std::string sql, InternalDone done);
+  // The SQLSTATE of the error that failed the last internal query ("" if none came).
+  const std::string& internalErrorCode() const { return internal_sqlstate_; }
   const std::vector<std::optional<std::string>>& internalFirstRow() const { return internal_row_; }
   void becomeIdle();
   void linkTo(ClientSession* client);
@@ -145,6 +147,7 @@ class ServerLink : public Connection {
   void sendStartup();
   void onLoginData(std::span<const uint8_t> data);
   bool handleLoginMessage(char type, std::span<const uint8_t> body);
+  void offerWelcome();
   bool handleAuthRequest(std::span<const uint8_t> body);
   void onInternalData(std::span<const uint8_t> data);
   bool handleInternalMessage(char type, std::span<const uint8_t> body);
@@ -201,6 +204,7 @@ class ServerLink : public Connection {
   std::unique_ptr<auth::ScramClient> scram_;
   InternalDone internal_done_;
   std::string internal_error_;
+  std::string internal_sqlstate_;  // the error's SQLSTATE, if the server gave one
   std::vector<std::optional<std::string>> internal_row_;  // the internal query's first row
   bool internal_row_seen_ = false;
   uint64_t created_at_ms_ = 0;

@@ -156,7 +156,10 @@ Outcome reconnect(Context& ctx, const std::string& arg) {
   if (arg == "pgbouncer") return error("cannot reconnect admin db: " + arg);
   if (!arg.empty() && !knownDatabase(ctx.pooler, arg)) return error("no such database: " + arg);
   markForRetirement(ctx.pooler, arg);
-  for (Pool* pool : poolsOf(ctx.pooler, arg)) pool->closeIdle("reconnect requested");
+  for (Pool* pool : poolsOf(ctx.pooler, arg)) {
+    pool->forgetWelcome();  // new clients see what the new links report
+    pool->closeIdle("reconnect requested");
+  }
   return ready("RECONNECT");
 }
 

@@ -401,6 +401,16 @@ void RawClient::logIn(const std::vector<std::pair<std::string, std::string>>& ex
   REQUIRE(type == 'Z');
 }
 
+std::string rawQueryValue(RawClient& client, const std::string& sql) {
+  client.sendBytes(apibouncer::wire::query(sql));
+  std::string value;
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z')
+    if (type == 'D' && value.empty() && body.size() > 6) value = body.substr(6);
+  return value;
+}
+
 void RawClient::reset() {
   linger abort{1, 0};
   setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);

@@ -176,6 +176,9 @@ class RawClient {
   std::string buffer_;
 };
 
+// Runs `sql` on a raw client and returns the first value of its first row ("" if none).
+std::string rawQueryValue(RawClient& client, const std::string& sql);
+
 // What floodUnread saw.
 struct UnreadFlood {
   bool stopped = false;  // the pooler stopped taking bytes before 1 GB went out

@@ -1,0 +1,238 @@
+// Session parameters in transaction pooling (PgBouncer's varcache): what a client is welcomed
+// with and what its link is set to, whatever the clients before it did on that link, and the
+// values that reach the server intact (lists, backslashes, options=-c).
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fixture.h"
+#include "pooler/wire/packet.h"
+#include "pooler/wire/writer.h"
+
+using namespace itest;
+
+namespace {
+
+struct LoginSeen {
+  std::map<std::string, std::string> reported;  // ParameterStatus name -> value
+  std::string error;                            // the ErrorResponse's body, if one came
+  int notices = 0;
+};
+
+void sendStartup(RawClient& client, const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> params{{"user", "app"}, {"database", "app"}};
+  params.insert(params.end(), extra.begin(), extra.end());
+  REQUIRE(
+      client.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params)));
+}
+
+// Reads a login's answer up to its ReadyForQuery (or error).
+LoginSeen readLogin(RawClient& client) {
+  LoginSeen seen;
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body, 10000)) {
+    if (type == 'S') {
+      std::string name = body.c_str();
+      seen.reported[name] = body.c_str() + name.size() + 1;
+    } else if (type == 'N') {
+      seen.notices++;
+    } else if (type == 'E') {
+      seen.error = body;
+      break;
+    } else if (type == 'Z') {
+      break;
+    }
+  }
+  return seen;
+}
+
+// Runs `sql` on a raw client; the ErrorResponse's body if it fails, "" if it does not.
+std::string rawQueryError(RawClient& client, const std::string& sql) {
+  client.sendBytes(apibouncer::wire::query(sql));
+  std::string error;
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z')
+    if (type == 'E' && error.empty()) error = body;
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("a login waiting for the pool's first link is not welcomed with another client's values",
+          "[params]") {
+  // connect_query keeps the first link logging in, so both logins wait for it; the first
+  // one's startup values are set on it before the second one gets it.
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction "
+                                        "connect_query='SELECT pg_sleep(0.5)'"),
+                        "auth_type = trust\n", "", true});
+  RawClient first(pooler.port());
+  sendStartup(first, {{"application_name", "first-client"}, {"TimeZone", "Asia/Tokyo"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  RawClient second(pooler.port());
+  sendStartup(second, {});
+  LoginSeen first_seen = readLogin(first);
+  LoginSeen second_seen = readLogin(second);
+  INFO(pooler.log());
+  REQUIRE(first_seen.error.empty());
+  REQUIRE(second_seen.error.empty());
+  CHECK(first_seen.reported["TimeZone"] == "Asia/Tokyo");
+  // A later login is welcomed from the pool's parameters: what the second one must match.
+  RawClient later(pooler.port());
+  sendStartup(later, {});
+  LoginSeen later_seen = readLogin(later);
+  REQUIRE(later_seen.error.empty());
+  REQUIRE(later_seen.reported["TimeZone"] != "Asia/Tokyo");
+  CHECK(second_seen.reported["application_name"] == later_seen.reported["application_name"]);
+  CHECK(second_seen.reported["TimeZone"] == later_seen.reported["TimeZone"]);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(rawQueryValue(second, "SHOW application_name") != "first-client");
+    CHECK(rawQueryValue(second, "SHOW TimeZone") == later_seen.reported["TimeZone"]);
+    CHECK(rawQueryValue(first, "SHOW TimeZone") == "Asia/Tokyo");
+  }
+}
+
+TEST_CASE("what connect_query sets is what clients are welcomed with", "[params]") {
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction connect_query='SELECT "
+                                        "set_config(''application_name'', ''from-connect-query'', "
+                                        "false)'"),
+                        "auth_type = trust\n", "", true});
+  // The first login is welcomed from its link, the next ones from the pool's parameters.
+  for (int login = 0; login < 2; ++login) {
+    RawClient client(pooler.port());
+    sendStartup(client, {});
+    LoginSeen seen = readLogin(client);
+    INFO("login " << login << pooler.log());
+    REQUIRE(seen.error.empty());
+    CHECK(seen.reported["application_name"] == "from-connect-query");
+    for (int round = 0; round < 2; ++round)
+      CHECK(rawQueryValue(client, "SHOW application_name") == "from-connect-query");
+  }
+}
+
+TEST_CASE("a tracked search_path list reaches the link as a list", "[params]") {
+  superuserQuery(
+      "CREATE SCHEMA IF NOT EXISTS params_a; CREATE SCHEMA IF NOT EXISTS params_b; "
+      "CREATE TABLE IF NOT EXISTS params_b.only_in_b (x int); "
+      "GRANT USAGE ON SCHEMA params_a, params_b TO app; GRANT SELECT ON params_b.only_in_b TO app");
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"),
+                        "auth_type = trust\ntrack_extra_parameters = search_path\n", "", true});
+  Conn other = connectOk(pooler);
+  RawClient client(pooler.port());
+  client.logIn({{"search_path", "params_a, params_b"}});  // as pgjdbc's currentSchema=a,b
+  for (int round = 0; round < 2; ++round) {
+    CHECK(rawQueryValue(client, "SHOW search_path") == "params_a, params_b");
+    CHECK(rawQueryError(client, "SELECT count(*) FROM only_in_b").empty());
+    REQUIRE(PQresultStatus(exec(other.get(), "SET search_path = pg_catalog").get()) ==
+            PGRES_COMMAND_OK);
+  }
+}
+
+TEST_CASE("a value with backslashes is set intact on a link with standard_conforming_strings off",
+          "[params]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
+  Conn old_style = connectOk(pooler);
+  REQUIRE(PQresultStatus(exec(old_style.get(), "SET standard_conforming_strings = off").get()) ==
+          PGRES_COMMAND_OK);
+  RawClient client(pooler.port());
+  client.logIn({{"application_name", "C:\\app\\it's"}});
+  INFO(pooler.log());
+  CHECK(rawQueryValue(client, "SHOW application_name") == "C:\\app\\it's");
+  CHECK(rawQueryValue(client, "SHOW standard_conforming_strings") == "on");
+  CHECK(queryValue(old_style.get(), "SHOW standard_conforming_strings") == "off");
+}
+
+TEST_CASE("a value the server spells its own way is set once, not before every transaction",
+          "[params]") {
+  // pgjdbc logs in with DateStyle=ISO; the server says "ISO, MDY".
+  PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction"),
+                        "auth_type = trust\nverbose = 1\n", "", true});
+  RawClient client(pooler.port());
+  client.logIn({{"DateStyle", "ISO"}, {"TimeZone", "utc"}});
+  for (int round = 0; round < 5; ++round)
+    CHECK(rawQueryValue(client, "SHOW DateStyle") == "ISO, MDY");
+  CHECK(rawQueryValue(client, "SHOW TimeZone") == "UTC");
+  std::string log = pooler.log();
+  size_t settings = 0;
+  for (size_t at = 0; (at = log.find("set_config(E'DateStyle'", at)) != std::string::npos; ++at)
+    ++settings;
+  INFO(log);
+  CHECK(settings == 1);
+}
+
+TEST_CASE("RECONNECT welcomes new clients with what the server now says", "[params]") {
+  ensureRole("params_tz", "params-secret");
+  superuserQuery("ALTER ROLE params_tz RESET TimeZone");
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_mode=transaction"), "admin_users = admin\n",
+       defaultUserlist() + "\"params_tz\" \"params-secret\"\n\"admin\" \"admin-secret\"\n", true});
+  Conn before = connect(pooler.conninfo("params_tz", "params-secret"));
+  REQUIRE(PQstatus(before.get()) == CONNECTION_OK);
+  REQUIRE(queryValue(before.get(), "SHOW TimeZone") != "Asia/Kolkata");
+  // The database's (or role's) default changes, as after ALTER DATABASE ... SET or a failover.
+  superuserQuery("ALTER ROLE params_tz SET TimeZone = 'Asia/Kolkata'");
+  Conn admin = connect(pooler.conninfo("admin", "admin-secret", "pgbouncer"));
+  REQUIRE(PQstatus(admin.get()) == CONNECTION_OK);
+  REQUIRE(PQresultStatus(exec(admin.get(), "RECONNECT").get()) == PGRES_COMMAND_OK);
+  Conn after = connect(pooler.conninfo("params_tz", "params-secret"));
+  INFO(PQerrorMessage(after.get()) << pooler.log());
+  REQUIRE(PQstatus(after.get()) == CONNECTION_OK);
+  CHECK(std::string(PQparameterStatus(after.get(), "TimeZone")) == "Asia/Kolkata");
+  for (int round = 0; round < 2; ++round)
+    CHECK(queryValue(after.get(), "SHOW TimeZone") == "Asia/Kolkata");
+  superuserQuery("ALTER ROLE params_tz RESET TimeZone");
+}
+
+TEST_CASE("a startup value the server refuses fails with the server's SQLSTATE, link kept",
+          "[params]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
+  Conn first = connectOk(pooler);
+  std::string pid = queryValue(first.get(), "SELECT pg_backend_pid()");
+  RawClient client(pooler.port());
+  client.logIn({{"TimeZone", "Mars/Olympus"}});  // welcomed from the pool's parameters
+  std::string error = rawQueryError(client, "SELECT 1");
+  INFO(pooler.log());
+  CHECK(error.find("C22023") != std::string::npos);
+  CHECK(error.find("Mars/Olympus") != std::string::npos);
+  CHECK(queryValue(first.get(), "SELECT pg_backend_pid()") == pid);
+}
+
+TEST_CASE("options=-c sets tracked parameters, as PgBouncer reads it", "[params]") {
+  SECTION("a tracked setting follows its client from link to link") {
+    PoolerProcess pooler(
+        {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
+    Conn tokyo = connect(pooler.conninfo() + " options='-c TimeZone=Asia/Tokyo'");
+    INFO(PQerrorMessage(tokyo.get()) << pooler.log());
+    REQUIRE(PQstatus(tokyo.get()) == CONNECTION_OK);
+    Conn other = connectOk(pooler);
+    for (int round = 0; round < 2; ++round) {
+      REQUIRE(PQresultStatus(exec(other.get(), "SET TimeZone = 'Europe/Paris'").get()) ==
+              PGRES_COMMAND_OK);
+      CHECK(queryValue(tokyo.get(), "SHOW TimeZone") == "Asia/Tokyo");
+      CHECK(queryValue(other.get(), "SHOW TimeZone") == "Europe/Paris");
+    }
+  }
+  SECTION("an untracked setting is refused unless ignore_startup_parameters names it") {
+    PoolerProcess refusing({"", "auth_type = trust\n", "", true});
+    Conn refused = connect(refusing.conninfo() + " options='-c work_mem=1MB'");
+    CHECK(PQstatus(refused.get()) == CONNECTION_BAD);
+    CHECK(contains(PQerrorMessage(refused.get()),
+                   "unsupported startup parameter in options: work_mem"));
+    Conn other_switch = connect(refusing.conninfo() + " options='-X'");
+    CHECK(PQstatus(other_switch.get()) == CONNECTION_BAD);
+    CHECK(contains(PQerrorMessage(other_switch.get()), "only '-c config=val' is allowed"));
+    PoolerProcess ignoring(
+        {"", "auth_type = trust\nignore_startup_parameters = work_mem\n", "", true});
+    Conn accepted =
+        connect(ignoring.conninfo() + " options='-c work_mem=1MB -c TimeZone=Asia/Tokyo'");
+    INFO(PQerrorMessage(accepted.get()));
+    REQUIRE(PQstatus(accepted.get()) == CONNECTION_OK);
+    CHECK(queryValue(accepted.get(), "SHOW TimeZone") == "Asia/Tokyo");
+  }
+}
