@@ -658,13 +658,12 @@ void ClientSession::finishLinking(std::string welcome) {
 // its link will be SET to before any of its queries run. Only what the server reports is
 // reported back; a tracked name the server keeps quiet about (search_path before PostgreSQL
 // 18, say) is applied but not announced.
-// In transaction and statement pooling, tracked parameters the client did not set take the
-// server's value, so a later link that another client changed is put back to what this client
-// saw. (Session pooling resets links with server_reset_query instead, and idle clients stay
-// small.)
+// Tracked parameters the client did not set take the server's value, so a later link that
+// another client changed is put back to what this client saw. So in session pooling too, as
+// PgBouncer does: server_reset_query may not reset them (it is configurable, and may be
+// empty), and a RELOAD may switch the pool to transaction pooling under connected clients.
 std::string ClientSession::welcomeMessages(const std::map<std::string, std::string>& server_params,
                                            std::string prefix) {
-  bool adopt_server_defaults = pool_->poolMode() != config::PoolMode::kSession;
   // Every login builds this: one pass over the parameters, into one buffer sized once.
   constexpr size_t kWelcomeSizeHint = 512;
   std::string out = std::move(prefix);
@@ -673,14 +672,12 @@ std::string ClientSession::welcomeMessages(const std::map<std::string, std::stri
   // set of client values is kept (the first logins, welcomed from a link, are not cached).
   WelcomeCache* cache =
       &server_params == pool_->welcomeParameters() ? &pool_->welcomeCache() : nullptr;
-  if (const WelcomeCache::Entry* hit =
-          cache != nullptr ? cache->find(tracked_, adopt_server_defaults) : nullptr) {
+  if (const WelcomeCache::Entry* hit = cache != nullptr ? cache->find(tracked_) : nullptr) {
     out += hit->encoded;
     for (const auto& [index, value] : hit->adopted) tracked_.setAt(index, value);
   } else {
     std::optional<WelcomeCache::Entry> entry;  // what the cache keeps of this one
-    if (cache != nullptr)
-      entry.emplace(WelcomeCache::Entry{tracked_, adopt_server_defaults, {}, {}});
+    if (cache != nullptr) entry.emplace(WelcomeCache::Entry{tracked_, {}, {}});
     size_t encoded_from = out.size();
     for (const auto& [name, value] : server_params) {
       std::string_view shown = value;
@@ -688,7 +685,7 @@ std::string ClientSession::welcomeMessages(const std::map<std::string, std::stri
         auto index = static_cast<size_t>(i);
         if (tracked_.has(index)) {
           shown = tracked_.value(index);
-        } else if (adopt_server_defaults) {
+        } else {
           tracked_.setAt(index, value);
           if (entry) entry->adopted.emplace_back(index, value);
         }

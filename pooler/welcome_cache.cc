@@ -3,11 +3,9 @@
 
 namespace apibouncer {
 
-const WelcomeCache::Entry* WelcomeCache::find(const TrackedParameters& client,
-                                              bool adopt_server_defaults) const {
+const WelcomeCache::Entry* WelcomeCache::find(const TrackedParameters& client) const {
   for (const Entry& entry : entries_)
-    if (entry.adopt_server_defaults == adopt_server_defaults && entry.client.sameValues(client))
-      return &entry;
+    if (entry.client.sameValues(client)) return &entry;
   return nullptr;
 }
 

@@ -17,14 +17,13 @@ class WelcomeCache {
  public:
   struct Entry {
     TrackedParameters client;  // the client's tracked values before the welcome
-    bool adopt_server_defaults = false;
-    std::string encoded;  // the ParameterStatus messages
+    std::string encoded;       // the ParameterStatus messages
     // Tracked names the client did not set, with the server's value the welcome gave it.
     std::vector<std::pair<size_t, std::string>> adopted;
   };
 
   // The entry for a client whose tracked values are `client`, or nullptr.
-  const Entry* find(const TrackedParameters& client, bool adopt_server_defaults) const;
+  const Entry* find(const TrackedParameters& client) const;
   // Keeps `entry`, replacing the oldest once kEntries are kept (a few applications at once
   // share a pool; more than that only costs the encoding, as without the cache).
   void store(Entry entry);

@@ -236,3 +236,22 @@ TEST_CASE("options=-c sets tracked parameters, as PgBouncer reads it", "[params]
     CHECK(queryValue(accepted.get(), "SHOW TimeZone") == "Asia/Tokyo");
   }
 }
+
+TEST_CASE("session pooling: a server_reset_query that resets nothing leaks no setting",
+          "[params]") {
+  // As PgBouncer: the next client's own values, or the server's it was welcomed with, are set
+  // on the link whatever the reset query did.
+  PoolerProcess pooler({sandboxDatabase("pool_size=1"),
+                        "auth_type = trust\nserver_reset_query = SELECT 1\n", "", true});
+  std::string welcomed;
+  {
+    Conn first = connectOk(pooler);
+    welcomed = PQparameterStatus(first.get(), "TimeZone");
+    REQUIRE(PQresultStatus(exec(first.get(), "SET TimeZone = 'Asia/Tokyo'").get()) ==
+            PGRES_COMMAND_OK);
+  }
+  REQUIRE(welcomed != "Asia/Tokyo");
+  Conn next = connectOk(pooler);
+  CHECK(std::string(PQparameterStatus(next.get(), "TimeZone")) == welcomed);
+  CHECK(queryValue(next.get(), "SHOW TimeZone") == welcomed);
+}
