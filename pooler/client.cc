@@ -360,8 +360,10 @@ bool ClientSession::checkLimits() {
     fail(wire::sqlstate::kCannotConnectNow, "pooler is shutting down", "shutting down");
     return false;
   }
+  // PgBouncer's words and SQLSTATE for its limits (08P01): a migrated application's retry
+  // logic and log monitoring match on them.
   if (s.max_client_conn > 0 && pooler_.clientCount() > static_cast<size_t>(s.max_client_conn)) {
-    fail(wire::sqlstate::kTooManyConnections, "no more connections allowed (max_client_conn)",
+    fail(wire::sqlstate::kProtocolViolation, "no more connections allowed (max_client_conn)",
          "max_client_conn reached");
     return false;
   }
@@ -377,7 +379,7 @@ bool ClientSession::checkLimits() {
     return false;
   }
   if (pooler_.pauseState().disabled(database_)) {
-    fail(wire::sqlstate::kProtocolViolation, "database does not allow connections: " + database_,
+    fail(wire::sqlstate::kProtocolViolation, "database \"" + database_ + "\" is disabled",
          "database disabled");
     return false;
   }
@@ -386,13 +388,13 @@ bool ClientSession::checkLimits() {
                                    &config::UserConfig::max_user_client_connections,
                                    s.max_user_client_connections);
   if (max_db > 0 && pooler_.dbCounts(database_).clients >= max_db) {
-    fail(wire::sqlstate::kTooManyConnections,
-         "no more connections allowed (max_db_client_connections)", "max_db_client_connections");
+    fail(wire::sqlstate::kProtocolViolation,
+         "client connections exceeded (max_db_client_connections)", "max_db_client_connections");
     return false;
   }
   if (max_user > 0 && pooler_.userCounts(user_).clients >= max_user) {
-    fail(wire::sqlstate::kTooManyConnections,
-         "no more connections allowed (max_user_client_connections)",
+    fail(wire::sqlstate::kProtocolViolation,
+         "client connections exceeded (max_user_client_connections)",
          "max_user_client_connections");
     return false;
   }
@@ -508,12 +510,9 @@ void ClientSession::authSucceeded(std::string reply) {
 // needs no password; anyone else logs in as usual and must be in admin_users or stats_users.
 void ClientSession::beginAdminLogin() {
   admin_login_ = true;
+  // Not limited by max_client_conn, as in PgBouncer: an operator gets in when the pooler is
+  // full, which is when the console is needed.
   const auto& s = pooler_.settings();
-  if (s.max_client_conn > 0 && pooler_.clientCount() > static_cast<size_t>(s.max_client_conn)) {
-    fail(wire::sqlstate::kTooManyConnections, "no more connections allowed (max_client_conn)",
-         "max_client_conn reached");
-    return;
-  }
   if (user_ == "pgbouncer" && transport() == Transport::kUnix && admin::peerIsOwnUser(stream())) {
     own_user_ = true;
     if (s.log_connections)

@@ -179,20 +179,33 @@ ServerLink* Pool::takeIdleServer() {
 }
 
 void Pool::requestServer(ClientSession* client) {
-  uint64_t now = uv_now(pooler_.loop());
-  if (now < login_failed_until_ms_) {
-    client->fail(wire::sqlstate::kConnectionFailure,
-                 "server login has been failing, try again later (server_login_retry)",
-                 "server login retry");
-    return;
-  }
   // Paused: the client queues until RESUME (query_wait_timeout still applies).
   if (ServerLink* server = holdingWaiters() ? nullptr : takeIdleServer()) {
     checkAndAssign(server, client);
     return;
   }
+  // As PgBouncer: while logins fail, a client is refused at once only if the pool has no link
+  // that logged in (one of those may free up; a failed login of one more link, say at the
+  // server's connection limit, must not turn clients away).
+  if (uv_now(pooler_.loop()) < login_failed_until_ms_ && !hasLoggedInLinks()) {
+    client->fail(wire::sqlstate::kProtocolViolation,
+                 "server login has been failing, cached error: " + last_login_error_ +
+                     " (server_login_retry)",
+                 "server login retry");
+    return;
+  }
   waiting_.push_back(client);
   launchForWaiters();
+}
+
+bool Pool::hasLoggedInLinks() const {
+  for (const auto& [link, owned] : servers_) {
+    auto state = link->state();
+    if (state != ServerLink::State::kConnecting && state != ServerLink::State::kLogin &&
+        state != ServerLink::State::kClosing)
+      return true;
+  }
+  return false;
 }
 
 void Pool::cancelRequest(ClientSession* client) {
@@ -289,6 +302,10 @@ void Pool::serverReady(ServerLink* server) {
 
 void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate, const std::string& message) {
   login_failed_until_ms_ = uv_now(pooler_.loop()) + ms(pooler_.settings().server_login_retry);
+  last_login_error_ = message;
+  // Waiting clients hear the server's error, unless the pool's links that logged in can still
+  // serve them, or the server is starting up (57P03: a retry will get in), as in PgBouncer.
+  if (hasLoggedInLinks() || sqlstate == wire::sqlstate::kCannotConnectNow) return;
   failWaiters(sqlstate, message);
 }
 
@@ -363,10 +380,10 @@ void Pool::maintain(uint64_t now) {
   for (ClientSession* client : waiting_) {
     uint64_t waited = now - client->waitStartMs();
     uint64_t query_timeout =
-        ms(config::userSetOr(pooler_.config().findUser(client->userName()),
-                             &config::UserConfig::query_timeout, s.query_timeout));
+        ms(config::userTimeoutOr(pooler_.config().findUser(server_user_),
+                                 &config::UserConfig::query_timeout, s.query_timeout));
     if (query_timeout > 0 && waited >= query_timeout)
-      timed_out.emplace_back(client, "query timeout");
+      timed_out.emplace_back(client, "query_timeout");  // PgBouncer's word for a waiting one
     else if (s.query_wait_timeout > 0 && waited >= ms(s.query_wait_timeout))
       timed_out.emplace_back(client, "query_wait_timeout");
     else if (s.query_wait_notify > 0 && waited >= ms(s.query_wait_notify))
@@ -449,11 +466,12 @@ bool Pool::hasLinksFrom(uint64_t before_ms) const {
 void Pool::killAll() {
   RingQueue<ClientSession*> waiters;
   waiters.swap(waiting_);
+  // PgBouncer's words (its KILL ends the pool as a removed database's).
   for (ClientSession* client : waiters)
-    client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
   for (ServerLink* server : serverLinks()) {
     if (ClientSession* client = server->client())
-      client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");
+      client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
     server->disconnect("admin KILL");
   }
 }

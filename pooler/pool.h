@@ -114,6 +114,7 @@ class Pool {
   int minPoolSize() const;
   double serverLifetime() const;
   bool mayOpenServer(bool use_reserve) const;
+  bool hasLoggedInLinks() const;  // past login: idle, serving, or running an internal query
   void openServer();
   ServerLink* takeIdleServer();
   void assign(ServerLink* server, ClientSession* client);
@@ -136,6 +137,7 @@ class Pool {
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
+  std::string last_login_error_;        // the failed login's message, for clients refused in it
   uint64_t unused_since_ms_ = 0;
   std::optional<std::map<std::string, std::string>> welcome_params_;
   WelcomeCache welcome_cache_;

@@ -412,8 +412,7 @@ void Pooler::logStats() {
 }
 
 // The timeout `client` ran into (it gets disconnected), or nullptr. query_timeout only cancels
-// the running query. [users] values above 0 override [pgbouncer]'s (as in PgBouncer, a user's
-// 0 leaves the global timeout in force).
+// the running query. [users] values above 0 override [pgbouncer]'s.
 const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   const auto& s = settings();
   auto state = client.state();
@@ -422,15 +421,17 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
         s.client_login_timeout > 0 && now - client.connectedAtMs() >= ms(s.client_login_timeout);
     return late ? "client_login_timeout" : nullptr;
   }
+  // As PgBouncer: the client's own [users] entry times its idling; what runs on its link is
+  // timed by the entry of the user the link logs in as (a database's forced user, say).
   const config::UserConfig* user = config_->findUser(client.userName());
-  auto limit = [&](double config::UserConfig::*member, double global) {
-    double own = user != nullptr ? user->*member : -1;
-    return ms(own > 0 ? own : global);
-  };
+  const config::UserConfig* link_user =
+      client.pool() != nullptr ? config_->findUser(client.pool()->serverUser()) : user;
+  auto limit = [&](const config::UserConfig* entry, double config::UserConfig::*member,
+                   double global) { return ms(config::userTimeoutOr(entry, member, global)); };
   ServerLink* server = client.server();
   bool linked = state == ClientSession::State::kActive && server != nullptr &&
                 server->state() == ServerLink::State::kActive;
-  uint64_t query_timeout = limit(&config::UserConfig::query_timeout, s.query_timeout);
+  uint64_t query_timeout = limit(link_user, &config::UserConfig::query_timeout, s.query_timeout);
   if (uint64_t write_started = client.writeStartedMs(); write_started != 0) {
     // A synced write is the running query, and the client is not idle meanwhile. Its link, if
     // it has one, waits for the write: nothing runs there to time out. A cancel may end the
@@ -439,7 +440,8 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
       client.cancelWrite();  // repeated each check; the write takes the first
     return nullptr;
   }
-  uint64_t idle_timeout = limit(&config::UserConfig::client_idle_timeout, s.client_idle_timeout);
+  uint64_t idle_timeout =
+      limit(user, &config::UserConfig::client_idle_timeout, s.client_idle_timeout);
   // As in PgBouncer, only a client without a link idles: a session-pooling client that holds
   // its link (a LISTEN that waits for notifications, say) stays, and so do admin consoles.
   bool idle = state == ClientSession::State::kLoggedIn && !client.isAdminConsole();
@@ -464,14 +466,15 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   }
   // transaction_timeout covers a statement outside BEGIN too (its implicit transaction), as in
   // PgBouncer and PostgreSQL: an autocommit UPDATE stuck on a lock does not hold on for good.
-  uint64_t tx_timeout = limit(&config::UserConfig::transaction_timeout, s.transaction_timeout);
+  uint64_t tx_timeout =
+      limit(link_user, &config::UserConfig::transaction_timeout, s.transaction_timeout);
   if (tx_timeout > 0 && (server->inTransaction() || running)) {
     uint64_t since = server->inTransaction() ? server->transactionSinceMs() : server->busySinceMs();
     if (now - since >= tx_timeout) return "transaction timeout";
   }
   if (!server->inTransaction()) return nullptr;
   uint64_t idle_tx =
-      limit(&config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
+      limit(link_user, &config::UserConfig::idle_transaction_timeout, s.idle_transaction_timeout);
   // Idle since the last bytes either way (the ReadyForQuery that ended a long statement
   // counts); an Execute sent with Flush and no Sync may still be running.
   uint64_t idle_since = std::max(client.lastActivityMs(), server->lastUsedMs());

@@ -197,7 +197,7 @@ Outcome kill(Context& ctx, const std::string& arg) {
       victims.push_back(raw);
   for (Pool* pool : pools) pool->killAll();
   for (ClientSession* client : victims)
-    client->fail(wire::sqlstate::kAdminShutdown, "database killed (admin KILL)", "admin KILL");
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
   return ready("KILL");
 }
 

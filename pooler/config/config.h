@@ -174,6 +174,10 @@ template <class T>
 T userSetOr(const UserConfig* user, T UserConfig::*member, T fallback) {
   return user != nullptr ? setOr(user->*member, fallback) : fallback;
 }
+// A [users] timeout applies when above 0, as in PgBouncer: a user's 0 leaves the global one.
+inline double userTimeoutOr(const UserConfig* user, double UserConfig::*member, double fallback) {
+  return user != nullptr && user->*member > 0 ? user->*member : fallback;
+}
 
 struct Config {
   std::string path;  // the main file, as given (used by RELOAD)

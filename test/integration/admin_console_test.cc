@@ -615,7 +615,7 @@ TEST_CASE("admin console: KILL_CLIENT, DISABLE and ENABLE", "[admin]") {
   CHECK(commandOk(admin.get(), "DISABLE app", "DISABLE"));
   Conn refused = connect(pooler.conninfo());
   CHECK(PQstatus(refused.get()) == CONNECTION_BAD);
-  CHECK(std::string(PQerrorMessage(refused.get())).find("does not allow connections") !=
+  CHECK(std::string(PQerrorMessage(refused.get())).find("is disabled") !=
         std::string::npos);
   CHECK(rowWhere(admin.get(), "SHOW DATABASES", "name", "app")["disabled"] == "1");
   CHECK(commandOk(admin.get(), "ENABLE app", "ENABLE"));

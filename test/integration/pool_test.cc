@@ -56,14 +56,21 @@ TEST_CASE("a server killed under an idle client: the client gets an error, other
 }
 
 TEST_CASE("max_client_conn refuses the extra client with a clear error", "[pool]") {
-  PoolerProcess pooler({"", "max_client_conn = 2\n", "", true});
+  PoolerProcess pooler({"", "max_client_conn = 2\nadmin_users = admin\n",
+                        defaultUserlist() + "\"admin\" \"admin-secret\"\n", true});
   Conn first = connect(pooler.conninfo());
   Conn second = connect(pooler.conninfo());
   REQUIRE(PQstatus(first.get()) == CONNECTION_OK);
   REQUIRE(PQstatus(second.get()) == CONNECTION_OK);
   Conn third = connect(pooler.conninfo());
   CHECK(PQstatus(third.get()) == CONNECTION_BAD);
-  CHECK(std::string(PQerrorMessage(third.get())).find("max_client_conn") != std::string::npos);
+  CHECK(std::string(PQerrorMessage(third.get()))
+            .find("no more connections allowed (max_client_conn)") != std::string::npos);
+  // As in PgBouncer, the admin console is not counted out: a full pooler is when it is needed.
+  Conn admin = connect(pooler.conninfo("admin", "admin-secret", "pgbouncer"));
+  INFO(PQerrorMessage(admin.get()));
+  CHECK(PQstatus(admin.get()) == CONNECTION_OK);
+  admin.reset();
   first.reset();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Conn fourth = connect(pooler.conninfo());
@@ -114,6 +121,38 @@ TEST_CASE("an unreachable server gives waiting clients an error", "[pool]") {
   CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
   CHECK(std::string(PQerrorMessage(conn.get())).find("could not connect") != std::string::npos);
   CHECK(pooler.alive());
+}
+
+TEST_CASE("a failed login of one more link turns no client away while the pool has links",
+          "[pool]") {
+  // The role may have one backend: the pool's second link fails to log in (53300). As in
+  // PgBouncer, clients wait for the link that works instead of getting that error, also
+  // within server_login_retry.
+  ensureRole("onelink", "onelink-secret");
+  superuserQuery("ALTER ROLE onelink CONNECTION LIMIT 1");
+  PoolerProcess pooler({sandboxDatabase("pool_size=2 pool_mode=transaction"), "",
+                        defaultUserlist() + "\"onelink\" \"onelink-secret\"\n", true});
+  auto connectAs = [&] {
+    Conn conn = connect(pooler.conninfo("onelink", "onelink-secret"));
+    INFO(PQerrorMessage(conn.get()) << pooler.log());
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+    return conn;
+  };
+  Conn holder = connectAs();
+  REQUIRE(PQresultStatus(exec(holder.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
+  Conn waiter = connectAs();
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    exec(holder.get(), "COMMIT");
+  });
+  std::string served = queryValueInThread(waiter.get(), "SELECT 'served'");
+  release.join();
+  INFO(pooler.log());
+  CHECK(served == "served");
+  CHECK(pooler.logContains("too many connections for role"));
+  // Within the retry window, with the link idle again: served at once.
+  Conn later = connectAs();
+  CHECK(queryValue(later.get(), "SELECT 'later'") == "later");
 }
 
 TEST_CASE("idle clients hold no server link until they send a query", "[pool]") {

@@ -203,6 +203,18 @@ TEST_CASE("[users] query_timeout = 0 leaves the global one in force, as in PgBou
   CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
 }
 
+TEST_CASE("a database's forced user's [users] query_timeout times what runs on its links",
+          "[limits]") {
+  // As PgBouncer: the link logs in as app whoever the client is, and app's entry applies.
+  PoolerProcess pooler({sandboxDatabase("user=app password=app-secret"),
+                        "auth_type = plain\n[users]\napp = query_timeout=1\n", "", true});
+  Conn conn = connect(pooler.conninfo("md5user", "md5-secret"));
+  INFO(PQerrorMessage(conn.get()) << pooler.log());
+  REQUIRE(PQstatus(conn.get()) == CONNECTION_OK);
+  Result r = exec(conn.get(), "SELECT pg_sleep(20)");
+  CHECK(errorField(r.get(), PG_DIAG_SQLSTATE) == "57014");
+}
+
 TEST_CASE("query_timeout leaves a COPY FROM STDIN alone while its data keeps coming", "[limits]") {
   PoolerProcess pooler({"", "query_timeout = 1\n", "", true});
   Conn conn = connectOk(pooler);
@@ -262,7 +274,7 @@ TEST_CASE("query_timeout covers a query still waiting for a link", "[limits]") {
   auto start = std::chrono::steady_clock::now();
   CHECK(PQresultStatus(exec(waiter.get(), "SELECT 1").get()) == PGRES_FATAL_ERROR);
   auto waited = std::chrono::steady_clock::now() - start;
-  CHECK(contains(PQerrorMessage(waiter.get()), "query timeout"));
+  CHECK(contains(PQerrorMessage(waiter.get()), "query_timeout"));
   CHECK(waited >= std::chrono::milliseconds(900));
   CHECK(waited < std::chrono::seconds(5));
   CHECK(queryValue(holder.get(), "SELECT 'holder still in'") == "holder still in");
