@@ -57,15 +57,19 @@ bool listContains(std::string_view list, std::string_view item) {
   return false;
 }
 
-// E'...' with quotes and backslashes doubled reads the same whatever the link's
-// standard_conforming_strings is (another client may have turned it off there).
+// A dollar-quoted literal: read the same whatever the link's standard_conforming_strings is
+// (another client may have turned it off there), and with no byte doubled, so a client
+// encoding whose characters may end in a backslash byte (SJIS, BIG5, GBK) stays intact. The tag
+// is one the value does not contain.
 std::string quoteLiteral(std::string_view value) {
-  std::string out = "E'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += c;
-    out += c;
+  std::string out;
+  std::string tag = "$apibouncer$";
+  for (int n = 0;; ++n) {
+    out.assign(value).append(tag);  // the closing tag must be the first one the server sees
+    if (out.find(tag) == value.size()) break;
+    tag = "$apibouncer" + std::to_string(n) + "$";
   }
-  return out + "'";
+  return tag + out;
 }
 
 }  // namespace
@@ -307,12 +311,11 @@ void ClientSession::onTlsFailed(const std::string& error) {
 bool ClientSession::acceptStartupParameters(
     const std::vector<std::pair<std::string, std::string>>& params) {
   const auto& ignored = pooler_.settings().ignore_startup_parameters;
+  // options first: as in PostgreSQL, a parameter the packet names itself wins over options.
+  for (const auto& [name, value] : params)
+    if (name == "options" && !acceptStartupOptions(value)) return false;
   for (const auto& [name, value] : params) {
-    if (name == "user" || name == "database") continue;
-    if (name == "options") {
-      if (!acceptStartupOptions(value)) return false;
-      continue;
-    }
+    if (name == "user" || name == "database" || name == "options") continue;
     if (tracked_.set(name, value)) continue;
     if (listContains(ignored, name)) continue;
     fail(wire::sqlstate::kProtocolViolation, "unsupported startup parameter: " + name,
@@ -323,8 +326,10 @@ bool ClientSession::acceptStartupParameters(
   // so server-side logs and pg_stat_activity show which client a session serves.
   if (pooler_.settings().application_name_add_host) {
     std::string name = "app";
-    for (const auto& [key, value] : params)
-      if (key == "application_name" && !value.empty()) name = value;
+    if (int i = indexOfParameter(tracked_.names(), "application_name");
+        i >= 0 && tracked_.has(static_cast<size_t>(i)) &&
+        !tracked_.value(static_cast<size_t>(i)).empty())
+      name = tracked_.value(static_cast<size_t>(i));
     tracked_.set("application_name", name + " - " + peer_);
   }
   return true;
@@ -562,12 +567,22 @@ std::string ClientSession::setStatementsFor(ServerLink& server) const {
       if (!reported && current != nullptr) resets += "RESET " + name + ";";
       continue;
     }
-    if (current != nullptr && *current == tracked_.value(i)) continue;
+    const std::string& value = tracked_.value(i);
+    if (current != nullptr && *current == value) continue;
     // set_config() takes the value as the server reports it and as a startup packet gives it.
     // SET would take a quoted list such as search_path's '"$user", public' as one schema name.
-    sets += sets.empty() ? "SELECT " : ", ";
-    sets += "pg_catalog.set_config(" + quoteLiteral(name) + ", " + quoteLiteral(tracked_.value(i)) +
-            ", false)";
+    auto setConfig = [&](std::string_view to) {
+      sets += sets.empty() ? "SELECT " : ", ";
+      sets += "pg_catalog.set_config(" + quoteLiteral(name) + ", " + quoteLiteral(to) + ", false)";
+    };
+    // DateStyle is two settings in one (output format, day/month order): a value that names one
+    // ("ISO", as pgjdbc sends) keeps the link's other, which an earlier client may have changed.
+    // The server's default goes first, so the link ends as a direct login with this value would.
+    if (strcasecmp(name.c_str(), "DateStyle") == 0 && pool_->welcomeParameters() != nullptr)
+      if (const std::string* base = findParameter(*pool_->welcomeParameters(), name);
+          base != nullptr && *base != value)
+        setConfig(*base);
+    setConfig(value);
   }
   return sets.empty() ? resets : resets + sets + ";";
 }
@@ -602,9 +617,12 @@ void ClientSession::onServerAssigned(ServerLink* server) {
           // The server's own code (22023 for a time zone it does not know), as a direct login
           // gets it. The statements ran as one implicit transaction that the error rolled back,
           // so the link is as it was and stays in the pool.
+          // Both copied first: the released link may start its next internal query (the
+          // reset query, another client's settings) at once, and `error` is the link's.
           std::string code = server_->internalErrorCode();
+          std::string message = error;
           releaseServer(server_->isClean());
-          fail(code.empty() ? wire::sqlstate::kProtocolViolation : code, error,
+          fail(code.empty() ? wire::sqlstate::kProtocolViolation : code, message,
                "setting startup parameters failed");
           return;
         }

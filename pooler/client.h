@@ -122,8 +122,8 @@ class ClientSession : public Connection {
   void authSucceeded(std::string reply);
   void finishLinking(std::string welcome);
   // ParameterStatus for each server parameter, BackendKeyData and ReadyForQuery, after
-  // `prefix` (what goes out in the same write). Outside session pooling, tracked parameters
-  // the client did not set take the server's values here.
+  // `prefix` (what goes out in the same write). Tracked parameters the client did not set
+  // take the server's values here.
   std::string welcomeMessages(const std::map<std::string, std::string>& server_params,
                               std::string prefix = {});
   void requestLink();

@@ -77,7 +77,7 @@ class Pool {
   // The login changed (RELOAD) or the server may have (RECONNECT, after an ALTER DATABASE ...
   // SET or a failover): the next link to log in sets the welcome again.
   void forgetWelcome();
-  // Encoded welcomes for welcomeParameters(), which change only when RELOAD changes the login.
+  // Encoded welcomes for welcomeParameters(), which change only with forgetWelcome().
   WelcomeCache& welcomeCache() { return welcome_cache_; }
 
   // Admin console: this database's counters, what SHOW POOLS/SERVERS/CLIENTS list, and

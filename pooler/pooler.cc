@@ -455,7 +455,7 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   // as PgBouncer's query_timeout does at once.
   bool running = server->busy() || server->extendedOpen();
   if (query_timeout > 0 && running) {
-    if (!server->cancelSent() && now - server->busySinceMs() >= query_timeout) {
+    if (!server->cancelSent() && now - server->queryClockMs() >= query_timeout) {
       LOG_INFO("C-%llu query_timeout: canceling the running query",
                (unsigned long long)client.id());
       server->markCancelSent();

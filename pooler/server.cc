@@ -388,10 +388,8 @@ void ServerLink::forwardFromClient(std::span<const uint8_t> bytes, int expected_
   if (restarts && (expected_ready > 0 || extended_open)) {
     busy_since_ms_ = last_used_ms_;
     cancel_sent_ = false;
-  } else if (copy_in_ && !cancel_sent_ && !bytes.empty()) {
-    // COPY FROM STDIN waits for the client: while its data keeps coming, the copy is not
-    // stuck (PgBouncer's query_timeout counts from the client's last packet).
-    busy_since_ms_ = last_used_ms_;
+  } else if (copy_in_ && !bytes.empty()) {
+    copy_data_ms_ = last_used_ms_;
   }
   pending_ready_ += expected_ready;
   pool_.stats().bytes_received += bytes.size();

@@ -3,6 +3,7 @@
 // bytes to the client it is linked to, watching for ReadyForQuery to know when it is clean.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,12 @@ class ServerLink : public Connection {
   // The client sent extended-protocol messages and no Sync yet (an Execute may be running).
   bool extendedOpen() const { return extended_open_; }
   uint64_t busySinceMs() const { return busy_since_ms_; }
+  // What query_timeout counts from: the statement's start, or in COPY FROM STDIN the client's
+  // last data (the server waits for the client meanwhile; PgBouncer's query_timeout counts
+  // from the client's last packet). Statistics and transaction_timeout keep busySinceMs().
+  uint64_t queryClockMs() const {
+    return copy_in_ ? std::max(busy_since_ms_, copy_data_ms_) : busy_since_ms_;
+  }
   bool cancelSent() const { return cancel_sent_; }
   uint64_t cancelSentMs() const { return cancel_sent_ms_; }
   void markCancelSent() {
@@ -196,6 +203,7 @@ class ServerLink : public Connection {
   char tx_status_ = 'I';
   uint64_t busy_since_ms_ = 0;  // when the statement running now started (forwardFromClient,
                                 // or the ReadyForQuery of the one before)
+  uint64_t copy_data_ms_ = 0;   // when the client last sent COPY data
   uint64_t tx_since_ms_ = 0;    // when tx_status_ last left 'I'
   bool cancel_sent_ = false;    // query_timeout already canceled the running query
   uint64_t cancel_sent_ms_ = 0;

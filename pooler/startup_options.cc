@@ -13,8 +13,8 @@ std::vector<std::string> splitWords(std::string_view text) {
   bool in_word = false;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '\\' && i + 1 < text.size()) {
-      word += text[++i];
+    if (c == '\\') {  // a backslash that ends the text is dropped, as PostgreSQL drops it
+      if (i + 1 < text.size()) word += text[++i];
       in_word = true;
     } else if (isBlank(c)) {
       if (in_word) words.push_back(std::move(word));

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,7 +69,7 @@ TEST_CASE("a login waiting for the pool's first link is not welcomed with anothe
   // connect_query keeps the first link logging in, so both logins wait for it; the first
   // one's startup values are set on it before the second one gets it.
   PoolerProcess pooler({sandboxDatabase("pool_size=1 pool_mode=transaction "
-                                        "connect_query='SELECT pg_sleep(0.5)'"),
+                                        "connect_query='SELECT pg_sleep(2)'"),
                         "auth_type = trust\n", "", true});
   RawClient first(pooler.port());
   sendStartup(first, {{"application_name", "first-client"}, {"TimeZone", "Asia/Tokyo"}});
@@ -101,7 +102,7 @@ TEST_CASE("what connect_query sets is what clients are welcomed with", "[params]
                                         "set_config(''application_name'', ''from-connect-query'', "
                                         "false)'"),
                         "auth_type = trust\n", "", true});
-  // The first login is welcomed from its link, the next ones from the pool's parameters.
+  // The first login waits for the pool's first link, the next one does not.
   for (int login = 0; login < 2; ++login) {
     RawClient client(pooler.port());
     sendStartup(client, {});
@@ -157,12 +158,14 @@ TEST_CASE("a value the server spells its own way is set once, not before every t
   for (int round = 0; round < 5; ++round)
     CHECK(rawQueryValue(client, "SHOW DateStyle") == "ISO, MDY");
   CHECK(rawQueryValue(client, "SHOW TimeZone") == "UTC");
+  // The pooler's debug log shows each setup of a link for a client.
   std::string log = pooler.log();
-  size_t settings = 0;
-  for (size_t at = 0; (at = log.find("set_config(E'DateStyle'", at)) != std::string::npos; ++at)
-    ++settings;
+  size_t setups = 0;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);)
+    if (contains(line, "setting up S-") && contains(line, "DateStyle")) ++setups;
   INFO(log);
-  CHECK(settings == 1);
+  CHECK(setups == 1);
 }
 
 TEST_CASE("RECONNECT welcomes new clients with what the server now says", "[params]") {
@@ -190,17 +193,42 @@ TEST_CASE("RECONNECT welcomes new clients with what the server now says", "[para
 
 TEST_CASE("a startup value the server refuses fails with the server's SQLSTATE, link kept",
           "[params]") {
+  for (const char* mode : {"transaction", "session"}) {
+    INFO(mode << " pooling");
+    PoolerProcess pooler({sandboxDatabase(std::string("pool_size=1 pool_mode=") + mode),
+                          "auth_type = trust\n", "", true});
+    std::string pid;
+    {
+      Conn first = connectOk(pooler);
+      pid = queryValue(first.get(), "SELECT pg_backend_pid()");
+    }
+    RawClient client(pooler.port());
+    client.logIn({{"TimeZone", "Mars/Olympus"}});  // welcomed from the pool's parameters
+    // In session pooling the link's reset query runs as soon as the link is back.
+    std::string error = rawQueryError(client, "SELECT 1");
+    INFO(pooler.log());
+    CHECK(error.find("C22023") != std::string::npos);
+    CHECK(error.find("Mars/Olympus") != std::string::npos);
+    Conn after = connectOk(pooler);
+    CHECK(queryValue(after.get(), "SELECT pg_backend_pid()") == pid);
+  }
+}
+
+TEST_CASE("DateStyle=ISO at startup gives the server's day order, whatever the link had",
+          "[params]") {
   PoolerProcess pooler(
       {sandboxDatabase("pool_size=1 pool_mode=transaction"), "auth_type = trust\n", "", true});
-  Conn first = connectOk(pooler);
-  std::string pid = queryValue(first.get(), "SELECT pg_backend_pid()");
+  Conn other = connectOk(pooler);
+  std::string server_default = PQparameterStatus(other.get(), "DateStyle");
+  REQUIRE(server_default.rfind("ISO, ", 0) == 0);
+  REQUIRE(PQresultStatus(exec(other.get(), "SET DateStyle = 'SQL, DMY'").get()) ==
+          PGRES_COMMAND_OK);
   RawClient client(pooler.port());
-  client.logIn({{"TimeZone", "Mars/Olympus"}});  // welcomed from the pool's parameters
-  std::string error = rawQueryError(client, "SELECT 1");
-  INFO(pooler.log());
-  CHECK(error.find("C22023") != std::string::npos);
-  CHECK(error.find("Mars/Olympus") != std::string::npos);
-  CHECK(queryValue(first.get(), "SELECT pg_backend_pid()") == pid);
+  client.logIn({{"DateStyle", "ISO"}});  // as pgjdbc logs in
+  for (int round = 0; round < 2; ++round) {
+    CHECK(rawQueryValue(client, "SHOW DateStyle") == server_default);
+    CHECK(queryValue(other.get(), "SHOW DateStyle") == "SQL, DMY");
+  }
 }
 
 TEST_CASE("options=-c sets tracked parameters, as PgBouncer reads it", "[params]") {
@@ -234,6 +262,12 @@ TEST_CASE("options=-c sets tracked parameters, as PgBouncer reads it", "[params]
     INFO(PQerrorMessage(accepted.get()));
     REQUIRE(PQstatus(accepted.get()) == CONNECTION_OK);
     CHECK(queryValue(accepted.get(), "SHOW TimeZone") == "Asia/Tokyo");
+  }
+  SECTION("a parameter the packet names itself wins over options, as in PostgreSQL") {
+    PoolerProcess pooler({"", "auth_type = trust\n", "", true});
+    RawClient client(pooler.port());
+    client.logIn({{"TimeZone", "Europe/Paris"}, {"options", "-c TimeZone=Asia/Tokyo"}});
+    CHECK(rawQueryValue(client, "SHOW TimeZone") == "Europe/Paris");
   }
 }
 

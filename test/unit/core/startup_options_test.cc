@@ -35,7 +35,7 @@ TEST_CASE("startup options: a backslash keeps the next character in the word",
   CHECK(settingsOf("-c search_path=a,\\ b") == std::vector<std::string>{"search_path=a, b"});
   CHECK(settingsOf("-c application_name=C:\\\\app") ==
         std::vector<std::string>{"application_name=C:\\app"});
-  CHECK(settingsOf("-c application_name=x\\") == std::vector<std::string>{"application_name=x\\"});
+  CHECK(settingsOf("-c application_name=x\\") == std::vector<std::string>{"application_name=x"});
 }
 
 TEST_CASE("startup options: anything but settings is refused", "[startup_options]") {
