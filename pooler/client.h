@@ -55,6 +55,8 @@ class ClientSession : public Connection {
   Pool* pool() const { return pool_; }
   const TrackedParameters& trackedParameters() const { return tracked_; }
   bool isAdminConsole() const { return admin_login_; }
+  // Logged in and greeted (ParameterStatus, BackendKeyData, ReadyForQuery went out).
+  bool welcomed() const { return welcome_sent_; }
 
   // From the pool.
   void onServerAssigned(ServerLink* server);

@@ -463,16 +463,16 @@ bool Pool::hasLinksFrom(uint64_t before_ms) const {
   return false;
 }
 
-void Pool::killAll() {
+void Pool::killAll(const char* reason) {
   RingQueue<ClientSession*> waiters;
   waiters.swap(waiting_);
   // PgBouncer's words (its KILL ends the pool as a removed database's).
   for (ClientSession* client : waiters)
-    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", reason);
   for (ServerLink* server : serverLinks()) {
     if (ClientSession* client = server->client())
-      client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
-    server->disconnect("admin KILL");
+      client->fail(wire::sqlstate::kProtocolViolation, "database removed", reason);
+    server->disconnect(reason);
   }
 }
 

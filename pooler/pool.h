@@ -94,7 +94,7 @@ class Pool {
   // Links created at or before `before_ms` (RECONNECT); 0 for none.
   bool hasLinksFrom(uint64_t before_ms) const;
   // KILL: every link closes now, its client and the waiting ones are disconnected.
-  void killAll();
+  void killAll(const char* reason);
 
   // Since when the pool has had neither links nor waiting clients (0 while it has), as of the
   // last maintain(); autodb_idle_timeout frees pools the "*" entry made once this is old.

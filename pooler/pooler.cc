@@ -3,6 +3,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include <unordered_set>
 
 #include "pooler/admin/admin_commands.h"
@@ -223,9 +225,29 @@ void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::A
   auth_file_ = std::move(auth_file);
   Connection::setFullReadsPerTurn(config_->settings.sbuf_loopcnt);
   // Pools learn their database's new entry now, not at the next login: a changed address or
-  // login retires the links made for the old one (Pool::updateDatabase).
-  for (auto& [key, pool] : pools_)
-    if (auto db = config_->findDatabase(pool->database().name)) pool->updateDatabase(*db);
+  // login retires the links made for the old one (Pool::updateDatabase). As in PgBouncer, the
+  // clients and links of a database the new config no longer has are ended.
+  std::vector<Pool*> removed;
+  for (auto& [key, pool] : pools_) {
+    if (auto db = config_->findDatabase(pool->database().name))
+      pool->updateDatabase(*db);
+    else
+      removed.push_back(pool.get());
+  }
+  if (!removed.empty()) killPools(removed, "database removed");
+}
+
+// Every client of `pools` (waiting, linked, or idle between transactions) and every link of
+// them goes now, with PgBouncer's words for it.
+void Pooler::killPools(const std::vector<Pool*>& pools, const char* reason) {
+  std::vector<ClientSession*> victims;
+  for (const auto& [raw, client] : clients_)
+    if (client->pool() != nullptr &&
+        std::find(pools.begin(), pools.end(), client->pool()) != pools.end())
+      victims.push_back(raw);
+  for (Pool* pool : pools) pool->killAll(reason);
+  for (ClientSession* client : victims)
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", reason);
 }
 
 void Pooler::acceptClient(uv_stream_t* listener, bool unix_socket) {
@@ -421,6 +443,12 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
         s.client_login_timeout > 0 && now - client.connectedAtMs() >= ms(s.client_login_timeout);
     return late ? "client_login_timeout" : nullptr;
   }
+  // Authenticated, but waiting for the pool's first link to be welcomed: PgBouncer counts this
+  // against client_login_timeout too, as the server being down.
+  if (!client.welcomed() && !client.isAdminConsole() &&
+      state == ClientSession::State::kWaitingLink && s.client_login_timeout > 0 &&
+      now - client.connectedAtMs() >= ms(s.client_login_timeout))
+    return "client_login_timeout (server down)";
   // As PgBouncer: the client's own [users] entry times its idling; what runs on its link is
   // timed by the entry of the user the link logs in as (a database's forced user, say).
   const config::UserConfig* user = config_->findUser(client.userName());

@@ -101,6 +101,8 @@ class Pooler {
 
   // Admin console: every client and pool (read-only views for SHOW), per-database counters,
   // PAUSE/DISABLE state, and RELOAD (main.cc installs the same reload SIGHUP runs).
+  // Ends every client and link of `pools` (admin KILL, a database RELOAD removed).
+  void killPools(const std::vector<Pool*>& pools, const char* reason);
   const std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>>& clients() const {
     return clients_;
   }

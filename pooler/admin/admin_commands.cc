@@ -190,14 +190,7 @@ Outcome kill(Context& ctx, const std::string& arg) {
   std::vector<Pool*> pools = poolsOf(ctx.pooler, arg);
   if (!arg.empty()) state.paused_databases.insert(arg);
   for (Pool* pool : pools) state.paused_databases.insert(pool->database().name);
-  std::vector<ClientSession*> victims;
-  for (const auto& [raw, client] : ctx.pooler.clients())
-    if (client->pool() != nullptr &&
-        std::find(pools.begin(), pools.end(), client->pool()) != pools.end())
-      victims.push_back(raw);
-  for (Pool* pool : pools) pool->killAll();
-  for (ClientSession* client : victims)
-    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "admin KILL");
+  ctx.pooler.killPools(pools, "admin KILL");
   return ready("KILL");
 }
 

@@ -524,6 +524,37 @@ TEST_CASE("admin console: RELOAD with a changed database entry replaces idle lin
   CHECK(new_pid != held_pid);
 }
 
+TEST_CASE("admin console: a RELOAD that removes a database ends its clients, as PgBouncer",
+          "[admin]") {
+  std::string gone = sandboxDatabase("pool_mode=transaction");
+  gone.replace(0, 3, "gone");  // "app = host=..." -> "gone = host=..."
+  PoolerProcess pooler(
+      {defaultDatabases() + gone, kAdminSettings, defaultUserlist() + kAdminUsers, true});
+  Conn admin = adminConsole(pooler);
+  Conn stays = connectOk(pooler);
+  Conn leaving = connect(pooler.conninfo("app", "app-secret", "gone"));
+  REQUIRE(PQstatus(leaving.get()) == CONNECTION_OK);
+  CHECK(queryValue(leaving.get(), "SELECT 1") == "1");  // then idle between transactions
+  {
+    std::string path = pooler.dir() + "/pooler.ini";
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string ini = text.str();
+    size_t at = ini.find(gone);
+    REQUIRE(at != std::string::npos);
+    ini.erase(at, gone.size());
+    std::ofstream(path) << ini;
+  }
+  REQUIRE(commandOk(admin.get(), "RELOAD", "RELOAD"));
+  CHECK(PQresultStatus(exec(leaving.get(), "SELECT 1").get()) != PGRES_TUPLES_OK);
+  CHECK(contains(PQerrorMessage(leaving.get()), "database removed"));
+  CHECK(queryValue(stays.get(), "SELECT 'stays'") == "stays");
+  Conn again = connect(pooler.conninfo("app", "app-secret", "gone"));
+  CHECK(PQstatus(again.get()) == CONNECTION_BAD);
+  CHECK(contains(PQerrorMessage(again.get()), "no such database"));
+}
+
 TEST_CASE("admin console: server_fast_close ends marked sessions between transactions", "[admin]") {
   PoolerProcess pooler(adminConfig("server_fast_close = 1\n"));
   Conn admin = adminConsole(pooler);
@@ -615,8 +646,7 @@ TEST_CASE("admin console: KILL_CLIENT, DISABLE and ENABLE", "[admin]") {
   CHECK(commandOk(admin.get(), "DISABLE app", "DISABLE"));
   Conn refused = connect(pooler.conninfo());
   CHECK(PQstatus(refused.get()) == CONNECTION_BAD);
-  CHECK(std::string(PQerrorMessage(refused.get())).find("is disabled") !=
-        std::string::npos);
+  CHECK(std::string(PQerrorMessage(refused.get())).find("is disabled") != std::string::npos);
   CHECK(rowWhere(admin.get(), "SHOW DATABASES", "name", "app")["disabled"] == "1");
   CHECK(commandOk(admin.get(), "ENABLE app", "ENABLE"));
   Conn welcome = connectOk(pooler);

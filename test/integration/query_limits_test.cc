@@ -377,6 +377,18 @@ TEST_CASE("query_wait_notify says nothing to a client that is still logging in",
   CHECK(types.find('N') == std::string::npos);
 }
 
+TEST_CASE("client_login_timeout ends a login still waiting for the pool's first link", "[limits]") {
+  // As PgBouncer's "client_login_timeout (server down)": here the first link takes 5 s to log
+  // in (connect_query).
+  PoolerProcess pooler({sandboxDatabase("connect_query='SELECT pg_sleep(5)'"),
+                        "client_login_timeout = 1\n", "", true});
+  auto start = std::chrono::steady_clock::now();
+  Conn conn = connect(pooler.conninfo());
+  CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
+  CHECK(contains(PQerrorMessage(conn.get()), "client_login_timeout (server down)"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
+
 TEST_CASE("query_wait_notify: a waiting client that is gone does not stop the others' turn",
           "[limits]") {
   PoolerProcess pooler(
