@@ -489,6 +489,13 @@ void ClientSession::authSucceeded(std::string reply) {
     finishAdminLogin(std::move(reply));
     return;
   }
+  // A RELOAD during the login may have removed the database (its pool, if it has one, refuses
+  // links: Pool::markRemoved).
+  if (const auto& databases = pooler_.config().databases;
+      !databases.contains(database_) && !databases.contains("*")) {
+    fail(wire::sqlstate::kProtocolViolation, "no such database: " + database_, "no such database");
+    return;
+  }
   std::string server_user = db_->user.empty() ? user_ : db_->user;
   pool_ = &pooler_.poolFor(*db_, server_user);
   db_.reset();

@@ -39,6 +39,7 @@ bool sameLogin(const config::DatabaseConfig& a, const config::DatabaseConfig& b)
 void Pool::updateDatabase(const config::DatabaseConfig& db) {
   bool relogin = !sameLogin(db, db_);
   db_ = db;
+  removed_ = false;  // listed again
   applyMode();
   if (!relogin) return;
   // New links log in with the new values (timezone=, datestyle=, ...): clients are welcomed
@@ -143,6 +144,7 @@ void Pool::openServer() {
 }
 
 void Pool::launchForWaiters() {
+  if (removed_) return;
   uint64_t now = uv_now(pooler_.loop());
   if (now < login_failed_until_ms_ || holdingWaiters()) return;
   // Under load the pool is full and clients wait their turn: the limit check comes first
@@ -187,7 +189,11 @@ void Pool::requestServer(ClientSession* client) {
   // As PgBouncer: while logins fail, a client is refused at once only if the pool has no link
   // that logged in (one of those may free up; a failed login of one more link, say at the
   // server's connection limit, must not turn clients away).
-  if (uv_now(pooler_.loop()) < login_failed_until_ms_ && !hasLoggedInLinks()) {
+  if (removed_) {
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "database removed");
+    return;
+  }
+  if (uv_now(pooler_.loop()) < login_failed_until_ms_ && !hasLoggedInLinks(nullptr)) {
     client->fail(wire::sqlstate::kProtocolViolation,
                  "server login has been failing, cached error: " + last_login_error_ +
                      " (server_login_retry)",
@@ -198,11 +204,13 @@ void Pool::requestServer(ClientSession* client) {
   launchForWaiters();
 }
 
-bool Pool::hasLoggedInLinks() const {
+bool Pool::hasLoggedInLinks(const ServerLink* except) const {
+  // A link a RELOAD or RECONNECT retired is closed when released, never handed on.
+  uint64_t retired_before = pooler_.pauseState().retireBefore(db_.name);
   for (const auto& [link, owned] : servers_) {
     auto state = link->state();
-    if (state != ServerLink::State::kConnecting && state != ServerLink::State::kLogin &&
-        state != ServerLink::State::kClosing)
+    if (link != except && link->loggedIn() && state != ServerLink::State::kClosing &&
+        link->createdAtMs() > retired_before)
       return true;
   }
   return false;
@@ -300,12 +308,13 @@ void Pool::serverReady(ServerLink* server) {
   idle_.push_back(server);
 }
 
-void Pool::serverLoginFailed(ServerLink*, const std::string& sqlstate, const std::string& message) {
+void Pool::serverLoginFailed(ServerLink* failed, const std::string& sqlstate,
+                             const std::string& message) {
   login_failed_until_ms_ = uv_now(pooler_.loop()) + ms(pooler_.settings().server_login_retry);
   last_login_error_ = message;
   // Waiting clients hear the server's error, unless the pool's links that logged in can still
   // serve them, or the server is starting up (57P03: a retry will get in), as in PgBouncer.
-  if (hasLoggedInLinks() || sqlstate == wire::sqlstate::kCannotConnectNow) return;
+  if (hasLoggedInLinks(failed) || sqlstate == wire::sqlstate::kCannotConnectNow) return;
   failWaiters(sqlstate, message);
 }
 
@@ -336,6 +345,7 @@ void Pool::maintain(uint64_t now) {
     unused_since_ms_ = 0;
   else if (unused_since_ms_ == 0)
     unused_since_ms_ = now;
+  if (removed_) return;  // ended with its clients; autodb_idle_timeout may free it
   double connect_timeout = s.server_connect_timeout;
   std::vector<ServerLink*> expired;
   for (const auto& [server, owned] : servers_)
@@ -379,9 +389,7 @@ void Pool::maintain(uint64_t now) {
   std::vector<ClientSession*> to_notify;
   for (ClientSession* client : waiting_) {
     uint64_t waited = now - client->waitStartMs();
-    uint64_t query_timeout =
-        ms(config::userTimeoutOr(pooler_.config().findUser(server_user_),
-                                 &config::UserConfig::query_timeout, s.query_timeout));
+    uint64_t query_timeout = ms(s.query_timeout);  // the global one, as PgBouncer's janitor
     if (query_timeout > 0 && waited >= query_timeout)
       timed_out.emplace_back(client, "query_timeout");  // PgBouncer's word for a waiting one
     else if (s.query_wait_timeout > 0 && waited >= ms(s.query_wait_timeout))

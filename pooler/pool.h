@@ -95,6 +95,9 @@ class Pool {
   bool hasLinksFrom(uint64_t before_ms) const;
   // KILL: every link closes now, its client and the waiting ones are disconnected.
   void killAll(const char* reason);
+  // RELOAD removed the database: the pool serves nobody and opens nothing until a RELOAD
+  // lists it again.
+  void markRemoved() { removed_ = true; }
 
   // Since when the pool has had neither links nor waiting clients (0 while it has), as of the
   // last maintain(); autodb_idle_timeout frees pools the "*" entry made once this is old.
@@ -114,7 +117,8 @@ class Pool {
   int minPoolSize() const;
   double serverLifetime() const;
   bool mayOpenServer(bool use_reserve) const;
-  bool hasLoggedInLinks() const;  // past login: idle, serving, or running an internal query
+  // A link past its login (and connect_query) that may still serve, other than `except`.
+  bool hasLoggedInLinks(const ServerLink* except) const;
   void openServer();
   ServerLink* takeIdleServer();
   void assign(ServerLink* server, ClientSession* client);
@@ -137,7 +141,8 @@ class Pool {
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
-  std::string last_login_error_;        // the failed login's message, for clients refused in it
+  std::string last_login_error_;
+  bool removed_ = false;  // the failed login's message, for clients refused in it
   uint64_t unused_since_ms_ = 0;
   std::optional<std::map<std::string, std::string>> welcome_params_;
   WelcomeCache welcome_cache_;

@@ -220,19 +220,24 @@ void Pooler::configureInterceptor(const interceptor::SyncConfig& sync) {
 }
 
 void Pooler::replaceConfig(std::shared_ptr<const config::Config> config, auth::AuthFile auth_file) {
+  std::shared_ptr<const config::Config> old = std::move(config_);
   config_ = std::move(config);
   tracked_names_ = apibouncer::trackedParameterNames(config_->settings.track_extra_parameters);
   auth_file_ = std::move(auth_file);
   Connection::setFullReadsPerTurn(config_->settings.sbuf_loopcnt);
   // Pools learn their database's new entry now, not at the next login: a changed address or
   // login retires the links made for the old one (Pool::updateDatabase). As in PgBouncer, the
-  // clients and links of a database the new config no longer has are ended.
+  // clients and links of a database the new config no longer lists are ended, even where "*"
+  // would take the name; pools the "*" entry made are left to autodb_idle_timeout.
   std::vector<Pool*> removed;
   for (auto& [key, pool] : pools_) {
-    if (auto db = config_->findDatabase(pool->database().name))
-      pool->updateDatabase(*db);
-    else
+    const std::string& name = pool->database().name;
+    if (old && old->databases.contains(name) && !config_->databases.contains(name)) {
+      pool->markRemoved();
       removed.push_back(pool.get());
+    } else if (auto db = config_->findDatabase(name)) {
+      pool->updateDatabase(*db);
+    }
   }
   if (!removed.empty()) killPools(removed, "database removed");
 }
@@ -446,7 +451,8 @@ const char* Pooler::checkClientLimits(ClientSession& client, uint64_t now) {
   // Authenticated, but waiting for the pool's first link to be welcomed: PgBouncer counts this
   // against client_login_timeout too, as the server being down.
   if (!client.welcomed() && !client.isAdminConsole() &&
-      state == ClientSession::State::kWaitingLink && s.client_login_timeout > 0 &&
+      state == ClientSession::State::kWaitingLink && client.pool() != nullptr &&
+      client.pool()->welcomeParameters() == nullptr && s.client_login_timeout > 0 &&
       now - client.connectedAtMs() >= ms(s.client_login_timeout))
     return "client_login_timeout (server down)";
   // As PgBouncer: the client's own [users] entry times its idling; what runs on its link is

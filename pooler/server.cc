@@ -598,11 +598,13 @@ bool ServerLink::handleLoginMessage(char type, std::span<const uint8_t> body) {
                       "connect_query failed: " + error);
             return;
           }
+          logged_in_ = true;
           offerWelcome();  // with what connect_query SET, as every link of the pool has it
           pool_.serverReady(this);
         });
         return false;
       }
+      logged_in_ = true;
       offerWelcome();
       setState(State::kIdle);
       pool_.serverReady(this);

@@ -74,6 +74,8 @@ class ServerLink : public Connection {
   const std::string& addressHost() const { return host_; }
   int addressPort() const { return port_; }
   uint64_t createdAtMs() const { return created_at_ms_; }
+  // Logged in and past connect_query: the link can serve clients.
+  bool loggedIn() const { return logged_in_; }
   uint64_t lastUsedMs() const { return last_used_ms_; }
 
   // Runs a simple query nobody else sees (reset, health check, SET, connect_query,
@@ -216,6 +218,7 @@ class ServerLink : public Connection {
   std::vector<std::optional<std::string>> internal_row_;  // the internal query's first row
   bool internal_row_seen_ = false;
   uint64_t created_at_ms_ = 0;
+  bool logged_in_ = false;
   uint64_t last_used_ms_ = 0;
   std::shared_ptr<tls::Context> tls_context_;  // set only while our SSLRequest awaits its answer
   uv_connect_t connect_req_{};

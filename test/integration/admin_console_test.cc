@@ -526,7 +526,10 @@ TEST_CASE("admin console: RELOAD with a changed database entry replaces idle lin
 
 TEST_CASE("admin console: a RELOAD that removes a database ends its clients, as PgBouncer",
           "[admin]") {
-  std::string gone = sandboxDatabase("pool_mode=transaction");
+  // A forced user with min_pool_size: the pool would open links by itself.
+  ensureRole("gone_role", "gone-secret");
+  std::string gone = sandboxDatabase(
+      "pool_mode=transaction user=gone_role password=gone-secret min_pool_size=2");
   gone.replace(0, 3, "gone");  // "app = host=..." -> "gone = host=..."
   PoolerProcess pooler(
       {defaultDatabases() + gone, kAdminSettings, defaultUserlist() + kAdminUsers, true});
@@ -553,6 +556,10 @@ TEST_CASE("admin console: a RELOAD that removes a database ends its clients, as 
   Conn again = connect(pooler.conninfo("app", "app-secret", "gone"));
   CHECK(PQstatus(again.get()) == CONNECTION_BAD);
   CHECK(contains(PQerrorMessage(again.get()), "no such database"));
+  // Its links are gone, and the removed pool opens no new ones.
+  CHECK(eventually([] { return backendsOf("gone_role") == 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(backendsOf("gone_role") == 0);
 }
 
 TEST_CASE("admin console: server_fast_close ends marked sessions between transactions", "[admin]") {

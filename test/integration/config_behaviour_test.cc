@@ -30,6 +30,16 @@ TEST_CASE("timezone and connect_query from the database entry reach the server",
   CHECK(std::string(PQparameterStatus(conn.get(), "TimeZone")) == "Asia/Tokyo");
 }
 
+TEST_CASE("a failing connect_query fails the waiting login at once, with its error", "[config]") {
+  PoolerProcess pooler(
+      {sandboxDatabase("connect_query='SELECT no_such_function()'"), "", "", true});
+  auto start = std::chrono::steady_clock::now();
+  Conn conn = connect(pooler.conninfo());
+  CHECK(PQstatus(conn.get()) == CONNECTION_BAD);
+  CHECK(contains(PQerrorMessage(conn.get()), "connect_query failed"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
+
 TEST_CASE("a link failing server_check_query is replaced before a client gets it", "[config]") {
   PoolerProcess pooler({sandboxDatabase("pool_size=1"),
                         "server_check_delay = 0\nserver_check_query = SELECT no_such_function()\n",

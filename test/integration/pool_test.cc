@@ -72,8 +72,11 @@ TEST_CASE("max_client_conn refuses the extra client with a clear error", "[pool]
   CHECK(PQstatus(admin.get()) == CONNECTION_OK);
   admin.reset();
   first.reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   Conn fourth = connect(pooler.conninfo());
+  for (int i = 0; i < 50 && PQstatus(fourth.get()) != CONNECTION_OK; ++i) {  // closes noticed
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    fourth = connect(pooler.conninfo());
+  }
   CHECK(PQstatus(fourth.get()) == CONNECTION_OK);
 }
 
@@ -130,6 +133,8 @@ TEST_CASE("a failed login of one more link turns no client away while the pool h
   // within server_login_retry.
   ensureRole("onelink", "onelink-secret");
   superuserQuery("ALTER ROLE onelink CONNECTION LIMIT 1");
+  for (int i = 0; i < 50 && backendsOf("onelink") > 0; ++i)  // an earlier run's, still exiting
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   PoolerProcess pooler({sandboxDatabase("pool_size=2 pool_mode=transaction"), "",
                         defaultUserlist() + "\"onelink\" \"onelink-secret\"\n", true});
   auto connectAs = [&] {
@@ -141,15 +146,21 @@ TEST_CASE("a failed login of one more link turns no client away while the pool h
   Conn holder = connectAs();
   REQUIRE(PQresultStatus(exec(holder.get(), "BEGIN").get()) == PGRES_COMMAND_OK);
   Conn waiter = connectAs();
+  // The holder commits only once the second link's login has failed while the waiter waits.
+  std::atomic<bool> login_failed{false};
   std::thread release([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    for (int i = 0; i < 100 && !login_failed; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      login_failed = pooler.logContains("too many connections for role");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     exec(holder.get(), "COMMIT");
   });
   std::string served = queryValueInThread(waiter.get(), "SELECT 'served'");
   release.join();
   INFO(pooler.log());
+  CHECK(login_failed);
   CHECK(served == "served");
-  CHECK(pooler.logContains("too many connections for role"));
   // Within the retry window, with the link idle again: served at once.
   Conn later = connectAs();
   CHECK(queryValue(later.get(), "SELECT 'later'") == "later");
