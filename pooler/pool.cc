@@ -181,6 +181,10 @@ ServerLink* Pool::takeIdleServer() {
 }
 
 void Pool::requestServer(ClientSession* client) {
+  if (removed_) {
+    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "database removed");
+    return;
+  }
   // Paused: the client queues until RESUME (query_wait_timeout still applies).
   if (ServerLink* server = holdingWaiters() ? nullptr : takeIdleServer()) {
     checkAndAssign(server, client);
@@ -189,10 +193,6 @@ void Pool::requestServer(ClientSession* client) {
   // As PgBouncer: while logins fail, a client is refused at once only if the pool has no link
   // that logged in (one of those may free up; a failed login of one more link, say at the
   // server's connection limit, must not turn clients away).
-  if (removed_) {
-    client->fail(wire::sqlstate::kProtocolViolation, "database removed", "database removed");
-    return;
-  }
   if (uv_now(pooler_.loop()) < login_failed_until_ms_ && !hasLoggedInLinks(nullptr)) {
     client->fail(wire::sqlstate::kProtocolViolation,
                  "server login has been failing, cached error: " + last_login_error_ +

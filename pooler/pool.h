@@ -141,8 +141,8 @@ class Pool {
   std::unordered_map<ServerLink*, ClientSession*> checking_;
   size_t next_host_ = 0;                // load_balance_hosts round robin
   uint64_t login_failed_until_ms_ = 0;  // server_login_retry window
-  std::string last_login_error_;
-  bool removed_ = false;  // the failed login's message, for clients refused in it
+  std::string last_login_error_;        // the failed login's message, for clients refused in it
+  bool removed_ = false;                // RELOAD removed the database (markRemoved)
   uint64_t unused_since_ms_ = 0;
   std::optional<std::map<std::string, std::string>> welcome_params_;
   WelcomeCache welcome_cache_;

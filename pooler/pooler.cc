@@ -4,7 +4,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-
 #include <unordered_set>
 
 #include "pooler/admin/admin_commands.h"
