@@ -528,8 +528,8 @@ TEST_CASE("admin console: a RELOAD that removes a database ends its clients, as 
           "[admin]") {
   // A forced user with min_pool_size: the pool would open links by itself.
   ensureRole("gone_role", "gone-secret");
-  std::string gone = sandboxDatabase(
-      "pool_mode=transaction user=gone_role password=gone-secret min_pool_size=2");
+  std::string gone =
+      sandboxDatabase("pool_mode=transaction user=gone_role password=gone-secret min_pool_size=2");
   gone.replace(0, 3, "gone");  // "app = host=..." -> "gone = host=..."
   PoolerProcess pooler(
       {defaultDatabases() + gone, kAdminSettings, defaultUserlist() + kAdminUsers, true});
