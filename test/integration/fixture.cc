@@ -391,24 +391,54 @@ size_t RawClient::sendUntilFull(const std::string& chunk, size_t max_bytes, int 
   return sent;
 }
 
-void RawClient::logIn(const std::vector<std::pair<std::string, std::string>>& extra) {
+void RawClient::sendStartup(const std::vector<std::pair<std::string, std::string>>& extra) {
   std::vector<std::pair<std::string, std::string>> params{{"user", "app"}, {"database", "app"}};
   params.insert(params.end(), extra.begin(), extra.end());
   REQUIRE(sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params)));
+}
+
+void RawClient::logIn(const std::vector<std::pair<std::string, std::string>>& extra) {
+  sendStartup(extra);
+  LoginSeen seen = readLogin(*this);
+  REQUIRE(seen.error.empty());
+  REQUIRE(seen.ready);
+}
+
+LoginSeen readLogin(RawClient& client, int timeout_ms) {
+  LoginSeen seen;
   char type = 0;
   std::string body;
-  while (readMessage(type, body) && type != 'Z') REQUIRE(type != 'E');
-  REQUIRE(type == 'Z');
+  while (client.readMessage(type, body, timeout_ms)) {
+    if (type == 'S') {
+      std::string name = body.c_str();
+      seen.reported[name] = body.c_str() + name.size() + 1;
+    } else if (type == 'N') {
+      seen.notices++;
+    } else if (type == 'E') {
+      seen.error = body;
+      break;
+    } else if (type == 'Z') {
+      seen.ready = true;
+      break;
+    }
+  }
+  return seen;
+}
+
+RawReply rawQuery(RawClient& client, const std::string& sql) {
+  client.sendBytes(apibouncer::wire::query(sql));
+  RawReply reply;
+  char type = 0;
+  std::string body;
+  while (client.readMessage(type, body) && type != 'Z') {
+    if (type == 'D' && reply.value.empty() && body.size() > 6) reply.value = body.substr(6);
+    if (type == 'E' && reply.error.empty()) reply.error = body;
+  }
+  return reply;
 }
 
 std::string rawQueryValue(RawClient& client, const std::string& sql) {
-  client.sendBytes(apibouncer::wire::query(sql));
-  std::string value;
-  char type = 0;
-  std::string body;
-  while (client.readMessage(type, body) && type != 'Z')
-    if (type == 'D' && value.empty() && body.size() > 6) value = body.substr(6);
-  return value;
+  return rawQuery(client, sql).value;
 }
 
 void RawClient::reset() {

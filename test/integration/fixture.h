@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -159,6 +160,8 @@ class RawClient {
   // Reads exactly n raw bytes (e.g. the SSLRequest answer).
   bool readRaw(size_t n, std::string& out, int timeout_ms = 5000);
   bool closedByPeer(int timeout_ms = 5000);
+  // Sends the startup packet of a login as app to database app, with `extra` parameters.
+  void sendStartup(const std::vector<std::pair<std::string, std::string>>& extra = {});
   // Logs in as app to database app (the pooler trusts it), with `extra` startup parameters:
   // the startup packet, then every message up to ReadyForQuery, which must come without an
   // error.
@@ -176,7 +179,22 @@ class RawClient {
   std::string buffer_;
 };
 
-// Runs `sql` on a raw client and returns the first value of its first row ("" if none).
+// What a login's answer held, read up to its ReadyForQuery or its error.
+struct LoginSeen {
+  std::map<std::string, std::string> reported;  // ParameterStatus name -> value
+  std::string error;                            // the ErrorResponse's body, if one came
+  int notices = 0;
+  bool ready = false;  // ReadyForQuery came
+};
+LoginSeen readLogin(RawClient& client, int timeout_ms = 5000);
+
+// What a simple query on a raw client answered, read up to its ReadyForQuery.
+struct RawReply {
+  std::string value;  // the first value of the first row ("" if none)
+  std::string error;  // the first ErrorResponse's body ("" if none)
+};
+RawReply rawQuery(RawClient& client, const std::string& sql);
+// rawQuery's value.
 std::string rawQueryValue(RawClient& client, const std::string& sql);
 
 // What floodUnread saw.

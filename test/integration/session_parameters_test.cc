@@ -15,55 +15,6 @@
 
 using namespace itest;
 
-namespace {
-
-struct LoginSeen {
-  std::map<std::string, std::string> reported;  // ParameterStatus name -> value
-  std::string error;                            // the ErrorResponse's body, if one came
-  int notices = 0;
-};
-
-void sendStartup(RawClient& client, const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::vector<std::pair<std::string, std::string>> params{{"user", "app"}, {"database", "app"}};
-  params.insert(params.end(), extra.begin(), extra.end());
-  REQUIRE(
-      client.sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params)));
-}
-
-// Reads a login's answer up to its ReadyForQuery (or error).
-LoginSeen readLogin(RawClient& client) {
-  LoginSeen seen;
-  char type = 0;
-  std::string body;
-  while (client.readMessage(type, body, 10000)) {
-    if (type == 'S') {
-      std::string name = body.c_str();
-      seen.reported[name] = body.c_str() + name.size() + 1;
-    } else if (type == 'N') {
-      seen.notices++;
-    } else if (type == 'E') {
-      seen.error = body;
-      break;
-    } else if (type == 'Z') {
-      break;
-    }
-  }
-  return seen;
-}
-
-// Runs `sql` on a raw client; the ErrorResponse's body if it fails, "" if it does not.
-std::string rawQueryError(RawClient& client, const std::string& sql) {
-  client.sendBytes(apibouncer::wire::query(sql));
-  std::string error;
-  char type = 0;
-  std::string body;
-  while (client.readMessage(type, body) && type != 'Z')
-    if (type == 'E' && error.empty()) error = body;
-  return error;
-}
-
-}  // namespace
-
 TEST_CASE("a login waiting for the pool's first link is not welcomed with another client's values",
           "[params]") {
   // connect_query keeps the first link logging in, so both logins wait for it; the first
@@ -72,20 +23,20 @@ TEST_CASE("a login waiting for the pool's first link is not welcomed with anothe
                                         "connect_query='SELECT pg_sleep(2)'"),
                         "auth_type = trust\n", "", true});
   RawClient first(pooler.port());
-  sendStartup(first, {{"application_name", "first-client"}, {"TimeZone", "Asia/Tokyo"}});
+  first.sendStartup({{"application_name", "first-client"}, {"TimeZone", "Asia/Tokyo"}});
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   RawClient second(pooler.port());
-  sendStartup(second, {});
-  LoginSeen first_seen = readLogin(first);
-  LoginSeen second_seen = readLogin(second);
+  second.sendStartup();
+  LoginSeen first_seen = readLogin(first, 10000);
+  LoginSeen second_seen = readLogin(second, 10000);
   INFO(pooler.log());
   REQUIRE(first_seen.error.empty());
   REQUIRE(second_seen.error.empty());
   CHECK(first_seen.reported["TimeZone"] == "Asia/Tokyo");
   // A later login is welcomed from the pool's parameters: what the second one must match.
   RawClient later(pooler.port());
-  sendStartup(later, {});
-  LoginSeen later_seen = readLogin(later);
+  later.sendStartup();
+  LoginSeen later_seen = readLogin(later, 10000);
   REQUIRE(later_seen.error.empty());
   REQUIRE(later_seen.reported["TimeZone"] != "Asia/Tokyo");
   CHECK(second_seen.reported["application_name"] == later_seen.reported["application_name"]);
@@ -105,8 +56,8 @@ TEST_CASE("what connect_query sets is what clients are welcomed with", "[params]
   // The first login waits for the pool's first link, the next one does not.
   for (int login = 0; login < 2; ++login) {
     RawClient client(pooler.port());
-    sendStartup(client, {});
-    LoginSeen seen = readLogin(client);
+    client.sendStartup();
+    LoginSeen seen = readLogin(client, 10000);
     INFO("login " << login << pooler.log());
     REQUIRE(seen.error.empty());
     CHECK(seen.reported["application_name"] == "from-connect-query");
@@ -127,7 +78,7 @@ TEST_CASE("a tracked search_path list reaches the link as a list", "[params]") {
   client.logIn({{"search_path", "params_a, params_b"}});  // as pgjdbc's currentSchema=a,b
   for (int round = 0; round < 2; ++round) {
     CHECK(rawQueryValue(client, "SHOW search_path") == "params_a, params_b");
-    CHECK(rawQueryError(client, "SELECT count(*) FROM only_in_b").empty());
+    CHECK(rawQuery(client, "SELECT count(*) FROM only_in_b").error.empty());
     REQUIRE(PQresultStatus(exec(other.get(), "SET search_path = pg_catalog").get()) ==
             PGRES_COMMAND_OK);
   }
@@ -205,7 +156,7 @@ TEST_CASE("a startup value the server refuses fails with the server's SQLSTATE, 
     RawClient client(pooler.port());
     client.logIn({{"TimeZone", "Mars/Olympus"}});  // welcomed from the pool's parameters
     // In session pooling the link's reset query runs as soon as the link is back.
-    std::string error = rawQueryError(client, "SELECT 1");
+    std::string error = rawQuery(client, "SELECT 1").error;
     INFO(pooler.log());
     CHECK(error.find("C22023") != std::string::npos);
     CHECK(error.find("Mars/Olympus") != std::string::npos);

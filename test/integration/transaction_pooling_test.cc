@@ -440,22 +440,15 @@ TEST_CASE("transaction mode: each login is welcomed with its own startup values"
   std::vector<std::unique_ptr<RawClient>> clients;
   for (const Login& login : logins) {
     std::vector<std::pair<std::string, std::string>> params = {
-        {"user", "app"}, {"database", "app"}, {"application_name", login.application_name}};
+        {"application_name", login.application_name}};
     if (!login.timezone.empty()) params.emplace_back("TimeZone", login.timezone);
     auto client = std::make_unique<RawClient>(pooler.port());
-    client->sendBytes(apibouncer::wire::startupMessage(apibouncer::wire::kProtocolV3, params));
-    std::map<std::string, std::string> reported;
-    char type = 0;
-    std::string body;
-    while (type != 'Z') {
-      INFO(body << pooler.log());
-      REQUIRE(client->readMessage(type, body));
-      REQUIRE(type != 'E');
-      if (type == 'S') {
-        std::string name = body.c_str();
-        reported[name] = body.c_str() + name.size() + 1;
-      }
-    }
+    client->sendStartup(params);
+    LoginSeen seen = readLogin(*client);
+    INFO(seen.error << pooler.log());
+    REQUIRE(seen.error.empty());
+    REQUIRE(seen.ready);
+    std::map<std::string, std::string>& reported = seen.reported;
     INFO(login.application_name << " " << login.timezone);
     CHECK(reported["application_name"] == login.application_name);
     CHECK(reported["TimeZone"] == (login.timezone.empty() ? server_timezone : login.timezone));
